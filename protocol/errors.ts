@@ -3,8 +3,8 @@
  * that fed the bytes logs `code` and `message` and closes only its own connection.
  */
 
-export class ProtocolError extends Error {
-  /** Stable machine-readable reason, e.g. 'handshake.bad_version', 'chunk.message_too_large'. */
+/** An error with a stable machine-readable reason, e.g. 'handshake.bad_version', 'chunk.message_too_large'. */
+export class CodedError extends Error {
   readonly code: string;
   constructor(code: string, message: string) {
     super(message);
@@ -12,6 +12,9 @@ export class ProtocolError extends Error {
     this.code = code;
   }
 }
+
+/** Bad bytes from a peer: the connection that received them is closed. */
+export class ProtocolError extends CodedError {}
 
 /** The RTMP handshake was malformed (bad version byte, short or inconsistent packets). */
 export class HandshakeError extends ProtocolError {}
@@ -24,3 +27,6 @@ export class AmfError extends ProtocolError {}
 
 /** An FLV file or tag was malformed. */
 export class FlvError extends ProtocolError {}
+
+/** A command or data message did not have the shape RTMP requires (name, transaction id, ...). */
+export class CommandError extends ProtocolError {}
