@@ -1,0 +1,234 @@
+/**
+ * A small RTMP client: handshake, connect, calls with awaited results, NetStream commands, and
+ * the messages the server sends back as events. The project's own tests and benchmarks use it
+ * where no outside client exposes what must be checked (status codes, AMF3, raw bytes).
+ */
+import { EventEmitter } from 'node:events';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
+import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
+import { ChunkDecoder } from '#protocol/rtmp/chunk-decoder.ts';
+import { ChunkEncoder } from '#protocol/rtmp/chunk-encoder.ts';
+import { pingResponseMessage, parseUserControl, setChunkSizeMessage } from '#protocol/rtmp/control.ts';
+import { ClientHandshake } from '#protocol/rtmp/handshake.ts';
+import { ChunkStreamId, MessageType, UserControlEvent, type RtmpMessage } from '#protocol/rtmp/message.ts';
+
+export interface RtmpClientOptions {
+  /** objectEncoding sent in connect (3 asks for AMF3 command messages). */
+  objectEncoding?: 0 | 3;
+  flashVer?: string;
+  /** Extra connect arguments after the command object. */
+  connectArgs?: AmfValue[];
+  digestHandshake?: boolean;
+  timeoutMs?: number;
+}
+
+export interface RtmpClientEvents {
+  /** onStatus for a NetStream or the NetConnection (streamId 0). */
+  status: [streamId: number, info: AmfObject];
+  /** Any command the server sends that is not a reply to one of our calls. */
+  command: [command: RtmpCommand, streamId: number];
+  /** Audio, video and data messages. */
+  media: [message: RtmpMessage];
+  /** Every message received, before any handling (for tests of the wire format). */
+  message: [message: RtmpMessage];
+  close: [];
+}
+
+/** A call answered with `_error`: `info` carries the server's status object. */
+export class RtmpCallError extends Error {
+  readonly info: AmfObject;
+  constructor(method: string, info: AmfObject) {
+    super(`${method} failed: ${String(info.code)} ${String(info.description ?? '')}`);
+    this.info = info;
+  }
+}
+
+export class RtmpClient extends EventEmitter<RtmpClientEvents> {
+  readonly socket: Socket;
+  readonly #decoder = new ChunkDecoder({ maxMessageSize: 32 * 1024 * 1024 });
+  readonly #encoder = new ChunkEncoder();
+  readonly #pending = new Map<number, { method: string; resolve: (values: AmfValue[]) => void; reject: (e: Error) => void }>();
+  #nextTransaction = 1;
+  #amf3 = false;
+  #closed = false;
+
+  private constructor(socket: Socket) {
+    super();
+    this.socket = socket;
+  }
+
+  /** Opens a TCP connection and completes the handshake (no RTMP connect yet). */
+  static async open(host: string, port: number, options: RtmpClientOptions = {}): Promise<RtmpClient> {
+    const socket = tcpConnect({ host, port });
+    socket.setNoDelay(true);
+    const client = new RtmpClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      const handshake = new ClientHandshake({ digest: options.digestHandshake ?? true });
+      const timer = setTimeout(() => reject(new Error('handshake timeout')), options.timeoutMs ?? 5000);
+      const fail = (error: Error) => { clearTimeout(timer); reject(error); };
+      socket.once('error', fail);
+      socket.once('connect', () => socket.write(handshake.start()));
+      const onData = (data: Buffer) => {
+        try {
+          const step = handshake.push(data);
+          if (step.send) socket.write(step.send);
+          if (!step.done) return;
+          clearTimeout(timer);
+          socket.off('data', onData);
+          socket.off('error', fail);
+          client.#attach();
+          if (step.rest.length) client.#onData(step.rest);
+          resolve();
+        } catch (error) {
+          fail(error as Error);
+        }
+      };
+      socket.on('data', onData);
+    });
+    return client;
+  }
+
+  /** Opens `rtmp://host:port/app` and sends connect; resolves with the Connect.Success info. */
+  static async connect(url: string, options: RtmpClientOptions = {}): Promise<{ client: RtmpClient; info: AmfObject }> {
+    const parsed = new URL(url);
+    const client = await RtmpClient.open(parsed.hostname, Number(parsed.port || 1935), options);
+    const app = parsed.pathname.replace(/^\//, '') + parsed.search;
+    try {
+      const info = await client.connectApp(app, url, options);
+      return { client, info };
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+  }
+
+  async connectApp(app: string, tcUrl: string, options: RtmpClientOptions = {}): Promise<AmfObject> {
+    const commandObject: AmfObject = {
+      app, flashVer: options.flashVer ?? 'LNX 11,2,202,235', tcUrl, fpad: false, capabilities: 15,
+      audioCodecs: 3575, videoCodecs: 252, videoFunction: 1, objectEncoding: options.objectEncoding ?? 0,
+    };
+    const [, info] = await this.#call('connect', commandObject, options.connectArgs ?? [], 0);
+    const result = (info ?? {}) as AmfObject;
+    this.#amf3 = result.objectEncoding === 3;
+    return result;
+  }
+
+  get closed(): boolean { return this.#closed; }
+
+  /** NetConnection.call: resolves with the values after the command object of `_result`. */
+  async call(method: string, ...args: AmfValue[]): Promise<AmfValue[]> {
+    const [, ...values] = await this.#call(method, null, args, 0);
+    return values;
+  }
+
+  async createStream(): Promise<number> {
+    const [id] = await this.call('createStream');
+    if (typeof id !== 'number') throw new Error(`createStream returned ${String(id)}`);
+    return id;
+  }
+
+  /** Sends a command on a NetStream without waiting (publish, play, pause, ...). */
+  streamCommand(streamId: number, name: string, ...args: AmfValue[]): void {
+    this.send(encodeCommand({ name, transactionId: 0, commandObject: null, args }, streamId, this.#amf3), ChunkStreamId.Data);
+  }
+
+  /** Resolves with the first onStatus on `streamId` whose code matches. */
+  waitForStatus(streamId: number, code: string | RegExp, timeoutMs = 5000): Promise<AmfObject> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => { this.off('status', onStatus); reject(new Error(`no ${String(code)} on stream ${streamId} within ${timeoutMs} ms`)); }, timeoutMs);
+      const onStatus = (id: number, info: AmfObject) => {
+        const c = String(info.code);
+        if (id === streamId && (typeof code === 'string' ? c === code : code.test(c))) {
+          clearTimeout(timer);
+          this.off('status', onStatus);
+          resolve(info);
+        }
+      };
+      this.on('status', onStatus);
+    });
+  }
+
+  setChunkSize(size: number): void {
+    this.send(setChunkSizeMessage(size), ChunkStreamId.Control);
+    this.#encoder.chunkSize = size;
+  }
+
+  send(message: RtmpMessage, chunkStreamId: number): void {
+    if (!this.#closed) this.socket.write(this.#encoder.encode(message, chunkStreamId));
+  }
+
+  /** Writes bytes as they are (for tests of hostile input). */
+  sendRaw(bytes: Buffer): void {
+    if (!this.#closed) this.socket.write(bytes);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.socket.destroy();
+    for (const pending of this.#pending.values()) pending.reject(new Error('connection closed'));
+    this.#pending.clear();
+    this.emit('close');
+  }
+
+  #call(method: string, commandObject: AmfValue, args: AmfValue[], streamId: number): Promise<AmfValue[]> {
+    const transactionId = this.#nextTransaction++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(transactionId, { method, resolve, reject });
+      this.send(encodeCommand({ name: method, transactionId, commandObject, args }, streamId, this.#amf3), ChunkStreamId.Command);
+    });
+  }
+
+  #attach(): void {
+    this.socket.on('data', (data) => this.#onData(data));
+    this.socket.on('close', () => this.close());
+    this.socket.on('error', () => this.close());
+  }
+
+  #onData(data: Buffer): void {
+    let messages: RtmpMessage[];
+    try {
+      messages = this.#decoder.push(data);
+    } catch {
+      this.close();
+      return;
+    }
+    for (const message of messages) this.#onMessage(message);
+  }
+
+  #onMessage(message: RtmpMessage): void {
+    this.emit('message', message);
+    switch (message.type) {
+      case MessageType.UserControl: {
+        const event = parseUserControl(message.payload);
+        if (event.event === UserControlEvent.PingRequest) this.send(pingResponseMessage(event.timestamp ?? 0), ChunkStreamId.Control);
+        return;
+      }
+      case MessageType.CommandAmf0:
+      case MessageType.CommandAmf3:
+        return this.#onCommand(decodeCommand(message), message.streamId);
+      case MessageType.Audio:
+      case MessageType.Video:
+      case MessageType.DataAmf0:
+      case MessageType.DataAmf3:
+        this.emit('media', message);
+        return;
+    }
+  }
+
+  #onCommand(command: RtmpCommand, streamId: number): void {
+    const pending = this.#pending.get(command.transactionId);
+    if (pending && (command.name === '_result' || command.name === '_error')) {
+      this.#pending.delete(command.transactionId);
+      if (command.name === '_result') pending.resolve([command.commandObject, ...command.args]);
+      else pending.reject(new RtmpCallError(pending.method, (command.args[0] ?? {}) as AmfObject));
+      return;
+    }
+    if (command.name === 'onStatus') {
+      this.emit('status', streamId, (command.args[0] ?? {}) as AmfObject);
+      return;
+    }
+    this.emit('command', command, streamId);
+  }
+}

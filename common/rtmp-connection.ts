@@ -1,0 +1,210 @@
+/**
+ * One RTMP connection over a socket: handshake, chunk stream in both directions, and the
+ * protocol-control traffic (chunk size, acknowledgements, window, ping) that no application
+ * cares about. Everything else comes out as `message` events. Used by the origin for direct
+ * clients and by the edge for its clients. Bad bytes close this connection only, with the
+ * codec's reason logged.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { ProtocolError } from '#protocol/errors.ts';
+import { ChunkDecoder, type ChunkDecoderLimits } from '#protocol/rtmp/chunk-decoder.ts';
+import { ChunkEncoder } from '#protocol/rtmp/chunk-encoder.ts';
+import {
+  acknowledgementMessage, parseUint32Control, parseUserControl, pingRequestMessage, pingResponseMessage,
+  setChunkSizeMessage, setPeerBandwidthMessage, windowAckSizeMessage,
+} from '#protocol/rtmp/control.ts';
+import { ServerHandshake } from '#protocol/rtmp/handshake.ts';
+import { BandwidthLimit, ChunkStreamId, MessageType, UserControlEvent, type RtmpMessage } from '#protocol/rtmp/message.ts';
+import type { Logger } from './logger.ts';
+
+export interface RtmpConnectionOptions {
+  /** The handshake must complete within this time. */
+  handshakeTimeoutMs: number;
+  /** A peer that sends nothing (not even a ping response or acknowledgement) for this long is closed. */
+  idleTimeoutMs: number;
+  /** How often the server pings the peer, which also measures round-trip time. */
+  pingIntervalMs: number;
+  /** Chunk size the server uses for what it sends. */
+  chunkSize: number;
+  /** Window acknowledgement size announced to the peer (and the peer bandwidth we ask for). */
+  windowAckSize: number;
+  decoderLimits: Partial<ChunkDecoderLimits>;
+}
+
+export const defaultConnectionOptions: RtmpConnectionOptions = {
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  pingIntervalMs: 15_000,
+  chunkSize: 4096,
+  windowAckSize: 2_500_000,
+  decoderLimits: {},
+};
+
+export interface RtmpConnectionEvents {
+  /** The handshake completed; the chunk stream begins. */
+  ready: [];
+  /** Any message that is not protocol control (commands, data, media, shared objects, user control other than pings). */
+  message: [message: RtmpMessage];
+  /** The connection is closed; `reason` is null for an orderly close by the peer. */
+  close: [reason: string | null];
+}
+
+let nextConnectionId = 1;
+
+export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> {
+  readonly id = nextConnectionId++;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly log: Logger;
+  readonly #socket: Socket;
+  readonly #options: RtmpConnectionOptions;
+  #handshake: ServerHandshake | null = new ServerHandshake();
+  readonly #decoder: ChunkDecoder;
+  readonly #encoder = new ChunkEncoder();
+  #peerWindowAckSize = 0;
+  #lastAckSent = 0;
+  #lastReceivedAt = Date.now();
+  #rttMs: number | null = null;
+  #timer: NodeJS.Timeout;
+  #closed = false;
+
+  constructor(socket: Socket, options: Partial<RtmpConnectionOptions>, log: Logger) {
+    super();
+    this.#socket = socket;
+    this.#options = { ...defaultConnectionOptions, ...options };
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.remotePort = socket.remotePort ?? 0;
+    this.log = log.child(`conn#${this.id}`);
+    this.#decoder = new ChunkDecoder(this.#options.decoderLimits);
+    socket.setNoDelay(true);
+    socket.on('data', (data) => this.#onData(data));
+    socket.on('end', () => this.close(null));
+    socket.on('error', (error) => this.close(`socket error: ${error.message}`));
+    socket.on('close', () => this.close(null));
+    const started = Date.now();
+    this.#timer = setInterval(() => this.#tick(started), Math.min(1000, this.#options.pingIntervalMs));
+    this.#timer.unref();
+  }
+
+  get closed(): boolean { return this.#closed; }
+  /** Bytes written but not yet taken by the kernel: how far this peer lags behind. */
+  get backlogBytes(): number { return this.#socket.writableLength; }
+  get chunkSize(): number { return this.#encoder.chunkSize; }
+  get bytesReceived(): number { return this.#decoder.bytesReceived; }
+  get bytesSent(): number { return this.#socket.bytesWritten; }
+  /** Last measured ping round trip, null until the first ping response. */
+  get rttMs(): number | null { return this.#rttMs; }
+
+  /** Sends the window, bandwidth and chunk size the server works with (done at connect). */
+  sendServerParameters(): void {
+    this.send(windowAckSizeMessage(this.#options.windowAckSize), ChunkStreamId.Control);
+    this.send(setPeerBandwidthMessage(this.#options.windowAckSize, BandwidthLimit.Dynamic), ChunkStreamId.Control);
+    this.send(setChunkSizeMessage(this.#options.chunkSize), ChunkStreamId.Control);
+    this.#encoder.chunkSize = this.#options.chunkSize;
+  }
+
+  send(message: RtmpMessage, chunkStreamId: number): void {
+    if (this.#closed) return;
+    this.#socket.write(this.#encoder.encode(message, chunkStreamId));
+  }
+
+  /** Writes chunks encoded once for many connections (same chunk size, type-0 header on `chunkStreamId`). */
+  sendEncoded(chunks: Buffer, chunkStreamId: number): void {
+    if (this.#closed) return;
+    this.#encoder.forget(chunkStreamId);
+    this.#socket.write(chunks);
+  }
+
+  /** Closes the connection; `reason` (null for a normal close) is logged and passed to `close` listeners. */
+  close(reason: string | null): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    if (reason) this.log.warn('closing connection', { peer: `${this.remoteAddress}:${this.remotePort}`, reason });
+    else this.log.debug('connection closed', { peer: `${this.remoteAddress}:${this.remotePort}` });
+    this.#socket.destroy();
+    this.emit('close', reason);
+  }
+
+  #onData(data: Buffer): void {
+    if (this.#closed) return;
+    this.#lastReceivedAt = Date.now();
+    try {
+      if (this.#handshake) {
+        const step = this.#handshake.push(data);
+        if (step.send) this.#socket.write(step.send);
+        if (!step.done) return;
+        this.log.debug('handshake complete', { scheme: this.#handshake.scheme });
+        this.#handshake = null;
+        this.emit('ready');
+        data = step.rest;
+        if (data.length === 0) return;
+      }
+      for (const message of this.#decoder.push(data)) {
+        if (this.#closed) return;
+        this.#handleMessage(message);
+      }
+      this.#acknowledge();
+    } catch (error) {
+      if (error instanceof ProtocolError) {
+        this.close(`${error.code}: ${error.message}`);
+      } else {
+        this.log.error('internal error while handling client data', { error: (error as Error).stack ?? String(error) });
+        this.close('internal error');
+      }
+    }
+  }
+
+  #handleMessage(message: RtmpMessage): void {
+    switch (message.type) {
+      case MessageType.SetChunkSize:
+      case MessageType.Abort:
+        return; // applied by the decoder itself
+      case MessageType.Acknowledgement:
+      case MessageType.SetPeerBandwidth:
+        return; // we do not throttle on the peer's acknowledgements; the socket backlog is our signal
+      case MessageType.WindowAckSize:
+        this.#peerWindowAckSize = parseUint32Control(message.payload);
+        return;
+      case MessageType.UserControl: {
+        const event = parseUserControl(message.payload);
+        if (event.event === UserControlEvent.PingRequest) {
+          this.send(pingResponseMessage(event.timestamp ?? 0), ChunkStreamId.Control);
+          return;
+        }
+        if (event.event === UserControlEvent.PingResponse) {
+          this.#rttMs = ((Date.now() >>> 0) - (event.timestamp ?? 0)) >>> 0;
+          return;
+        }
+        break;
+      }
+    }
+    this.emit('message', message);
+  }
+
+  #acknowledge(): void {
+    const received = this.#decoder.bytesReceived;
+    if (this.#peerWindowAckSize > 0 && received - this.#lastAckSent >= this.#peerWindowAckSize) {
+      this.#lastAckSent = received;
+      this.send(acknowledgementMessage(received >>> 0), ChunkStreamId.Control);
+    }
+  }
+
+  #lastPingAt = 0;
+  #tick(started: number): void {
+    const now = Date.now();
+    if (this.#handshake) {
+      if (now - started > this.#options.handshakeTimeoutMs) this.close('handshake timeout');
+      return;
+    }
+    if (now - this.#lastReceivedAt > this.#options.idleTimeoutMs) {
+      this.close(`idle for ${Math.round((now - this.#lastReceivedAt) / 1000)} s`);
+      return;
+    }
+    if (now - this.#lastPingAt >= this.#options.pingIntervalMs) {
+      this.#lastPingAt = now;
+      this.send(pingRequestMessage(now >>> 0), ChunkStreamId.Control);
+    }
+  }
+}

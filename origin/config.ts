@@ -1,0 +1,87 @@
+/**
+ * Origin configuration: defaults, then environment (ORIGIN_*), then command-line flags.
+ * Every limit the origin enforces is here, named, so none is silent.
+ */
+import { parseArgs } from 'node:util';
+import type { LogLevel } from '#common/logger.ts';
+
+export interface OriginConfig {
+  bind: string;
+  rtmpPort: number;
+  dataDir: string;
+  applications: string[];
+  maxConnections: number;
+  maxStreamsPerConnection: number;
+  /** Socket backlog per player beyond which frames are dropped to the next keyframe. */
+  maxPlayerBacklogBytes: number;
+  /** Largest group of pictures cached for instant start. */
+  maxGopBytes: number;
+  /** Largest RTMP message accepted from a client. */
+  maxMessageBytes: number;
+  /** A client must complete the RTMP handshake within this time. */
+  handshakeTimeoutMs: number;
+  logLevel: LogLevel;
+}
+
+export const defaultOriginConfig: OriginConfig = {
+  bind: '0.0.0.0',
+  rtmpPort: 1935,
+  dataDir: './data',
+  applications: ['live', 'classroom'],
+  maxConnections: 5000,
+  maxStreamsPerConnection: 32,
+  maxPlayerBacklogBytes: 2 * 1024 * 1024,
+  maxGopBytes: 32 * 1024 * 1024,
+  maxMessageBytes: 8 * 1024 * 1024,
+  handshakeTimeoutMs: 10_000,
+  logLevel: 'info',
+};
+
+const usage = `usage: node origin/main.ts [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--log-level debug|info|warn|error]
+  environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, LOG_LEVEL`;
+
+function port(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${what} must be a port number, got ${JSON.stringify(value)}\n${usage}`);
+  return n;
+}
+
+export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): OriginConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      bind: { type: 'string' },
+      'rtmp-port': { type: 'string' },
+      'data-dir': { type: 'string' },
+      apps: { type: 'string' },
+      'log-level': { type: 'string' },
+      'handshake-timeout': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  const config = { ...defaultOriginConfig };
+  const bind = values.bind ?? env.ORIGIN_BIND;
+  if (bind) config.bind = bind;
+  const rtmpPort = values['rtmp-port'] ?? env.ORIGIN_RTMP_PORT;
+  if (rtmpPort) config.rtmpPort = port(rtmpPort, '--rtmp-port');
+  const dataDir = values['data-dir'] ?? env.ORIGIN_DATA_DIR;
+  if (dataDir) config.dataDir = dataDir;
+  const apps = values.apps ?? env.ORIGIN_APPS;
+  if (apps) config.applications = apps.split(',').map((a) => a.trim()).filter(Boolean);
+  if (values['handshake-timeout']) {
+    const ms = Number(values['handshake-timeout']);
+    if (!Number.isInteger(ms) || ms <= 0) throw new Error(`--handshake-timeout must be a positive number of milliseconds\n${usage}`);
+    config.handshakeTimeoutMs = ms;
+  }
+  const level = values['log-level'] ?? env.LOG_LEVEL;
+  if (level) {
+    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error(`--log-level must be debug, info, warn or error\n${usage}`);
+    config.logLevel = level as LogLevel;
+  }
+  return config;
+}

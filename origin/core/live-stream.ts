@@ -1,0 +1,133 @@
+/**
+ * One live stream in the hub: its publisher (at most one), the state a late joiner needs to start
+ * at once (metadata, sequence headers, the current group of pictures) and its subscribers.
+ * Each packet is wrapped once and handed to every subscriber as the same object.
+ */
+import { EventEmitter } from 'node:events';
+import { MediaPacket } from './media-packet.ts';
+import { StreamBusyError } from './errors.ts';
+
+/** What a player (or recorder, or edge link) implements to receive a live stream. */
+export interface StreamSubscriber {
+  /** The stream started being published; `startup` is what a player needs to begin at once. */
+  onPublish(stream: LiveStream, startup: MediaPacket[]): void;
+  onPacket(packet: MediaPacket): void;
+  onUnpublish(stream: LiveStream): void;
+}
+
+export interface LiveStreamLimits {
+  /** The cached group of pictures is dropped (joiners wait for the next keyframe) beyond this size. */
+  maxGopBytes: number;
+}
+
+export interface LiveStreamEvents {
+  /** No publisher and no subscribers are left: the hub forgets the stream. */
+  idle: [];
+}
+
+export class LiveStream extends EventEmitter<LiveStreamEvents> {
+  readonly key: string;
+  readonly #limits: LiveStreamLimits;
+  #publisher: object | null = null;
+  #metadata: MediaPacket | null = null;
+  #videoHeader: MediaPacket | null = null;
+  #audioHeader: MediaPacket | null = null;
+  #gop: MediaPacket[] = [];
+  #gopBytes = 0;
+  readonly #subscribers = new Set<StreamSubscriber>();
+  #publishedAt = 0;
+  #bytesIn = 0;
+
+  constructor(key: string, limits: LiveStreamLimits) {
+    super();
+    this.key = key;
+    this.#limits = limits;
+  }
+
+  get isPublished(): boolean { return this.#publisher !== null; }
+  get subscriberCount(): number { return this.#subscribers.size; }
+  get publishedAt(): number { return this.#publishedAt; }
+  get bytesIn(): number { return this.#bytesIn; }
+
+  /** Claims the stream for `owner`; throws StreamBusyError if someone else publishes it. */
+  startPublish(owner: object): void {
+    if (this.#publisher) throw new StreamBusyError('stream.busy', `${this.key} is already being published`);
+    this.#publisher = owner;
+    this.#publishedAt = Date.now();
+    this.#bytesIn = 0;
+    this.#metadata = this.#videoHeader = this.#audioHeader = null;
+    this.#clearGop();
+    for (const subscriber of this.#subscribers) subscriber.onPublish(this, []);
+  }
+
+  stopPublish(owner: object): void {
+    if (this.#publisher !== owner) return;
+    this.#publisher = null;
+    this.#clearGop();
+    for (const subscriber of this.#subscribers) subscriber.onUnpublish(this);
+    this.#emitIfIdle();
+  }
+
+  /** Stores onMetaData (already stripped of @setDataFrame) and forwards it. */
+  setMetadata(packet: MediaPacket): void {
+    this.#metadata = packet;
+    this.#broadcast(packet);
+  }
+
+  /** Audio, video or a data message from the publisher. */
+  push(packet: MediaPacket): void {
+    this.#bytesIn += packet.payload.length;
+    if (packet.isSequenceHeader) {
+      if (packet.kind === 'video') this.#videoHeader = packet;
+      else this.#audioHeader = packet;
+    } else if (packet.kind !== 'data') {
+      this.#cache(packet);
+    }
+    this.#broadcast(packet);
+  }
+
+  subscribe(subscriber: StreamSubscriber): void {
+    this.#subscribers.add(subscriber);
+    if (this.#publisher) subscriber.onPublish(this, this.startupPackets());
+  }
+
+  unsubscribe(subscriber: StreamSubscriber): void {
+    this.#subscribers.delete(subscriber);
+    this.#emitIfIdle();
+  }
+
+  /**
+   * Metadata, sequence headers and the current group of pictures. The headers are stamped with
+   * the first keyframe's time so a joiner's timestamps never go backwards.
+   */
+  startupPackets(): MediaPacket[] {
+    const start = this.#gop[0]?.timestamp ?? 0;
+    const packets: MediaPacket[] = [];
+    for (const header of [this.#metadata, this.#videoHeader, this.#audioHeader]) {
+      if (header) packets.push(header.restamped(start));
+    }
+    return packets.concat(this.#gop);
+  }
+
+  #cache(packet: MediaPacket): void {
+    if (packet.isKeyframe) this.#clearGop();
+    else if (this.#gop.length === 0 && (packet.kind === 'video' || this.#videoHeader)) return; // wait for a keyframe
+    this.#gop.push(packet);
+    this.#gopBytes += packet.payload.length;
+    // Audio-only streams have no keyframes: keep just a short tail. Huge GOPs are not cached at all.
+    if (this.#gopBytes > this.#limits.maxGopBytes || (!this.#videoHeader && this.#gop.length > 50)) this.#clearGop();
+  }
+
+  #clearGop(): void {
+    this.#gop = [];
+    this.#gopBytes = 0;
+  }
+
+  #broadcast(packet: MediaPacket): void {
+    for (const subscriber of this.#subscribers) subscriber.onPacket(packet);
+  }
+
+  #emitIfIdle(): void {
+    if (!this.#publisher && this.#subscribers.size === 0) this.emit('idle');
+  }
+}

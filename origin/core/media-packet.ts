@@ -1,0 +1,75 @@
+/**
+ * A media or data packet of a live stream as the hub keeps it: the publisher's message plus
+ * what fan-out needs to know (keyframe, sequence header) and its chunk encoding, made once and
+ * shared by every player that uses the same chunk size and message stream id.
+ */
+import { parseAudioTag, parseVideoTag } from '#protocol/flv/codecs.ts';
+import { encodeChunks } from '#protocol/rtmp/chunk-encoder.ts';
+import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
+
+export type MediaKind = 'audio' | 'video' | 'data';
+
+export class MediaPacket {
+  readonly kind: MediaKind;
+  readonly type: number;
+  readonly timestamp: number;
+  readonly payload: Buffer;
+  readonly isKeyframe: boolean;
+  readonly isSequenceHeader: boolean;
+  readonly chunkStreamId: number;
+  // The common case is a single encoding (every player: chunk size 4096, stream id 1); others go to the map.
+  #encodedKey = '';
+  #encoded: Buffer | null = null;
+  #otherEncodings: Map<string, Buffer> | null = null;
+
+  constructor(type: number, timestamp: number, payload: Buffer) {
+    this.type = type;
+    this.timestamp = timestamp >>> 0;
+    this.payload = payload;
+    if (type === MessageType.Video) {
+      const info = parseVideoTag(payload);
+      this.kind = 'video';
+      this.isKeyframe = info?.isKeyframe ?? false;
+      this.isSequenceHeader = info?.isSequenceHeader ?? false;
+      this.chunkStreamId = ChunkStreamId.Video;
+    } else if (type === MessageType.Audio) {
+      this.kind = 'audio';
+      this.isKeyframe = false;
+      this.isSequenceHeader = parseAudioTag(payload)?.isSequenceHeader ?? false;
+      this.chunkStreamId = ChunkStreamId.Audio;
+    } else {
+      this.kind = 'data';
+      this.isKeyframe = false;
+      this.isSequenceHeader = false;
+      this.chunkStreamId = ChunkStreamId.Data;
+    }
+  }
+
+  static fromMessage(message: RtmpMessage): MediaPacket {
+    return new MediaPacket(message.type, message.timestamp, message.payload);
+  }
+
+  /** The same packet with another timestamp (sequence headers and metadata sent to a late joiner). */
+  restamped(timestamp: number): MediaPacket {
+    return timestamp === this.timestamp ? this : new MediaPacket(this.type, timestamp, this.payload);
+  }
+
+  /** Chunked bytes for a connection with this chunk size, on this message stream id. */
+  chunks(streamId: number, chunkSize: number): Buffer {
+    const key = `${streamId}/${chunkSize}`;
+    if (key === this.#encodedKey && this.#encoded) return this.#encoded;
+    const message = { type: this.type, streamId, timestamp: this.timestamp, payload: this.payload };
+    if (this.#encoded === null) {
+      this.#encodedKey = key;
+      this.#encoded = encodeChunks(message, this.chunkStreamId, chunkSize);
+      return this.#encoded;
+    }
+    this.#otherEncodings ??= new Map();
+    let bytes = this.#otherEncodings.get(key);
+    if (!bytes) {
+      bytes = encodeChunks(message, this.chunkStreamId, chunkSize);
+      this.#otherEncodings.set(key, bytes);
+    }
+    return bytes;
+  }
+}

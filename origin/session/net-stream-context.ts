@@ -1,0 +1,16 @@
+/**
+ * What a NetStream role (player, publisher) needs from the session that owns it: the connection
+ * to write to, the session's logger, and replies encoded the way this client asked for
+ * (AMF0 or AMF3 command messages).
+ */
+import type { AmfValue } from '#protocol/amf/types.ts';
+import type { RtmpConnection } from '#common/rtmp-connection.ts';
+import type { Logger } from '#common/logger.ts';
+import type { StatusInfo } from './status.ts';
+
+export interface NetStreamContext {
+  readonly connection: RtmpConnection;
+  readonly log: Logger;
+  sendStatus(streamId: number, info: StatusInfo): void;
+  sendData(streamId: number, values: AmfValue[]): void;
+}

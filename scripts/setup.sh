@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what classroom-gateway needs on a fresh Debian machine: system packages (ffmpeg for
+# transcoding and tests, RTMP peers and reference servers for tests and benchmarks) and the npm
+# dependencies, which include the Node.js 24 runtime itself (the `node` package).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(ffmpeg rtmpdump python3-librtmp nginx libnginx-mod-rtmp)
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing system packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund
+fi
+echo "setup: ready (runtime $(node_modules/.bin/node --version))"

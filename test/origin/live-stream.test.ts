@@ -1,0 +1,79 @@
+/** LiveStream and MediaPacket: the late-joiner cache and encode-once fan-out, without sockets. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChunkDecoder } from '#protocol/rtmp/chunk-decoder.ts';
+import { LiveStream, type StreamSubscriber } from '../../origin/core/live-stream.ts';
+import { MediaPacket } from '../../origin/core/media-packet.ts';
+import { StreamBusyError } from '../../origin/core/errors.ts';
+import { aacAudio, avcVideo } from '../support/synthetic-media.ts';
+
+const packet = (m: ReturnType<typeof avcVideo>) => MediaPacket.fromMessage(m);
+
+class Recorder implements StreamSubscriber {
+  events: string[] = [];
+  packets: MediaPacket[] = [];
+  onPublish(_s: LiveStream, startup: MediaPacket[]) { this.events.push(`publish:${startup.length}`); this.packets.push(...startup); }
+  onPacket(p: MediaPacket) { this.packets.push(p); }
+  onUnpublish() { this.events.push('unpublish'); }
+}
+
+test('one encoding per (stream id, chunk size), the same Buffer for every player', () => {
+  const p = packet(avcVideo('key', 40, 1, 10_000));
+  const a = p.chunks(1, 4096);
+  assert.equal(p.chunks(1, 4096), a, 'same Buffer object');
+  const other = p.chunks(1, 128);
+  assert.notEqual(other, a);
+  assert.equal(p.chunks(1, 128), other);
+  // The shared bytes are a valid chunk stream on their own (type-0 header, then continuations).
+  const [message] = new ChunkDecoder().push(other);
+  assert.equal(message!.timestamp, 40);
+  assert.ok(message!.payload.equals(p.payload));
+});
+
+test('cache keeps headers and the GOP from the latest keyframe only', () => {
+  const stream = new LiveStream('live/x', { maxGopBytes: 1_000_000 });
+  const owner = {};
+  stream.startPublish(owner);
+  stream.push(packet(avcVideo('inter', 0, 1)));            // before any keyframe: not cached
+  stream.push(packet(avcVideo('header', 0, 1)));
+  stream.push(packet(aacAudio('header', 0, 1)));
+  stream.push(packet(avcVideo('key', 100, 1)));
+  stream.push(packet(avcVideo('inter', 133, 1)));
+  stream.push(packet(avcVideo('key', 2000, 1)));
+  stream.push(packet(aacAudio('frame', 2010, 1)));
+  stream.push(packet(avcVideo('inter', 2033, 1)));
+  const joiner = new Recorder();
+  stream.subscribe(joiner);
+  assert.deepEqual(joiner.events, ['publish:5']);
+  assert.deepEqual(joiner.packets.map((p) => [p.kind, p.timestamp, p.isSequenceHeader || p.isKeyframe]), [
+    ['video', 2000, true], ['audio', 2000, true], ['video', 2000, true], ['audio', 2010, false], ['video', 2033, false],
+  ]);
+  assert.throws(() => stream.startPublish({}), StreamBusyError);
+});
+
+test('an oversized GOP is dropped rather than grown', () => {
+  const stream = new LiveStream('live/big', { maxGopBytes: 50_000 });
+  stream.startPublish({});
+  stream.push(packet(avcVideo('header', 0, 1)));
+  stream.push(packet(avcVideo('key', 0, 1, 30_000)));
+  stream.push(packet(avcVideo('inter', 33, 1, 30_000)));
+  assert.equal(stream.startupPackets().length, 1, 'only the sequence header is left');
+});
+
+test('subscribers hear publish and unpublish; idle when nobody is left', () => {
+  const stream = new LiveStream('live/y', { maxGopBytes: 1_000_000 });
+  const waiting = new Recorder();
+  stream.subscribe(waiting);
+  assert.deepEqual(waiting.events, []);
+  const owner = {};
+  stream.startPublish(owner);
+  stream.stopPublish({}); // not the owner: ignored
+  assert.equal(stream.isPublished, true);
+  let idle = false;
+  stream.on('idle', () => { idle = true; });
+  stream.stopPublish(owner);
+  assert.deepEqual(waiting.events, ['publish:0', 'unpublish']);
+  assert.equal(idle, false);
+  stream.unsubscribe(waiting);
+  assert.equal(idle, true);
+});

@@ -1,0 +1,125 @@
+/**
+ * Child processes for tests: the origin as users run it, and peers (ffmpeg, ffprobe, rtmpdump)
+ * that nobody here wrote. Every process started here is tracked and killed by PID at the end
+ * of the test file (`stopAll`), whatever happened.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const running = new Set<ChildProcess>();
+const tempDirs: string[] = [];
+export const repoRoot = resolve(import.meta.dirname, '../..');
+const node = process.execPath;
+
+export function tempDir(prefix = 'cg-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function track(child: ChildProcess): ChildProcess {
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
+}
+
+export async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Kills every process this file started and removes its temp dirs. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((child) => stop(child)));
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+export interface RunResult { code: number | null; stdout: string; stderr: string }
+
+/** Runs a command to completion (killed after `timeoutMs`). */
+export async function run(command: string, args: string[], timeoutMs = 30_000): Promise<RunResult> {
+  const child = track(spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => { stdout += d; });
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+export interface OriginProcess {
+  port: number;
+  child: ChildProcess;
+  /** Everything the origin logged so far. */
+  logs(): string;
+  /** Resolves when a log line matches. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts `node origin/main.ts` on a free loopback port and waits until it listens. */
+export async function startOrigin(extraArgs: string[] = []): Promise<OriginProcess> {
+  const dataDir = tempDir('cg-origin-');
+  const child = track(spawn(node, ['origin/main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--data-dir', dataDir, ...extraArgs], {
+    cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
+  }));
+  let logs = '';
+  const listeners = new Set<() => void>();
+  const onOutput = (d: Buffer) => { logs += d; for (const l of listeners) l(); };
+  child.stdout!.on('data', onOutput);
+  child.stderr!.on('data', onOutput);
+  const waitForLog = (pattern: RegExp, timeoutMs = 10_000) => new Promise<string>((resolvePromise, reject) => {
+    const check = () => {
+      const match = logs.split('\n').find((line) => pattern.test(line));
+      if (match) { listeners.delete(check); clearTimeout(timer); resolvePromise(match); }
+    };
+    const timer = setTimeout(() => { listeners.delete(check); reject(new Error(`origin never logged ${pattern}; log:\n${logs}`)); }, timeoutMs);
+    listeners.add(check);
+    check();
+  });
+  const line = await waitForLog(/RTMP listening/);
+  const port = Number(/:(\d+)\b/.exec(line.split('address=')[1] ?? '')?.[1]);
+  return { port, child, logs: () => logs, waitForLog, stop: () => stop(child) };
+}
+
+/** ffmpeg publishing a generated H.264/AAC (or Flash-era) test stream in real time until stopped. */
+export function publishTestStream(url: string, options: { seconds?: number; flashCodecs?: boolean; gop?: number } = {}): ChildProcess {
+  const codecs = options.flashCodecs
+    ? ['-c:v', 'flv', '-c:a', 'nellymoser', '-ar', '44100']
+    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(options.gop ?? 30), '-c:a', 'aac'];
+  const args = ['-hide_banner', '-loglevel', 'error', '-re',
+    '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    ...(options.seconds ? ['-t', String(options.seconds)] : []), ...codecs, '-f', 'flv', url];
+  return track(spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
+}
+
+/** Decodes `seconds` of a stream with ffmpeg and counts decoded video and audio frames. */
+export async function decodeFrames(url: string, seconds: number): Promise<{ video: number; audio: number; stderr: string }> {
+  const result = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rw_timeout', '10000000', '-i', url,
+    '-t', String(seconds), '-map', '0:v', '-map', '0:a', '-f', 'framecrc', '-'], (seconds + 20) * 1000);
+  const lines = result.stdout.split('\n').filter((l) => !l.startsWith('#'));
+  return {
+    video: lines.filter((l) => l.startsWith('0,')).length,
+    audio: lines.filter((l) => l.startsWith('1,')).length,
+    stderr: result.stderr,
+  };
+}
+
+/** Polls `predicate` until true or throws after `timeoutMs`. */
+export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await predicate()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
