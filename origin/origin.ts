@@ -21,7 +21,7 @@ export class Origin {
       host: config.bind,
       port: config.rtmpPort,
       maxConnections: config.maxConnections,
-      connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs },
+      connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, mediaFlushMs: config.mediaFlushMs },
       session: {
         applications: config.applications,
         maxStreamsPerConnection: config.maxStreamsPerConnection,

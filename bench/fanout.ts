@@ -1,0 +1,372 @@
+/**
+ * Fan-out benchmark: CPU seconds per player-minute for serving N players of one ~1 Mbit/s
+ * H.264/AAC live stream, measured for our origin, nginx-rtmp and node-media-server in one run,
+ * one server after the other, on 127.0.0.1 only.
+ *
+ *   node_modules/.bin/node bench/fanout.ts [--players 50] [--seconds 30] [--warmup 5] [--baseline 10]
+ *                                          [--servers origin,nginx,nms] [--player rtmpdump|ffmpeg]
+ *
+ * Method: a 30 s source is encoded once into a temp FLV and published to each server with
+ * `ffmpeg -re -stream_loop -1 -c copy`, so the publisher costs little and is identical for every
+ * server. N light players (rtmpdump by default) then play it. After a warm-up (connects, GOP
+ * cache bursts), the server process's utime+stime is sampled over the window, and the kernel's
+ * per-socket byte counters check that every player really received the stream: a server that
+ * fails a player gets its figure flagged INVALID.
+ *
+ * Before the players join, the server's CPU with the publisher alone is sampled for
+ * --baseline seconds; subtracting that gives a "marginal" per-player figure, which matters at
+ * small N where a runtime's fixed costs (ingest, GC, timers) dominate the total.
+ */
+
+import { mkdtempSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execFileSync } from 'node:child_process';
+import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
+import { parseVideoTag } from '#protocol/flv/codecs.ts';
+import {
+  bytesReceivedByClient,
+  cpuTimes,
+  freePort,
+  installCleanupHandlers,
+  registerTempDir,
+  removeTempDirs,
+  rssMiB,
+  sleep,
+  start,
+  stop,
+  stopAll,
+  waitForPort,
+  type CpuTimes,
+  type Started,
+} from './lib/processes.ts';
+import { serverKinds, type ServerKind } from './lib/servers.ts';
+
+const SOURCE_SECONDS = 30;
+/** A player counts as served when it received at least this share of the stream's bitrate. */
+const MIN_DELIVERED_SHARE = 0.8;
+const PUBLISH_SETTLE_MS = 2000;
+const PLAYER_STAGGER_MS = 20;
+
+interface Options {
+  players: number;
+  seconds: number;
+  warmup: number;
+  baseline: number;
+  servers: ServerKind[];
+  player: 'rtmpdump' | 'ffmpeg';
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      players: { type: 'string', default: '50' },
+      seconds: { type: 'string', default: '30' },
+      warmup: { type: 'string', default: '5' },
+      baseline: { type: 'string', default: '10' },
+      servers: { type: 'string', default: 'origin,nginx,nms' },
+      player: { type: 'string', default: 'rtmpdump' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log('usage: node bench/fanout.ts [--players N] [--seconds S] [--warmup S] [--baseline S|0] [--servers origin,nginx,nms] [--player rtmpdump|ffmpeg]');
+    process.exit(0);
+  }
+  const positive = (name: string, value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${value}"`);
+    return n;
+  };
+  const servers = values.servers.split(',').map((name) => {
+    const kind = serverKinds[name.trim()];
+    if (!kind) throw new Error(`unknown server "${name}" (known: ${Object.keys(serverKinds).join(', ')})`);
+    return kind;
+  });
+  if (values.player !== 'rtmpdump' && values.player !== 'ffmpeg') throw new Error('--player must be rtmpdump or ffmpeg');
+  return {
+    players: Math.floor(positive('players', values.players)),
+    seconds: positive('seconds', values.seconds),
+    warmup: positive('warmup', values.warmup),
+    baseline: values.baseline === '0' ? 0 : positive('baseline', values.baseline),
+    servers,
+    player: values.player,
+  };
+}
+
+function requireTool(tool: string): void {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+  } catch {
+    throw new Error(`${tool} is not installed (see /work/shared/PEERS.md)`);
+  }
+}
+
+interface Source {
+  path: string;
+  /** Audio+video payload bits per second: what every player must at least be sent. */
+  mediaBitsPerSecond: number;
+  keyframeInterval: number;
+}
+
+/** Encodes the source once and reads it back with our own FLV reader for its real bitrate. */
+async function makeSource(dir: string): Promise<Source> {
+  const path = join(dir, 'source.flv');
+  // Fixed 44.1 kHz so the AAC frame rate, and so the audio bitrate, is the same every run.
+  const encoder = start(
+    'encoder',
+    'ffmpeg',
+    [
+      '-nostdin', '-loglevel', 'error', '-y',
+      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
+      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+      '-t', String(SOURCE_SECONDS),
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+      '-b:v', '900k', '-maxrate', '1M', '-bufsize', '1M', '-g', '60',
+      '-c:a', 'aac', '-b:a', '64k',
+      '-f', 'flv', path,
+    ],
+    { logFile: join(dir, 'encoder.log') },
+  );
+  const code = await encoder.exited;
+  if (code !== 0) throw new Error(`encoding the source failed (${code}): ${readFileSync(join(dir, 'encoder.log'), 'utf8')}`);
+
+  const tags = new FlvReader().push(readFileSync(path));
+  let mediaBytes = 0;
+  let lastTimestamp = 0;
+  const keyframeTimes: number[] = [];
+  for (const tag of tags) {
+    if (tag.type === FlvTagType.Script) continue;
+    mediaBytes += tag.data.length;
+    lastTimestamp = Math.max(lastTimestamp, tag.timestamp);
+    const video = tag.type === FlvTagType.Video ? parseVideoTag(tag.data) : null;
+    if (video?.isKeyframe && !video.isSequenceHeader) keyframeTimes.push(tag.timestamp);
+  }
+  const seconds = lastTimestamp / 1000;
+  return {
+    path,
+    mediaBitsPerSecond: (mediaBytes * 8) / seconds,
+    keyframeInterval: keyframeTimes.length > 1 ? seconds / (keyframeTimes.length - 1) : NaN,
+  };
+}
+
+interface Result {
+  server: string;
+  players: number;
+  cpuSeconds: number;
+  /** Share of cpuSeconds spent in the kernel (on loopback this includes delivering to the players' sockets). */
+  systemSeconds: number;
+  windowSeconds: number;
+  /** Server CPU seconds per second with the publisher and no players (NaN when not measured). */
+  baselineCpuPerSecond: number;
+  /** Per served player, Mbit/s received during the window. */
+  deliveredMbps: number[];
+  servedPlayers: number;
+  rssMiB: number;
+  problems: string[];
+}
+
+function playerArgs(player: Options['player'], url: string): [string, string[]] {
+  return player === 'rtmpdump'
+    ? ['rtmpdump', ['-q', '-v', '-r', url, '-o', '/dev/null']]
+    : ['ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', url, '-c', 'copy', '-f', 'null', '-']];
+}
+
+async function measure(kind: ServerKind, opts: Options, source: Source, runDir: string): Promise<Result> {
+  const dir = join(runDir, kind.name);
+  mkdirSync(dir);
+  const port = await freePort();
+  const url = `rtmp://127.0.0.1:${port}/live/bench`;
+  const started: Started[] = [];
+  const problems: string[] = [];
+  try {
+    const server = kind.start(dir, port);
+    started.push(server);
+    await waitForPort(port, server);
+
+    const publisher = start(
+      'publisher',
+      'ffmpeg',
+      ['-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', source.path, '-c', 'copy', '-f', 'flv', url],
+      { logFile: join(dir, 'publisher.log') },
+    );
+    started.push(publisher);
+    await sleep(PUBLISH_SETTLE_MS);
+    if (publisher.hasExited()) throw new Error(`publisher exited: ${readFileSync(join(dir, 'publisher.log'), 'utf8').trim()}`);
+
+    let baselineCpuPerSecond = NaN;
+    if (opts.baseline > 0) {
+      process.stderr.write(`  ${kind.name}: publisher only, baseline ${opts.baseline} s...\n`);
+      const c0 = total(cpuTimes(server.pid));
+      const b0 = performance.now();
+      await sleep(opts.baseline * 1000);
+      baselineCpuPerSecond = (total(cpuTimes(server.pid)) - c0) / ((performance.now() - b0) / 1000);
+    }
+
+    const [command, args] = playerArgs(opts.player, url);
+    const players: Started[] = [];
+    for (let i = 0; i < opts.players; i++) {
+      const p = start(`player-${i}`, command, args, { logFile: i === 0 ? join(dir, 'player-0.log') : undefined });
+      players.push(p);
+      started.push(p);
+      await sleep(PLAYER_STAGGER_MS);
+    }
+    process.stderr.write(`  ${kind.name}: ${opts.players} players connected, warming up ${opts.warmup} s, measuring ${opts.seconds} s...\n`);
+    await sleep(opts.warmup * 1000);
+
+    const cpu0 = cpuTimes(server.pid);
+    const bytes0 = bytesReceivedByClient(port);
+    const t0 = performance.now();
+    await sleep(opts.seconds * 1000);
+    const cpu1 = cpuTimes(server.pid);
+    const bytes1 = bytesReceivedByClient(port);
+    const windowSeconds = (performance.now() - t0) / 1000;
+    const rss = rssMiB(server.pid);
+
+    if (server.hasExited()) problems.push('server exited during the run');
+    if (publisher.hasExited()) problems.push('publisher exited during the run');
+    const minBits = MIN_DELIVERED_SHARE * source.mediaBitsPerSecond * windowSeconds;
+    const delivered: number[] = [];
+    let served = 0;
+    for (const p of players) {
+      // A player whose connection is gone at the end has no counter: it was not served throughout.
+      const end = bytes1.get(p.pid);
+      const bits = end === undefined ? 0 : (end - (bytes0.get(p.pid) ?? 0)) * 8;
+      delivered.push(bits / windowSeconds / 1e6);
+      if (bits >= minBits && !p.hasExited()) served++;
+    }
+    if (served < players.length) {
+      problems.push(`only ${served}/${players.length} players received >= ${MIN_DELIVERED_SHARE * 100}% of the stream bitrate`);
+    }
+    return {
+      server: kind.name,
+      players: opts.players,
+      cpuSeconds: total(cpu1) - total(cpu0),
+      systemSeconds: cpu1.system - cpu0.system,
+      windowSeconds,
+      baselineCpuPerSecond,
+      deliveredMbps: delivered,
+      servedPlayers: served,
+      rssMiB: rss,
+      problems,
+    };
+  } catch (err) {
+    const message = (err as Error).message;
+    let log = '';
+    try {
+      log = readFileSync(join(dir, 'server.log'), 'utf8').trim().split('\n').slice(-10).join('\n');
+    } catch {
+      // No log yet.
+    }
+    problems.push(`run failed: ${message}${log ? `\n    server log tail:\n    ${log.replaceAll('\n', '\n    ')}` : ''}`);
+    return { server: kind.name, players: opts.players, cpuSeconds: NaN, systemSeconds: NaN, windowSeconds: NaN, baselineCpuPerSecond: NaN, deliveredMbps: [], servedPlayers: 0, rssMiB: NaN, problems };
+  } finally {
+    // Players first, so the server does not spend the teardown logging publisher loss to them.
+    const [server, publisher, ...players] = started;
+    await Promise.all(players.map((p) => stop(p)));
+    if (publisher) await stop(publisher);
+    if (server) await stop(server);
+  }
+}
+
+function total(t: CpuTimes): number {
+  return t.user + t.system;
+}
+
+function perPlayerMinute(r: Result): number {
+  return r.cpuSeconds / (r.players * (r.windowSeconds / 60));
+}
+
+/** Per player-minute once the publisher-only baseline is taken out. */
+function marginalPerPlayerMinute(r: Result): number {
+  return (r.cpuSeconds - r.baselineCpuPerSecond * r.windowSeconds) / (r.players * (r.windowSeconds / 60));
+}
+
+function printTable(results: Result[], opts: Options, source: Source): void {
+  const fmt = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+  const rows = results.map((r) => {
+    const sorted = [...r.deliveredMbps].sort((a, b) => a - b);
+    const avg = sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1);
+    return [
+      r.server,
+      String(r.players),
+      `${r.servedPlayers}/${r.players}`,
+      `${fmt(r.cpuSeconds, 2)} (${fmt(r.systemSeconds, 2)})`,
+      fmt(perPlayerMinute(r), 4),
+      fmt(r.baselineCpuPerSecond, 3),
+      fmt(marginalPerPlayerMinute(r), 4),
+      sorted.length ? `${fmt(sorted[0]!, 2)} / ${fmt(avg, 2)}` : '-',
+      fmt(r.rssMiB, 0),
+      r.problems.length ? 'INVALID' : 'ok',
+    ];
+  });
+  const header = ['server', 'players', 'served', 'CPU s (sys)', 'CPU s/player-min', 'baseline CPU s/s', 'marginal s/player-min', 'Mbit/s/player min/avg', 'RSS MiB', 'valid'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  console.log(
+    `\nfan-out: ${opts.players} ${opts.player} players, ${opts.seconds} s window after ${opts.warmup} s warm-up; ` +
+      `source ${(source.mediaBitsPerSecond / 1e6).toFixed(2)} Mbit/s media, keyframe every ${source.keyframeInterval.toFixed(1)} s`,
+  );
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+
+  for (const r of results) {
+    for (const problem of r.problems) console.log(`\n!!! ${r.server} INVALID: ${problem}`);
+  }
+
+  const byName = new Map(results.map((r) => [r.server, r]));
+  const origin = byName.get('origin');
+  if (!origin) return;
+  console.log('');
+  for (const [other, goal, goalText] of [
+    ['nginx', 1, 'origin <= nginx'],
+    ['nms', 1 / 3, 'origin <= nms/3'],
+  ] as const) {
+    const o = byName.get(other);
+    if (!o) continue;
+    const ratio = perPlayerMinute(origin) / perPlayerMinute(o);
+    const marginal = marginalPerPlayerMinute(origin) / marginalPerPlayerMinute(o);
+    // Kernel time includes loopback TCP delivery, a floor every server pays alike; user time is
+    // what the server's own code costs.
+    const user = (origin.cpuSeconds - origin.systemSeconds) / (o.cpuSeconds - o.systemSeconds);
+    const valid = origin.problems.length === 0 && o.problems.length === 0;
+    const verdict = !valid ? 'not comparable (invalid run)' : ratio <= goal ? 'goal met' : 'goal MISSED';
+    console.log(
+      `origin/${other} = ${fmt(ratio, 2)} (marginal ${fmt(marginal, 2)}, user-mode only ${fmt(user, 2)}; lower is better; goal ${goalText}): ${verdict}`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  installCleanupHandlers();
+  const opts = parseOptions();
+  requireTool('ffmpeg');
+  requireTool('ss');
+  requireTool(opts.player);
+  if (opts.servers.some((s) => s.name === 'nginx')) requireTool('nginx');
+
+  const runDir = mkdtempSync(join(tmpdir(), 'fanout-bench-'));
+  registerTempDir(runDir);
+  try {
+    process.stderr.write(`encoding a ${SOURCE_SECONDS} s source...\n`);
+    const source = await makeSource(runDir);
+    process.stderr.write(`  source: ${(statSync(source.path).size / 1024).toFixed(0)} KiB\n`);
+    const results: Result[] = [];
+    for (const kind of opts.servers) results.push(await measure(kind, opts, source, runDir));
+    printTable(results, opts, source);
+    if (results.some((r) => r.problems.length > 0)) process.exitCode = 1;
+  } finally {
+    await stopAll();
+    removeTempDirs();
+  }
+}
+
+main().catch(async (err: unknown) => {
+  console.error(`fanout bench failed: ${(err as Error).message}`);
+  await stopAll();
+  removeTempDirs();
+  process.exit(1);
+});

@@ -1,0 +1,183 @@
+/**
+ * Child processes and /proc measurements for the benchmarks. Every process a bench starts is
+ * registered here so that it is stopped by its own handle on success, on error and on Ctrl-C,
+ * never by name; temp dirs registered here are removed the same way.
+ */
+
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+
+export interface Started {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  /** Resolves with the exit code (or the signal name) once the process has exited. */
+  exited: Promise<number | string>;
+  hasExited(): boolean;
+}
+
+const running = new Set<Started>();
+const tempDirs = new Set<string>();
+
+/** Starts a process with stdin closed and stdout/stderr appended to `logFile` (or discarded). */
+export function start(name: string, command: string, args: string[], opts: { logFile?: string; cwd?: string } = {}): Started {
+  const fd = opts.logFile ? openSync(opts.logFile, 'a') : null;
+  const out = fd ?? 'ignore';
+  const child = spawn(command, args, { cwd: opts.cwd, stdio: ['ignore', out, out] });
+  // The child holds its own copy of the descriptor.
+  if (fd !== null) closeSync(fd);
+  let done = false;
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolve(code ?? signal ?? 'unknown');
+    });
+    child.once('error', (err) => {
+      done = true;
+      resolve(`spawn failed: ${err.message}`);
+    });
+  });
+  if (child.pid === undefined) {
+    // spawn reports ENOENT and the like asynchronously through 'error'.
+    return { name, child, pid: -1, exited, hasExited: () => true };
+  }
+  const started: Started = { name, child, pid: child.pid, exited, hasExited: () => done };
+  running.add(started);
+  void exited.then(() => running.delete(started));
+  return started;
+}
+
+/** SIGTERM, then SIGKILL if the process has not exited after `graceMs`. */
+export async function stop(p: Started, graceMs = 3000): Promise<void> {
+  if (p.hasExited()) return;
+  p.child.kill('SIGTERM');
+  const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
+  if ((await Promise.race([p.exited, timer])) === 'timeout' && !p.hasExited()) {
+    p.child.kill('SIGKILL');
+    await p.exited;
+  }
+}
+
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => stop(p)));
+}
+
+export function registerTempDir(dir: string): void {
+  tempDirs.add(dir);
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+/**
+ * Ctrl-C / SIGTERM: stop everything, remove temp dirs, exit. The synchronous 'exit' hook is the
+ * last resort for paths that skip the async cleanup (process.exit from elsewhere).
+ */
+export function installCleanupHandlers(): void {
+  let cleaning = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (cleaning) return;
+    cleaning = true;
+    console.error(`\n${signal}: stopping ${running.size} child process(es) and removing temp dirs...`);
+    void stopAll().finally(() => {
+      removeTempDirs();
+      process.exit(130);
+    });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', () => {
+    for (const p of running) if (!p.hasExited()) p.child.kill('SIGKILL');
+    removeTempDirs();
+  });
+}
+
+const clockTicks = ((): number => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+export interface CpuTimes {
+  user: number;
+  system: number;
+}
+
+/** CPU seconds in user and kernel mode (all threads) the process has used, from /proc/PID/stat. */
+export function cpuTimes(pid: number): CpuTimes {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may itself contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime, stime, cutime, cstime are fields 14-17 of the whole line, 0-based 11-14 here.
+  // Waited-for children are added: none of the servers should fork, but if one does, its
+  // helpers' work is the server's work.
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number) as [number, number, number, number];
+  return { user: (utime + cutime) / clockTicks, system: (stime + cstime) / clockTicks };
+}
+
+/** Resident set size in MiB, from /proc/PID/status. */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/**
+ * Bytes received so far on every established TCP connection to 127.0.0.1:`port`, keyed by the
+ * pid of the client process that owns the socket (tcp_info bytes_received, via `ss`). Counting
+ * in the kernel works the same for any player program and costs the players nothing.
+ */
+export function bytesReceivedByClient(port: number): Map<number, number> {
+  const out = execFileSync('ss', ['-tinpH', 'state', 'established', `( dport = :${port} )`], { encoding: 'utf8' });
+  const result = new Map<number, number>();
+  let pid: number | null = null;
+  for (const line of out.split('\n')) {
+    const owner = /pid=(\d+)/.exec(line);
+    if (owner) pid = Number(owner[1]);
+    const received = /bytes_received:(\d+)/.exec(line);
+    if (received && pid !== null) {
+      result.set(pid, (result.get(pid) ?? 0) + Number(received[1]));
+      pid = null;
+    }
+  }
+  return result;
+}
+
+/** A port the kernel reports free on 127.0.0.1 right now (bound and released at once). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Waits until 127.0.0.1:`port` accepts connections; fails early if `owner` exits first. */
+export async function waitForPort(port: number, owner: Started, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (owner.hasExited()) throw new Error(`${owner.name} exited (${await owner.exited}) before listening on ${port}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${owner.name} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
