@@ -7,8 +7,9 @@ import { Logger } from '#common/logger.ts';
 import type { OriginConfig } from './config.ts';
 import { StreamHub } from './core/stream-hub.ts';
 import { RtmpServer } from './server/rtmp-server.ts';
+import type { OriginContext } from './core/origin-context.ts';
 
-export class Origin {
+export class Origin implements OriginContext {
   readonly config: OriginConfig;
   readonly hub: StreamHub;
   readonly log = new Logger('origin');
@@ -27,7 +28,7 @@ export class Origin {
         maxStreamsPerConnection: config.maxStreamsPerConnection,
         maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
       },
-    }, this.hub, this.log);
+    }, this, this.log);
   }
 
   /** Starts listening; resolves with the RTMP address actually bound (port 0 picks a free one). */

@@ -5,7 +5,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { RtmpConnection, type RtmpConnectionOptions } from '#common/rtmp-connection.ts';
 import type { Logger } from '#common/logger.ts';
-import type { StreamHub } from '../core/stream-hub.ts';
+import type { OriginContext } from '../core/origin-context.ts';
 import { RtmpSession, type SessionOptions } from '../session/rtmp-session.ts';
 
 export interface RtmpServerOptions {
@@ -18,14 +18,14 @@ export interface RtmpServerOptions {
 
 export class RtmpServer {
   readonly #options: RtmpServerOptions;
-  readonly #hub: StreamHub;
+  readonly #context: OriginContext;
   readonly #log: Logger;
   readonly #server: Server;
   readonly #sessions = new Set<RtmpSession>();
 
-  constructor(options: RtmpServerOptions, hub: StreamHub, log: Logger) {
+  constructor(options: RtmpServerOptions, context: OriginContext, log: Logger) {
     this.#options = options;
-    this.#hub = hub;
+    this.#context = context;
     this.#log = log;
     this.#server = createServer((socket) => {
       if (this.#sessions.size >= this.#options.maxConnections) {
@@ -33,7 +33,7 @@ export class RtmpServer {
         socket.destroy();
         return;
       }
-      const session = new RtmpSession(new RtmpConnection(socket, this.#options.connection, this.#log), this.#hub, this.#options.session);
+      const session = new RtmpSession(new RtmpConnection(socket, this.#options.connection, this.#log), this.#context, this.#options.session);
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
     });

@@ -13,7 +13,7 @@ import type { RtmpConnection } from '#common/rtmp-connection.ts';
 import type { Logger } from '#common/logger.ts';
 import { OriginError } from '../core/errors.ts';
 import { parseScope, parseStreamName, streamKey, type Scope } from '../core/scope.ts';
-import type { StreamHub } from '../core/stream-hub.ts';
+import type { OriginContext } from '../core/origin-context.ts';
 import type { NetStreamContext } from './net-stream-context.ts';
 import { Player } from './player.ts';
 import { Publisher, type PublishType } from './publisher.ts';
@@ -49,7 +49,7 @@ function playMode(start: number): 'any' | 'live' | 'recorded' {
 export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetStreamContext {
   readonly connection: RtmpConnection;
   readonly log: Logger;
-  readonly #hub: StreamHub;
+  readonly #origin: OriginContext;
   readonly #options: SessionOptions;
   #scope: Scope | null = null;
   #amf3 = false;
@@ -57,11 +57,11 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   #nextStreamId = 1;
   #closed = false;
 
-  constructor(connection: RtmpConnection, hub: StreamHub, options: SessionOptions) {
+  constructor(connection: RtmpConnection, origin: OriginContext, options: SessionOptions) {
     super();
     this.connection = connection;
     this.log = connection.log;
-    this.#hub = hub;
+    this.#origin = origin;
     this.#options = options;
     connection.on('message', (message) => this.#onMessage(message));
     connection.on('close', () => this.#onClose());
@@ -256,7 +256,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     let publisher: Publisher;
     try {
       const bare = parseStreamName(name);
-      publisher = new Publisher(this, streamId, bare, type, this.#hub.open(streamKey(this.#scope!, bare)));
+      publisher = new Publisher(this, streamId, bare, type, this.#origin.hub.open(streamKey(this.#scope!, bare)));
       publisher.start();
     } catch (error) {
       if (!(error instanceof OriginError)) throw error;
@@ -283,11 +283,11 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     const start = typeof rawStart === 'number' ? rawStart : -2000;
     const key = streamKey(this.#scope!, bare);
     // No recordings exist yet (VOD arrives with recording): a recorded-only play finds a live stream or nothing.
-    if (playMode(start) === 'recorded' && !this.#hub.find(key)?.isPublished) {
+    if (playMode(start) === 'recorded' && !this.#origin.hub.find(key)?.isPublished) {
       this.sendStatus(streamId, statusInfo('error', 'NetStream.Play.StreamNotFound', `Failed to play ${bare}; stream not found.`, { details: bare }));
       return;
     }
-    const player = new Player(this, streamId, bare, this.#hub.open(key), {
+    const player = new Player(this, streamId, bare, this.#origin.hub.open(key), {
       duration: typeof rawDuration === 'number' ? rawDuration : -1,
       reset: rawReset !== false && rawReset !== 0,
       maxBacklogBytes: this.#options.maxPlayerBacklogBytes,
