@@ -7,11 +7,13 @@ import { EventEmitter } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
+import { decodeSharedObject, sharedObjectMessage, type SharedObjectMessage } from '#protocol/rtmp/shared-object.ts';
 import { ChunkDecoder } from '#protocol/rtmp/chunk-decoder.ts';
 import { ChunkEncoder } from '#protocol/rtmp/chunk-encoder.ts';
 import { pingResponseMessage, parseUserControl, setChunkSizeMessage } from '#protocol/rtmp/control.ts';
 import { ClientHandshake } from '#protocol/rtmp/handshake.ts';
 import { ChunkStreamId, MessageType, UserControlEvent, type RtmpMessage } from '#protocol/rtmp/message.ts';
+import { RemoteSharedObject } from './remote-shared-object.ts';
 
 export interface RtmpClientOptions {
   /** objectEncoding sent in connect (3 asks for AMF3 command messages). */
@@ -30,6 +32,8 @@ export interface RtmpClientEvents {
   command: [command: RtmpCommand, streamId: number];
   /** Audio, video and data messages. */
   media: [message: RtmpMessage];
+  /** A shared object message (type 19 or 16), decoded. */
+  sharedObject: [message: SharedObjectMessage];
   /** Every message received, before any handling (for tests of the wire format). */
   message: [message: RtmpMessage];
   close: [];
@@ -44,11 +48,15 @@ export class RtmpCallError extends Error {
   }
 }
 
+/** A method the server may call on this client (NetConnection.client); its return value is the `_result`. */
+export type ClientMethod = (...args: AmfValue[]) => AmfValue | Promise<AmfValue>;
+
 export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   readonly socket: Socket;
   readonly #decoder = new ChunkDecoder({ maxMessageSize: 32 * 1024 * 1024 });
   readonly #encoder = new ChunkEncoder();
   readonly #pending = new Map<number, { method: string; resolve: (values: AmfValue[]) => void; reject: (e: Error) => void }>();
+  readonly #methods = new Map<string, ClientMethod>();
   #nextTransaction = 1;
   #amf3 = false;
   #closed = false;
@@ -115,6 +123,23 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   }
 
   get closed(): boolean { return this.#closed; }
+  /** True once connect answered objectEncoding 3 (commands go as type 17, shared objects as 16). */
+  get amf3(): boolean { return this.#amf3; }
+
+  /** Answers the server's calls of `method` (unknown methods get `_error`, as Flash does). */
+  onCall(method: string, handler: ClientMethod): void {
+    this.#methods.set(method, handler);
+  }
+
+  /** A remote shared object on this connection; call `connect()` on it to use it. */
+  sharedObject(name: string, persistent = false): RemoteSharedObject {
+    return new RemoteSharedObject(this, name, persistent);
+  }
+
+  /** Sends a shared object message in this connection's encoding. */
+  sendSharedObject(message: SharedObjectMessage): void {
+    this.send(sharedObjectMessage(message, this.#amf3), ChunkStreamId.Command);
+  }
 
   /** NetConnection.call: resolves with the values after the command object of `_result`. */
   async call(method: string, ...args: AmfValue[]): Promise<AmfValue[]> {
@@ -214,6 +239,10 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
       case MessageType.DataAmf3:
         this.emit('media', message);
         return;
+      case MessageType.SharedObjectAmf0:
+      case MessageType.SharedObjectAmf3:
+        this.emit('sharedObject', decodeSharedObject(message));
+        return;
     }
   }
 
@@ -230,5 +259,23 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
       return;
     }
     this.emit('command', command, streamId);
+    if (command.name !== '_result' && command.name !== '_error') this.#answer(command, streamId);
+  }
+
+  /** Runs a server call on a registered method and answers it when the server asked (transaction != 0). */
+  #answer(command: RtmpCommand, streamId: number): void {
+    const method = this.#methods.get(command.name);
+    const tx = command.transactionId;
+    const reply = (name: '_result' | '_error', value: AmfValue) => {
+      if (tx !== 0) this.send(encodeCommand({ name, transactionId: tx, commandObject: null, args: [value] }, streamId, this.#amf3), ChunkStreamId.Command);
+    };
+    const failed = (description: string) => reply('_error', { level: 'error', code: 'NetConnection.Call.Failed', description });
+    if (!method) {
+      if (streamId === 0) failed(`Method not found (${command.name}).`);
+      return;
+    }
+    Promise.resolve()
+      .then(() => method(...command.args))
+      .then((value) => reply('_result', value), (error: Error) => failed(error.message));
   }
 }

@@ -22,6 +22,28 @@ export interface OriginConfig {
   handshakeTimeoutMs: number;
   /** Media to a player is merged into one write per this many ms (0: a write per packet). */
   mediaFlushMs: number;
+  /** Largest remote shared object (its slots' names and AMF0-encoded values); a change beyond is refused. */
+  maxSharedObjectBytes: number;
+  /** Shared objects one room (scope) may hold; a use beyond is refused. */
+  maxSharedObjectsPerRoom: number;
+  /** Shared object changes, sends and clears one client may make per second (and in one burst). */
+  maxSharedObjectChangesPerSecond: number;
+  /** A server-to-client call (Client.invoke) fails if the client has not answered within this time. */
+  callTimeoutMs: number;
+  /** Chat messages the classroom keeps per room (oldest dropped first). */
+  maxChatHistory: number;
+  /** HTTP API port (0: any free port). */
+  httpPort: number;
+  /** Record every room while anyone publishes in it ('always'), or only when asked ('never'). */
+  recordRooms: 'always' | 'never';
+  /** Recorders write queued tags at least this often. */
+  recordFlushMs: number;
+  /** A recorder whose queue passes this many bytes (the disk does not keep up) fails with Record.Failed. */
+  maxRecordQueueBytes: number;
+  /** onMetaData reserved at the start of each recording; bounds its keyframe index (thinned beyond). */
+  recordMetadataReserveBytes: number;
+  /** VOD players send this much media (ms of stream time) ahead of real time. */
+  vodReadAheadMs: number;
   logLevel: LogLevel;
 }
 
@@ -38,11 +60,24 @@ export const defaultOriginConfig: OriginConfig = {
   handshakeTimeoutMs: 10_000,
   // Half of the write system calls at 30 fps, for at most 50 ms more latency; see README.
   mediaFlushMs: 50,
+  maxSharedObjectBytes: 1024 * 1024,
+  maxSharedObjectsPerRoom: 64,
+  maxSharedObjectChangesPerSecond: 50,
+  callTimeoutMs: 10_000,
+  maxChatHistory: 500,
+  httpPort: 8086,
+  recordRooms: 'never',
+  recordFlushMs: 500,
+  maxRecordQueueBytes: 16 * 1024 * 1024,
+  // About 4000 keyframes: over an hour at one keyframe a second before the index is thinned.
+  recordMetadataReserveBytes: 75_000,
+  vodReadAheadMs: 1000,
   logLevel: 'info',
 };
 
-const usage = `usage: node origin/main.ts [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--media-flush-ms MS] [--log-level debug|info|warn|error]
-  environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, ORIGIN_MEDIA_FLUSH_MS, LOG_LEVEL`;
+const usage = `usage: node origin/main.ts [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--media-flush-ms MS]
+  [--http-port N] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] [--log-level debug|info|warn|error]
+  environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, ORIGIN_MEDIA_FLUSH_MS, ORIGIN_HTTP_PORT, ORIGIN_RECORD_ROOMS, LOG_LEVEL`;
 
 function port(value: string, what: string): number {
   const n = Number(value);
@@ -53,6 +88,12 @@ function port(value: string, what: string): number {
 function milliseconds(value: string, what: string, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > 600_000) throw new Error(`${what} must be a whole number of milliseconds >= ${min}, got ${JSON.stringify(value)}\n${usage}`);
+  return n;
+}
+
+function positive(value: string, what: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a whole number >= 1, got ${JSON.stringify(value)}\n${usage}`);
   return n;
 }
 
@@ -67,6 +108,12 @@ export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): Origin
       'log-level': { type: 'string' },
       'handshake-timeout': { type: 'string' },
       'media-flush-ms': { type: 'string' },
+      'so-max-bytes': { type: 'string' },
+      'so-max-changes-per-second': { type: 'string' },
+      'call-timeout-ms': { type: 'string' },
+      'http-port': { type: 'string' },
+      'record-rooms': { type: 'string' },
+      'record-flush-ms': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -88,6 +135,19 @@ export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): Origin
   if (handshakeTimeout) config.handshakeTimeoutMs = milliseconds(handshakeTimeout, '--handshake-timeout', 1);
   const mediaFlush = values['media-flush-ms'] ?? env.ORIGIN_MEDIA_FLUSH_MS;
   if (mediaFlush) config.mediaFlushMs = milliseconds(mediaFlush, '--media-flush-ms', 0);
+  if (values['so-max-bytes']) config.maxSharedObjectBytes = positive(values['so-max-bytes'], '--so-max-bytes');
+  if (values['so-max-changes-per-second']) config.maxSharedObjectChangesPerSecond = positive(values['so-max-changes-per-second'], '--so-max-changes-per-second');
+  if (values['call-timeout-ms']) config.callTimeoutMs = milliseconds(values['call-timeout-ms'], '--call-timeout-ms', 1);
+  const httpPort = values['http-port'] ?? env.ORIGIN_HTTP_PORT;
+  if (httpPort) config.httpPort = port(httpPort, '--http-port');
+  const recordRooms = values['record-rooms'] ?? env.ORIGIN_RECORD_ROOMS;
+  if (recordRooms) {
+    if (recordRooms !== 'always' && recordRooms !== 'never') throw new Error(`--record-rooms must be always or never\n${usage}`);
+    config.recordRooms = recordRooms;
+  }
+  const recordFlush = values['record-flush-ms'];
+  if (recordFlush) config.recordFlushMs = milliseconds(recordFlush, '--record-flush-ms', 10);
+  if (config.recordFlushMs > 1000) throw new Error(`--record-flush-ms must be at most 1000 (crash safety needs a flush a second)\n${usage}`);
   const level = values['log-level'] ?? env.LOG_LEVEL;
   if (level) {
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error(`--log-level must be debug, info, warn or error\n${usage}`);

@@ -27,7 +27,7 @@ const origin: ServerKind = {
     return start(
       'origin',
       nodeBin,
-      [join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--data-dir', dataDir],
+      [join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--http-port', '0', '--data-dir', dataDir],
       { logFile: join(dir, 'server.log'), cwd: repoRoot },
     );
   },

@@ -1,31 +1,45 @@
 /**
  * A NetStream that publishes into a live stream: media goes into the hub as is; @setDataFrame
  * onMetaData becomes the stream's metadata; other data messages (NetStream.send) are relayed,
- * re-encoded as AMF0 so every player can read them whatever its object encoding.
+ * re-encoded as AMF0 so every player can read them whatever its object encoding. The recording
+ * service hears of each publish (it records `record`/`append` publishes and rooms being recorded)
+ * and answers through `recordStatus` with NetStream.Record.* statuses.
  */
 import { decodeData, encodeData } from '#protocol/rtmp/command.ts';
 import { MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import type { LiveStream } from '../core/live-stream.ts';
+import type { RecordablePublish, Recordings } from '../core/origin-context.ts';
 import { MediaPacket } from '../core/media-packet.ts';
 import type { NetStreamContext } from './net-stream-context.ts';
 import { statusInfo } from './status.ts';
 
 export type PublishType = 'live' | 'record' | 'append';
 
-export class Publisher {
+export class Publisher implements RecordablePublish {
   readonly streamId: number;
   readonly name: string;
   readonly type: PublishType;
+  readonly scopePath: string;
   readonly #ctx: NetStreamContext;
   readonly #stream: LiveStream;
+  readonly #recordings: Recordings;
   #closed = false;
 
-  constructor(ctx: NetStreamContext, streamId: number, name: string, type: PublishType, stream: LiveStream) {
+  constructor(ctx: NetStreamContext, streamId: number, name: string, type: PublishType, stream: LiveStream, scopePath: string, recordings: Recordings) {
     this.#ctx = ctx;
     this.streamId = streamId;
     this.name = name;
     this.type = type;
     this.#stream = stream;
+    this.scopePath = scopePath;
+    this.#recordings = recordings;
+  }
+
+  get stream(): LiveStream { return this.#stream; }
+  get clientId(): number { return this.#ctx.connection.id; }
+
+  recordStatus(level: 'status' | 'error', code: string, description: string): void {
+    if (!this.#closed || code === 'NetStream.Record.Stop') this.#ctx.sendStatus(this.streamId, statusInfo(level, code, description, { details: this.name, clientid: this.#ctx.connection.id }));
   }
 
   /** Claims the stream; throws StreamBusyError when another client publishes it. */
@@ -33,6 +47,7 @@ export class Publisher {
     this.#stream.startPublish(this);
     this.#ctx.log.info('publish started', { stream: this.#stream.key, type: this.type });
     this.#ctx.sendStatus(this.streamId, statusInfo('status', 'NetStream.Publish.Start', `${this.name} is now published.`, { details: this.name, clientid: this.#ctx.connection.id }));
+    this.#recordings.publishStarted(this);
   }
 
   onMessage(message: RtmpMessage): void {
@@ -57,6 +72,7 @@ export class Publisher {
   close(notify: boolean): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#recordings.publishStopped(this);
     this.#stream.stopPublish(this);
     this.#ctx.log.info('publish stopped', { stream: this.#stream.key, bytes: this.#stream.bytesIn });
     if (notify) this.#ctx.sendStatus(this.streamId, statusInfo('status', 'NetStream.Unpublish.Success', `${this.name} is now unpublished.`, { details: this.name, clientid: this.#ctx.connection.id }));

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import { ProtocolError } from '#protocol/errors.ts';
-import { decodeCommand, encodeCommand, encodeData, type RtmpCommand } from '#protocol/rtmp/command.ts';
+import { CommandArgumentsError, decodeCommand, encodeCommand, encodeData, type RtmpCommand } from '#protocol/rtmp/command.ts';
 import { streamBeginMessage } from '#protocol/rtmp/control.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import type { RtmpConnection } from '#common/rtmp-connection.ts';
@@ -16,8 +16,13 @@ import { parseScope, parseStreamName, streamKey, type Scope } from '../core/scop
 import type { OriginContext } from '../core/origin-context.ts';
 import type { NetStreamContext } from './net-stream-context.ts';
 import { Player } from './player.ts';
+import { VodPlayer } from './vod-player.ts';
+import { RecordingStore } from '../recording/recording-store.ts';
+import { openVodSource } from '../vod/vod-source.ts';
 import { Publisher, type PublishType } from './publisher.ts';
 import { errorCommand, notifyCommand, onStatusCommand, resultCommand, statusInfo, type StatusInfo } from './status.ts';
+import { ConnectRejectedError } from '../app/application.ts';
+import { SessionAppClient } from './app-client.ts';
 
 export interface SessionOptions {
   /** Applications clients may connect to (first element of the connect `app`). */
@@ -25,6 +30,12 @@ export interface SessionOptions {
   /** NetStreams one connection may hold at once. */
   maxStreamsPerConnection: number;
   maxPlayerBacklogBytes: number;
+  /** VOD players send this much media (ms) ahead of real time. */
+  vodReadAheadMs: number;
+  /** Server-to-client calls fail after this long without an answer. */
+  callTimeoutMs: number;
+  /** Shared object changes (and classroom writes) one client may make per second. */
+  maxSharedObjectChangesPerSecond: number;
 }
 
 export interface RtmpSessionEvents {
@@ -52,8 +63,12 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   readonly #origin: OriginContext;
   readonly #options: SessionOptions;
   #scope: Scope | null = null;
+  /** The application's view of this client; set together with #scope when connect is accepted. */
+  #client: SessionAppClient | null = null;
   #amf3 = false;
-  readonly #streams = new Map<number, Publisher | Player | null>();
+  readonly #streams = new Map<number, Publisher | Player | VodPlayer | null>();
+  /** Latest play per stream id: an older play whose file lookup finishes late is dropped. */
+  readonly #playGeneration = new Map<number, number>();
   #nextStreamId = 1;
   #closed = false;
 
@@ -78,7 +93,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   }
 
   sendData(streamId: number, values: AmfValue[]): void {
-    this.connection.send(encodeData(values, streamId, 0, false), ChunkStreamId.Data);
+    this.connection.send(encodeData(values, streamId, 0, this.#amf3), ChunkStreamId.Data);
   }
 
   #sendCommand(command: RtmpCommand, streamId = 0): void {
@@ -102,6 +117,11 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
         }
         return;
       }
+      case MessageType.SharedObjectAmf0:
+      case MessageType.SharedObjectAmf3:
+        if (this.#client) this.#client.handleSharedObject(message);
+        else this.close('shared object message before connect');
+        return;
       case MessageType.UserControl:
         return; // SetBufferLength and the like: hints we do not need for live
       default:
@@ -114,6 +134,8 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     try {
       command = decodeCommand(message);
     } catch (error) {
+      // Name and transaction readable, arguments malformed: that call is refused, the client stays.
+      if (error instanceof CommandArgumentsError && this.#client) return this.#client.handleMalformedCall(error);
       // A command we cannot even parse has no transaction to answer: the peer is broken.
       throw error instanceof ProtocolError ? error : new ProtocolError('command.invalid', String(error));
     }
@@ -146,9 +168,21 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     } catch (error) {
       return this.#rejectConnect(command, `Invalid application path: ${(error as Error).message}`);
     }
-    if (!this.#options.applications.includes(scope.application)) {
+    const application = this.#origin.applications.get(scope.application);
+    if (!this.#options.applications.includes(scope.application) || !application) {
       return this.#rejectConnect(command, `Unknown application '${scope.application}'`);
     }
+    const client = new SessionAppClient(this.connection, scope, { commandObject: props, args: command.args }, this.#amf3, application, {
+      callTimeoutMs: this.#options.callTimeoutMs, maxChangesPerSecond: this.#options.maxSharedObjectChangesPerSecond,
+    });
+    try {
+      client.join(); // the application's connect handler accepts or throws its reason
+    } catch (error) {
+      if (error instanceof ConnectRejectedError) return this.#rejectConnect(command, error.message);
+      this.log.error('connect handler failed', { app: scope.path, error: (error as Error).stack ?? String(error) });
+      return this.#rejectConnect(command, 'Internal error in the application.');
+    }
+    this.#client = client;
     this.#scope = scope;
     this.connection.sendServerParameters();
     this.connection.send(streamBeginMessage(0), ChunkStreamId.Control);
@@ -205,18 +239,20 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
         return;
       }
       case 'getStreamLength':
-        this.#sendCommand(resultCommand(tx, null, 0)); // live streams have no length; recordings come with VOD
+        // Live streams have no length; a recording's is its duration in seconds.
+        void this.#streamLength(String(command.args[0] ?? '')).then((seconds) => this.#sendCommand(resultCommand(tx, null, seconds)));
         return;
       case '_result':
       case '_error':
+        // Replies to the application's calls to this client; others answer nothing we asked.
+        this.#client!.handleReply(command);
+        return;
       case 'onBWDone':
       case 'onStatus':
-        return; // replies to calls we did not make, or notifications: nothing to answer
+        return; // notifications: nothing to answer
       default:
-        this.log.info('unknown method called', { method: command.name });
-        if (tx !== 0) {
-          this.#sendCommand(errorCommand(tx, statusInfo('error', 'NetConnection.Call.Failed', `Method not found (${command.name}).`)));
-        }
+        // The application's methods; unknown ones get _error NetConnection.Call.Failed.
+        this.#client!.handleCall(command);
     }
   }
 
@@ -233,15 +269,19 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       case 'deleteStream':
         return this.#deleteStream(typeof first === 'number' ? first : streamId);
       case 'pause':
-        if (role instanceof Player) role.pause(first === true);
+        if (role instanceof Player || role instanceof VodPlayer) role.pause(first === true);
         return;
       case 'receiveAudio':
-        if (role instanceof Player) role.receiveAudio(first !== false);
+        if (role instanceof Player || role instanceof VodPlayer) role.receiveAudio(first !== false);
         return;
       case 'receiveVideo':
-        if (role instanceof Player) role.receiveVideo(first !== false);
+        if (role instanceof Player || role instanceof VodPlayer) role.receiveVideo(first !== false);
         return;
       case 'seek':
+        if (role instanceof VodPlayer && typeof first === 'number') {
+          role.seek(first).catch((error: Error) => this.log.warn('seek failed', { error: error.message }));
+          return;
+        }
         this.sendStatus(streamId, statusInfo('error', 'NetStream.Seek.Failed', 'Live streams cannot seek.'));
         return;
       default:
@@ -253,10 +293,21 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     const name = typeof rawName === 'string' ? rawName : '';
     if (this.#streams.get(streamId)) this.#closeRole(streamId, false);
     const type: PublishType = rawType === 'record' || rawType === 'append' ? rawType : 'live';
+    if (type !== 'live') {
+      // Recorded names become file names: separators, '..' and the like are refused outright.
+      try {
+        RecordingStore.recordName(name);
+      } catch (error) {
+        if (!(error instanceof OriginError)) throw error;
+        this.log.warn('record refused', { name, reason: error.message });
+        this.sendStatus(streamId, statusInfo('error', 'NetStream.Record.NoAccess', error.message, { details: name }));
+        return;
+      }
+    }
     let publisher: Publisher;
     try {
       const bare = parseStreamName(name);
-      publisher = new Publisher(this, streamId, bare, type, this.#origin.hub.open(streamKey(this.#scope!, bare)));
+      publisher = new Publisher(this, streamId, bare, type, this.#origin.hub.open(streamKey(this.#scope!, bare)), this.#scope!.path, this.#origin.recordings);
       publisher.start();
     } catch (error) {
       if (!(error instanceof OriginError)) throw error;
@@ -264,8 +315,8 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       this.sendStatus(streamId, statusInfo('error', 'NetStream.Publish.BadName', error.message, { details: name }));
       return;
     }
-    if (type !== 'live') this.log.warn('recording is not available yet: publishing live only', { stream: name, type });
     this.#streams.set(streamId, publisher);
+    this.#client!.published(publisher.name);
   }
 
   #play(streamId: number, args: AmfValue[]): void {
@@ -281,15 +332,60 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       return;
     }
     const start = typeof rawStart === 'number' ? rawStart : -2000;
+    const duration = typeof rawDuration === 'number' ? rawDuration : -1;
+    const reset = rawReset !== false && rawReset !== 0;
     const key = streamKey(this.#scope!, bare);
-    // No recordings exist yet (VOD arrives with recording): a recorded-only play finds a live stream or nothing.
-    if (playMode(start) === 'recorded' && !this.#origin.hub.find(key)?.isPublished) {
+    const mode = playMode(start);
+    const live = this.#origin.hub.find(key)?.isPublished ?? false;
+    // -2000: live if published, else a recording, else wait for the live stream. -1000: live only.
+    // >= 0: a recording from `start` (a live stream of that name when there is no file).
+    if (mode === 'live' || (mode === 'any' && live)) return this.#playLive(streamId, bare, key, start, duration, reset);
+    const generation = (this.#playGeneration.get(streamId) ?? 0) + 1;
+    this.#playGeneration.set(streamId, generation);
+    void this.#playFile(streamId, bare, key, mode, { start: Math.max(0, start), duration, reset }, generation).catch((error: Error) => {
+      this.log.warn('vod play failed', { name: bare, error: error.message });
+      this.sendStatus(streamId, statusInfo('error', 'NetStream.Play.Failed', `Failed to play ${bare}: ${error.message}`, { details: bare }));
+    });
+  }
+
+  async #playFile(streamId: number, bare: string, key: string, mode: 'any' | 'recorded', play: { start: number; duration: number; reset: boolean }, generation: number): Promise<void> {
+    const media = await this.#origin.recordings.findMedia(this.#scope!.path, bare);
+    const current = () => !this.#closed && this.#playGeneration.get(streamId) === generation && this.#streams.has(streamId) && !this.#streams.get(streamId);
+    if (!current()) return;
+    if (!media) {
+      if (mode === 'any' || this.#origin.hub.find(key)?.isPublished) return this.#playLive(streamId, bare, key, play.start, play.duration, play.reset);
       this.sendStatus(streamId, statusInfo('error', 'NetStream.Play.StreamNotFound', `Failed to play ${bare}; stream not found.`, { details: bare }));
       return;
     }
+    const source = await openVodSource(media);
+    if (!current()) {
+      await source.close();
+      return;
+    }
+    const player = new VodPlayer(this, streamId, bare, source, {
+      ...play, readAheadMs: this.#options.vodReadAheadMs, maxBacklogBytes: this.#options.maxPlayerBacklogBytes,
+    });
+    this.#streams.set(streamId, player);
+    await player.start();
+  }
+
+  /** A recording's duration in seconds for getStreamLength (0 for live streams and unknown names). */
+  async #streamLength(name: string): Promise<number> {
+    try {
+      const media = await this.#origin.recordings.findMedia(this.#scope!.path, parseStreamName(name));
+      if (!media) return 0;
+      const source = await openVodSource(media);
+      await source.close();
+      return source.durationMs / 1000;
+    } catch {
+      return 0;
+    }
+  }
+
+  #playLive(streamId: number, bare: string, key: string, start: number, duration: number, reset: boolean): void {
     const player = new Player(this, streamId, bare, this.#origin.hub.open(key), {
-      duration: typeof rawDuration === 'number' ? rawDuration : -1,
-      reset: rawReset !== false && rawReset !== 0,
+      duration,
+      reset,
       maxBacklogBytes: this.#options.maxPlayerBacklogBytes,
     });
     this.#streams.set(streamId, player);
@@ -299,8 +395,10 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
 
   #closeRole(streamId: number, notify: boolean): void {
     const role = this.#streams.get(streamId);
-    if (role instanceof Publisher) role.close(notify);
-    else if (role instanceof Player) role.close();
+    if (role instanceof Publisher) {
+      role.close(notify);
+      this.#client?.unpublished(role.name);
+    } else if (role instanceof Player || role instanceof VodPlayer) role.close();
     if (this.#streams.has(streamId)) this.#streams.set(streamId, null);
   }
 
@@ -314,6 +412,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     if (this.#closed) return;
     this.#closed = true;
     for (const id of [...this.#streams.keys()]) this.#deleteStream(id);
+    this.#client?.leave();
     if (this.#scope) this.log.info('disconnected', { app: this.#scope.path });
     this.emit('close');
   }

@@ -176,8 +176,11 @@ export class Amf0Writer {
     else this.write(value);
   }
 
-  /** One AMF3 writer per message, mirroring the reader's reference tables that span the message. */
-  private writeAmf3(value: AmfValue): void {
+  /**
+   * Writes one value as 0x11 + AMF3 whatever the options. One AMF3 writer per message, mirroring
+   * the reader's reference tables that span the message.
+   */
+  writeAmf3(value: AmfValue): void {
     this.out.u8(M.AvmPlus);
     this.amf3 ??= new Amf3Writer(this.out);
     this.amf3.writeValue(value);
@@ -276,6 +279,20 @@ export class Amf0Writer {
 export function amf0Encode(values: readonly AmfValue[], options?: Amf0EncodeOptions): Buffer {
   const writer = new Amf0Writer(options);
   for (const value of values) writer.writeValue(value);
+  return writer.finish();
+}
+
+/**
+ * Encodes values the way a peer with this objectEncoding reads them best: for AMF3 peers, objects
+ * and arrays go through the 0x11 switch (so ActionScript 3 gets AS3 values: typed objects,
+ * ByteArray, Vector) while names and numbers stay AMF0, as FMS writes them; AMF0 peers get AMF0.
+ */
+export function amfEncodeForPeer(values: readonly AmfValue[], amf3: boolean): Buffer {
+  const writer = new Amf0Writer();
+  for (const value of values) {
+    if (amf3 && typeof value === 'object' && value !== null) writer.writeAmf3(value);
+    else writer.writeValue(value);
+  }
   return writer.finish();
 }
 

@@ -3,9 +3,9 @@
  * messages: AMF payloads of RTMP message types 20/17 and 18/15, decoded to values and back.
  * Type 17 and 15 carry a leading format byte (0) before AMF0 values that may switch to AMF3.
  */
-import { amf0Decode, amf0Encode } from '../amf/amf0.ts';
+import { amf0Decode, Amf0Reader, amfEncodeForPeer } from '../amf/amf0.ts';
 import type { AmfValue } from '../amf/types.ts';
-import { CommandError } from '../errors.ts';
+import { AmfError, CommandError } from '../errors.ts';
 import { MessageType, type RtmpMessage } from './message.ts';
 
 export interface RtmpCommand {
@@ -23,13 +23,39 @@ function amfBody(message: RtmpMessage): Buffer {
   return amf3 && message.payload.length > 0 && message.payload[0] === 0 ? message.payload.subarray(1) : message.payload;
 }
 
-/** Decodes a command message (type 20 or 17). Throws CommandError or AmfError on malformed payloads. */
+/**
+ * The name and transaction id of a command were readable but its arguments were not: the
+ * receiver can answer this call with an error and keep the connection.
+ */
+export class CommandArgumentsError extends CommandError {
+  readonly commandName: string;
+  readonly transactionId: number;
+  constructor(name: string, transactionId: number, cause: AmfError) {
+    super('command.bad_arguments', `arguments of '${name}' are malformed: ${cause.code}: ${cause.message}`);
+    this.commandName = name;
+    this.transactionId = transactionId;
+  }
+}
+
+/**
+ * Decodes a command message (type 20 or 17). Throws CommandError or AmfError on malformed
+ * payloads; CommandArgumentsError when only the arguments after the transaction id are bad.
+ */
 export function decodeCommand(message: RtmpMessage): RtmpCommand {
-  const values = amf0Decode(amfBody(message));
-  const [name, transactionId, commandObject, ...args] = values;
+  const reader = new Amf0Reader(amfBody(message));
+  const name = reader.remaining > 0 ? reader.readValue() : undefined;
   if (typeof name !== 'string' || name === '') throw new CommandError('command.bad_name', 'command message does not start with a command name');
+  const transactionId = reader.remaining > 0 ? reader.readValue() : undefined;
   if (typeof transactionId !== 'number') throw new CommandError('command.bad_transaction', `command '${name}' has no numeric transaction id`);
-  return { name, transactionId, commandObject: commandObject ?? null, args };
+  const values: AmfValue[] = [];
+  try {
+    while (reader.remaining > 0) values.push(reader.readValue());
+  } catch (error) {
+    if (error instanceof AmfError) throw new CommandArgumentsError(name, transactionId, error);
+    throw error;
+  }
+  const [commandObject = null, ...args] = values;
+  return { name, transactionId, commandObject, args };
 }
 
 /** Decodes a data message (type 18 or 15) into its AMF values. */
@@ -37,8 +63,9 @@ export function decodeData(message: RtmpMessage): AmfValue[] {
   return amf0Decode(amfBody(message));
 }
 
+/** Types 17 and 15 (AMF3 clients) start with a format byte of 0; see amfEncodeForPeer for the values. */
 function amfMessage(type: number, values: readonly AmfValue[], streamId: number, timestamp: number, amf3: boolean): RtmpMessage {
-  const body = amf0Encode(values);
+  const body = amfEncodeForPeer(values, amf3);
   const payload = amf3 ? Buffer.concat([Buffer.of(0), body]) : body;
   return { type, streamId, timestamp, payload };
 }

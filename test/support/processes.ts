@@ -58,6 +58,10 @@ export async function run(command: string, args: string[], timeoutMs = 30_000): 
 
 export interface OriginProcess {
   port: number;
+  /** The HTTP API's port. */
+  httpPort: number;
+  /** The origin's --data-dir. */
+  dataDir: string;
   child: ChildProcess;
   /** Everything the origin logged so far. */
   logs(): string;
@@ -66,10 +70,13 @@ export interface OriginProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `node origin/main.ts` on a free loopback port and waits until it listens. */
-export async function startOrigin(extraArgs: string[] = []): Promise<OriginProcess> {
-  const dataDir = tempDir('cg-origin-');
-  const child = track(spawn(node, ['origin/main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--data-dir', dataDir, ...extraArgs], {
+/**
+ * Starts `node origin/main.ts` on free loopback ports (RTMP and HTTP) and waits until it listens.
+ * `dataDir` reuses a data folder (a restart after a crash); by default each origin gets a new one.
+ */
+export async function startOrigin(extraArgs: string[] = [], options: { dataDir?: string } = {}): Promise<OriginProcess> {
+  const dataDir = options.dataDir ?? tempDir('cg-origin-');
+  const child = track(spawn(node, ['origin/main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--data-dir', dataDir, ...extraArgs], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
   }));
   let logs = '';
@@ -88,7 +95,10 @@ export async function startOrigin(extraArgs: string[] = []): Promise<OriginProce
   });
   const line = await waitForLog(/RTMP listening/);
   const port = Number(/:(\d+)\b/.exec(line.split('address=')[1] ?? '')?.[1]);
-  return { port, child, logs: () => logs, waitForLog, stop: () => stop(child) };
+  // The HTTP API listens before RTMP, so its line is already there.
+  const httpLine = logs.split('\n').find((l) => /HTTP listening/.test(l)) ?? '';
+  const httpPort = Number(/:(\d+)\b/.exec(httpLine.split('address=')[1] ?? '')?.[1]);
+  return { port, httpPort, dataDir, child, logs: () => logs, waitForLog, stop: () => stop(child) };
 }
 
 /** ffmpeg publishing a generated H.264/AAC (or Flash-era) test stream in real time until stopped. */

@@ -1,0 +1,300 @@
+/**
+ * The classroom application (rtmp://host/classroom/ROOM): what OpenMeetings on Red5 gave its
+ * users, on the application model. A roster (name, teacher/student, raised hand, published
+ * streams), chat with history, a whiteboard of strokes, raise hand, recording control by the
+ * teacher and an attendance check that calls every client. State lives in shared objects the
+ * server alone writes (clients change it through the methods, which validate and rate-limit), so
+ * Flash, edge and browser clients all see the same thing; chat and whiteboard are persistent,
+ * so late joiners and a restarted origin get the history. The API is documented in README.
+ */
+import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
+import { Application, CallFailedError, ConnectRejectedError, type ApplicationServices } from '../application.ts';
+import type { AppClient } from '../client.ts';
+import type { Room } from '../room.ts';
+import type { SharedObject } from '../../shared-objects/shared-object.ts';
+import type { SharedObjectClient, SharedObjectPolicy, SharedObjectRegistry } from '../../shared-objects/registry.ts';
+
+export type Role = 'teacher' | 'student';
+
+export interface Member extends AmfObject {
+  id: string;
+  name: string;
+  role: Role;
+  hand: boolean;
+  streams: string[];
+  /** ms since the epoch */
+  joinedAt: number;
+}
+
+/** Shared object names and whether they are persistent; all are written by the server only. */
+export const ClassroomObjects = {
+  roster: { name: 'roster', persistent: false },
+  chat: { name: 'chat', persistent: true },
+  whiteboard: { name: 'whiteboard', persistent: true },
+  room: { name: 'room', persistent: false },
+} as const;
+
+interface ClassroomState {
+  readonly members: Map<string, Member>;
+  readonly roster: SharedObject;
+  readonly chat: SharedObject;
+  readonly whiteboard: SharedObject;
+  readonly room: SharedObject;
+  nextChatId: number;
+  nextStrokeId: number;
+}
+
+const MAX_NAME = 64;
+const MAX_CHAT_TEXT = 2000;
+const MAX_STROKE_POINTS = 10_000;
+const MAX_PRESENCE_WAIT_MS = 30_000;
+const RESERVED = new Set<string>(Object.values(ClassroomObjects).map((o) => o.name));
+
+/** Slot keys are zero-padded counters so they sort in order; the counter resumes after a restart. */
+function slotKey(prefix: string, id: number): string {
+  return `${prefix}${String(id).padStart(8, '0')}`;
+}
+
+function nextId(object: SharedObject, prefix: string): number {
+  let max = 0;
+  for (const key of object.keys()) if (key.startsWith(prefix)) max = Math.max(max, Number(key.slice(prefix.length)) || 0);
+  return max + 1;
+}
+
+function sortedValues(object: SharedObject): AmfValue[] {
+  return object.keys().sort().map((key) => object.get(key));
+}
+
+function isObject(value: AmfValue): value is AmfObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Uint8Array);
+}
+
+/** Connect arguments: `{ name, role }` or `name, role`. */
+function parseIdentity(args: readonly AmfValue[]): { name: string; role: Role } {
+  const [first, second] = args;
+  const raw = isObject(first) ? first : { name: first ?? null, role: second ?? null };
+  const name = typeof raw.name === 'string' ? raw.name.trim() : '';
+  if (!name) throw new ConnectRejectedError('A name is required: connect with { name, role } or the arguments name, role.');
+  if (name.length > MAX_NAME || /[\u0000-\u001f]/.test(name)) throw new ConnectRejectedError(`The name must be 1..${MAX_NAME} characters without control characters.`);
+  const role = raw.role ?? 'student';
+  if (role !== 'teacher' && role !== 'student') throw new ConnectRejectedError(`Unknown role ${JSON.stringify(role)}: use 'teacher' or 'student'.`);
+  return { name, role };
+}
+
+export class ClassroomApplication extends Application<ClassroomState> {
+  constructor(name: string, services: ApplicationServices) {
+    super(name, services);
+    // A recording may stop without the teacher (origin shutdown, a failure): the room object follows the service.
+    services.recordings.on('room', (scopePath, active) => this.#showRecording(scopePath, active));
+    this.register('echo', (_client, value) => value ?? null);
+    this.register('whoami', (client) => this.#member(client));
+    this.register('getRoster', (client) => [...this.#state(client).members.values()]);
+    this.register('sendChat', (client, text) => this.#sendChat(client, text));
+    this.register('getChatHistory', (client) => sortedValues(this.#state(client).chat));
+    this.register('drawStroke', (client, stroke) => this.#drawStroke(client, stroke));
+    this.register('getWhiteboard', (client) => sortedValues(this.#state(client).whiteboard));
+    this.register('clearWhiteboard', (client) => {
+      this.#requireTeacher(client, 'clear the whiteboard');
+      return this.#state(client).whiteboard.clear();
+    });
+    this.register('raiseHand', (client) => this.#setHand(client, client.id, true));
+    this.register('lowerHand', (client, id) => this.#setHand(client, typeof id === 'string' ? id : client.id, false));
+    this.register('startRecording', (client) => this.#startRecording(client));
+    this.register('stopRecording', (client) => this.#stopRecording(client));
+    this.register('getRecordingState', (client) => this.#state(client).room.get('recording') ?? null);
+    this.register('checkPresence', (client, timeoutMs) => this.#checkPresence(client, timeoutMs));
+  }
+
+  protected override createRoomState(_path: string, objects: SharedObjectRegistry): ClassroomState {
+    const open = (spec: { name: string; persistent: boolean }) => objects.open(spec.name, spec.persistent, true);
+    const state: ClassroomState = {
+      members: new Map(),
+      roster: open(ClassroomObjects.roster),
+      chat: open(ClassroomObjects.chat),
+      whiteboard: open(ClassroomObjects.whiteboard),
+      room: open(ClassroomObjects.room),
+      nextChatId: 0,
+      nextStrokeId: 0,
+    };
+    state.nextChatId = nextId(state.chat, 'm');
+    state.nextStrokeId = nextId(state.whiteboard, 's');
+    return state;
+  }
+
+  protected override sharedObjectPolicy(): SharedObjectPolicy {
+    return {
+      persistence: (name, requested) => requested && !RESERVED.has(name),
+      // The classroom's own objects change only through its methods; other objects are the clients'.
+      canWrite: (_client: SharedObjectClient, name: string) => !RESERVED.has(name),
+    };
+  }
+
+  protected override onConnect(client: AppClient, room: Room<ClassroomState>): void {
+    if (!room.name) throw new ConnectRejectedError('Join a room: rtmp://HOST/classroom/ROOM.');
+    const { name, role } = parseIdentity(client.params.args);
+    const { members, roster } = room.state;
+    for (const member of members.values()) {
+      if (member.name === name) throw new ConnectRejectedError(`The name '${name}' is already in use in this room.`);
+    }
+    const member: Member = { id: client.id, name, role, hand: false, streams: [], joinedAt: Date.now() };
+    members.set(client.id, member);
+    roster.set(client.id, member);
+    if (room.state.room.get('recording') === undefined) this.#showRecording(room.path, this.services.recordings.isRoomRecording(room.path));
+  }
+
+  protected override onDisconnect(client: AppClient, room: Room<ClassroomState>): void {
+    room.state.members.delete(client.id);
+    room.state.roster.remove(client.id);
+  }
+
+  protected override onPublish(client: AppClient, room: Room<ClassroomState>): void {
+    this.#updateStreams(client, room);
+  }
+
+  protected override onUnpublish(client: AppClient, room: Room<ClassroomState>): void {
+    this.#updateStreams(client, room);
+  }
+
+  protected override onRoomDestroyed(room: Room<ClassroomState>): void {
+    // Nobody is left to see or stop it: a lesson recording ends with the lesson.
+    if (this.services.recordings.isRoomRecording(room.path)) {
+      this.services.recordings.stopRoom(room.path).catch((error: Error) => this.log.error('cannot stop room recording', { room: room.path, error: error.message }));
+    }
+  }
+
+  #room(client: AppClient): Room<ClassroomState> {
+    const room = this.roomOf(client);
+    if (!room) throw new CallFailedError('Not in a room.');
+    return room;
+  }
+
+  #state(client: AppClient): ClassroomState {
+    return this.#room(client).state;
+  }
+
+  #member(client: AppClient): Member {
+    const member = this.#state(client).members.get(client.id);
+    if (!member) throw new CallFailedError('Not in a room.');
+    return member;
+  }
+
+  #requireTeacher(client: AppClient, what: string): Member {
+    const member = this.#member(client);
+    if (member.role !== 'teacher') throw new CallFailedError(`Only a teacher may ${what}.`);
+    return member;
+  }
+
+  /** Classroom writes count against the same per-client budget as shared object changes. */
+  #takeChange(client: AppClient, what: string): void {
+    if (client.changeLimiter.take()) return;
+    const refused = client.changeLimiter.dueReport();
+    if (refused !== null) this.log.warn('classroom call refused', { client: client.id, what, refused, limit: `maxSharedObjectChangesPerSecond ${client.changeLimiter.rate}` });
+    throw new CallFailedError(`Too many changes: at most ${client.changeLimiter.rate} per second (maxSharedObjectChangesPerSecond).`);
+  }
+
+  #updateStreams(client: AppClient, room: Room<ClassroomState>): void {
+    const member = room.state.members.get(client.id);
+    if (!member) return;
+    member.streams = room.streamsOf(client);
+    room.state.roster.set(client.id, member);
+  }
+
+  #sendChat(client: AppClient, text: AmfValue): AmfObject {
+    const member = this.#member(client);
+    if (typeof text !== 'string' || text.trim() === '' || text.length > MAX_CHAT_TEXT) {
+      throw new CallFailedError(`sendChat needs a text of 1..${MAX_CHAT_TEXT} characters.`);
+    }
+    this.#takeChange(client, 'sendChat');
+    const state = this.#state(client);
+    const id = state.nextChatId++;
+    const message: AmfObject = { id, from: client.id, name: member.name, role: member.role, text, at: Date.now() };
+    const keys = state.chat.keys().sort();
+    const drop = keys.slice(0, Math.max(0, keys.length + 1 - this.services.limits.maxChatHistory));
+    state.chat.update({ set: [[slotKey('m', id), message]], remove: drop });
+    return message;
+  }
+
+  #drawStroke(client: AppClient, raw: AmfValue): number {
+    this.#member(client);
+    if (!isObject(raw) || !Array.isArray(raw.points) || raw.points.length === 0 || raw.points.length > MAX_STROKE_POINTS
+      || !raw.points.every((p) => typeof p === 'number' && Number.isFinite(p))) {
+      throw new CallFailedError(`drawStroke needs { points: [x0, y0, x1, y1, ...] } with 1..${MAX_STROKE_POINTS} numbers.`);
+    }
+    this.#takeChange(client, 'drawStroke');
+    const state = this.#state(client);
+    const id = state.nextStrokeId++;
+    const stroke: AmfObject = {
+      id, by: client.id,
+      tool: typeof raw.tool === 'string' ? raw.tool.slice(0, 32) : 'pen',
+      color: typeof raw.color === 'number' ? raw.color : 0,
+      width: typeof raw.width === 'number' ? raw.width : 2,
+      points: raw.points,
+    };
+    try {
+      state.whiteboard.set(slotKey('s', id), stroke);
+    } catch (error) {
+      throw new CallFailedError(`The whiteboard is full: ${(error as Error).message}. A teacher can clear it.`);
+    }
+    return id;
+  }
+
+  #setHand(client: AppClient, id: string, up: boolean): boolean {
+    const caller = this.#member(client);
+    if (id !== client.id && caller.role !== 'teacher') throw new CallFailedError('Only a teacher may lower another hand.');
+    const state = this.#state(client);
+    const member = state.members.get(id);
+    if (!member) throw new CallFailedError(`No member ${id} in this room.`);
+    this.#takeChange(client, up ? 'raiseHand' : 'lowerHand');
+    member.hand = up;
+    state.roster.set(id, member);
+    return up;
+  }
+
+  async #startRecording(client: AppClient): Promise<AmfValue> {
+    const member = this.#requireTeacher(client, 'start recording');
+    const room = this.#room(client);
+    const info = await this.services.recordings.startRoom(room.path, member.name);
+    this.#showRecording(room.path, true, info.startedAt, member.name);
+    return room.state.room.get('recording') ?? null;
+  }
+
+  async #stopRecording(client: AppClient): Promise<AmfValue> {
+    this.#requireTeacher(client, 'stop recording');
+    const room = this.#room(client);
+    await this.services.recordings.stopRoom(room.path);
+    this.#showRecording(room.path, false);
+    return room.state.room.get('recording') ?? null;
+  }
+
+  /** The `recording` slot of the room object: what every client shows. */
+  #showRecording(scopePath: string, active: boolean, startedAt?: string, by?: string): void {
+    const room = this.rooms().find((r) => r.path === scopePath);
+    if (!room) return;
+    const current = room.state.room.get('recording');
+    const previous = isObject(current) ? current : {};
+    const value: AmfObject = active
+      ? { active: true, startedAt: startedAt ?? (previous.active ? previous.startedAt ?? null : new Date().toISOString()), by: by ?? (previous.active ? previous.by ?? null : null) }
+      : { active: false };
+    room.state.room.set('recording', value);
+  }
+
+  /** Teacher's attendance check: calls `areYouThere` on every other client and reports who answered. */
+  async #checkPresence(client: AppClient, timeout: AmfValue): Promise<AmfValue> {
+    this.#requireTeacher(client, 'check presence');
+    const room = this.#room(client);
+    const waitMs = typeof timeout === 'number' && timeout > 0 ? Math.min(timeout, MAX_PRESENCE_WAIT_MS) : undefined;
+    const others = room.clients().filter((c) => c !== client);
+    const answers = await Promise.all(others.map(async (other) => {
+      const member = room.state.members.get(other.id);
+      const call = other.invoke('areYouThere', this.#member(client).name);
+      const deadline = waitMs === undefined ? null : new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${waitMs} ms`)), waitMs).unref());
+      try {
+        const answer = await (deadline ? Promise.race([call, deadline]) : call);
+        return { id: other.id, name: member?.name ?? null, answered: true, answer } as AmfObject;
+      } catch (error) {
+        return { id: other.id, name: member?.name ?? null, answered: false, error: (error as Error).message } as AmfObject;
+      }
+    }));
+    return answers;
+  }
+}
