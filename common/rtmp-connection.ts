@@ -18,6 +18,8 @@ import { ServerHandshake } from '#protocol/rtmp/handshake.ts';
 import { BandwidthLimit, ChunkStreamId, MessageType, UserControlEvent, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import type { Logger } from './logger.ts';
 import { sharedWriteBatcher, type Flushable, type WriteBatcher } from './write-batcher.ts';
+import type { MediaPacket } from './media/media-packet.ts';
+import { nextSessionId, type SessionTransport, type SessionTransportEvents } from './session-transport.ts';
 
 export interface RtmpConnectionOptions {
   /** The handshake must complete within this time. */
@@ -51,19 +53,13 @@ export const defaultConnectionOptions: RtmpConnectionOptions = {
   mediaFlushBytes: 64 * 1024,
 };
 
-export interface RtmpConnectionEvents {
-  /** The handshake completed; the chunk stream begins. */
-  ready: [];
-  /** Any message that is not protocol control (commands, data, media, shared objects, user control other than pings). */
-  message: [message: RtmpMessage];
-  /** The connection is closed; `reason` is null for an orderly close by the peer. */
-  close: [reason: string | null];
-}
 
-let nextConnectionId = 1;
-
-export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> implements Flushable {
-  readonly id = nextConnectionId++;
+export class RtmpConnection extends EventEmitter<SessionTransportEvents> implements Flushable, SessionTransport {
+  readonly id = nextSessionId();
+  /** A socket of our own: the client reached this server directly. */
+  readonly via = null;
+  /** Media goes out through `sendMedia`, encoded once and shared. */
+  readonly liveRelay = null;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly log: Logger;
@@ -128,6 +124,11 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> implement
     this.#socket.write(this.#encoder.encode(message, chunkStreamId));
   }
 
+  /** A live packet on this client's stream `streamId`: the chunks every player with this chunk size shares. */
+  sendMedia(packet: MediaPacket, streamId: number): void {
+    this.sendEncoded(packet.chunks(streamId, this.#encoder.chunkSize), packet.chunkStreamId);
+  }
+
   /** Writes chunks encoded once for many connections (same chunk size, type-0 header on `chunkStreamId`). */
   sendEncoded(chunks: Buffer, chunkStreamId: number): void {
     if (this.#closed) return;
@@ -183,7 +184,6 @@ export class RtmpConnection extends EventEmitter<RtmpConnectionEvents> implement
         if (!step.done) return;
         this.log.debug('handshake complete', { scheme: this.#handshake.scheme });
         this.#handshake = null;
-        this.emit('ready');
         data = step.rest;
         if (data.length === 0) return;
       }

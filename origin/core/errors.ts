@@ -4,8 +4,5 @@ import { CodedError } from '#protocol/errors.ts';
 /** A refusal the client is told about (status or _error); the connection stays up. */
 export class OriginError extends CodedError {}
 
-/** Another client already publishes this stream name (NetStream.Publish.BadName). */
-export class StreamBusyError extends OriginError {}
-
 /** A stream or application name is not acceptable (bad characters, `..`, too long). */
 export class BadNameError extends OriginError {}

@@ -3,7 +3,7 @@
  * get this one object instead of a growing list of constructor arguments.
  */
 import type { EventEmitter } from 'node:events';
-import type { LiveStream } from './live-stream.ts';
+import type { LiveStream } from '#common/media/live-stream.ts';
 import type { StreamHub } from './stream-hub.ts';
 import type { Applications } from '../app/applications.ts';
 

@@ -3,7 +3,7 @@
  * (`classroom/room42/alice`). Sessions publish into it and subscribe from it; a stream lives
  * while it has a publisher or a waiting subscriber.
  */
-import { LiveStream, type LiveStreamLimits } from './live-stream.ts';
+import { LiveStream, type LiveStreamLimits } from '#common/media/live-stream.ts';
 
 export class StreamHub {
   readonly #streams = new Map<string, LiveStream>();

@@ -19,8 +19,8 @@ import type { AmfValue } from '#protocol/amf/types.ts';
 import { encodeFlvHeader, encodeFlvTag, FlvTagType, type FlvTag } from '#protocol/flv/flv.ts';
 import { decodeOnMetaData, encodeMetadataTag, FlvIndex } from '#protocol/flv/flv-index.ts';
 import type { Logger } from '#common/logger.ts';
-import type { LiveStream, StreamSubscriber } from '../core/live-stream.ts';
-import type { MediaPacket } from '../core/media-packet.ts';
+import type { LiveStream, StreamSubscriber } from '#common/media/live-stream.ts';
+import type { MediaPacket } from '#common/media/media-packet.ts';
 import { rewriteMetadata, scanFlv } from './flv-file.ts';
 import { UNFINISHED_SUFFIX } from './recording-store.ts';
 

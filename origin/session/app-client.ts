@@ -10,7 +10,7 @@ import type { AmfValue } from '#protocol/amf/types.ts';
 import { encodeCommand, type CommandArgumentsError, type RtmpCommand } from '#protocol/rtmp/command.ts';
 import { ChunkStreamId, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import { decodeSharedObject, SharedObjectError, sharedObjectMessage, type SharedObjectMessage } from '#protocol/rtmp/shared-object.ts';
-import type { RtmpConnection } from '#common/rtmp-connection.ts';
+import type { SessionTransport } from '#common/session-transport.ts';
 import type { Logger } from '#common/logger.ts';
 import { OriginError } from '../core/errors.ts';
 import type { Scope } from '../core/scope.ts';
@@ -40,7 +40,7 @@ export class SessionAppClient implements AppClient {
   readonly params: ConnectParams;
   readonly objectEncoding: 0 | 3;
   readonly changeLimiter: RateLimiter;
-  readonly #connection: RtmpConnection;
+  readonly #connection: SessionTransport;
   readonly #application: Application<unknown>;
   readonly #options: AppClientOptions;
   readonly #log: Logger;
@@ -48,7 +48,7 @@ export class SessionAppClient implements AppClient {
   #room: Room | null = null;
   #nextTransaction = 1;
 
-  constructor(connection: RtmpConnection, scope: Scope, params: ConnectParams, amf3: boolean, application: Application<unknown>, options: AppClientOptions) {
+  constructor(connection: SessionTransport, scope: Scope, params: ConnectParams, amf3: boolean, application: Application<unknown>, options: AppClientOptions) {
     this.id = String(connection.id);
     this.remoteAddress = connection.remoteAddress;
     this.scope = scope;

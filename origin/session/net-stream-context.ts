@@ -4,12 +4,12 @@
  * (AMF0 or AMF3 command messages).
  */
 import type { AmfValue } from '#protocol/amf/types.ts';
-import type { RtmpConnection } from '#common/rtmp-connection.ts';
+import type { SessionTransport } from '#common/session-transport.ts';
 import type { Logger } from '#common/logger.ts';
 import type { StatusInfo } from './status.ts';
 
 export interface NetStreamContext {
-  readonly connection: RtmpConnection;
+  readonly connection: SessionTransport;
   readonly log: Logger;
   sendStatus(streamId: number, info: StatusInfo): void;
   sendData(streamId: number, values: AmfValue[]): void;

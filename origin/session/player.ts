@@ -1,13 +1,16 @@
 /**
  * A NetStream that plays a live stream: the Flash start sequence (StreamBegin, Play.Reset,
- * Play.Start, |RtmpSampleAccess), instant start from the stream's cache, and a bounded backlog.
- * When the client reads slower than the stream arrives, frames are dropped up to the next
- * keyframe instead of queueing, so a slow player costs bounded memory and never slows others.
+ * Play.Start, |RtmpSampleAccess), PublishNotify/UnpublishNotify, and the media itself: through
+ * a LiveDelivery to the client's own connection (instant start from the stream's cache, slow
+ * players dropped to keyframes), or, for a client of an edge, through the edge's relay, which
+ * carries one copy of the stream for all its clients.
  */
 import { streamBeginMessage } from '#protocol/rtmp/control.ts';
 import { ChunkStreamId } from '#protocol/rtmp/message.ts';
-import type { LiveStream, StreamSubscriber } from '../core/live-stream.ts';
-import type { MediaPacket } from '../core/media-packet.ts';
+import { LiveDelivery } from '#common/media/live-delivery.ts';
+import type { LiveStream, StreamSubscriber } from '#common/media/live-stream.ts';
+import type { MediaPacket } from '#common/media/media-packet.ts';
+import type { LiveRelayHandle } from '#common/session-transport.ts';
 import type { NetStreamContext } from './net-stream-context.ts';
 import { statusInfo } from './status.ts';
 
@@ -25,14 +28,10 @@ export class Player implements StreamSubscriber {
   readonly name: string;
   readonly #ctx: NetStreamContext;
   readonly #stream: LiveStream;
-  readonly #options: PlayOptions;
-  #needKeyframe = true;
-  #paused = false;
-  #receiveAudio = true;
-  #receiveVideo = true;
+  readonly #delivery: LiveDelivery;
+  readonly #reset: boolean;
+  #relay: LiveRelayHandle | null = null;
   #joining = false;
-  #firstTimestamp: number | null = null;
-  #dropped = 0;
   #lastDropLog = 0;
   #closed = false;
 
@@ -41,17 +40,24 @@ export class Player implements StreamSubscriber {
     this.streamId = streamId;
     this.name = name;
     this.#stream = stream;
-    this.#options = options;
+    this.#reset = options.reset;
+    this.#delivery = new LiveDelivery(ctx.connection, streamId, options, {
+      onDrop: (dropped, backlog) => this.#onDrop(dropped, backlog),
+      onDurationReached: () => this.#stop(),
+    });
   }
 
-  get droppedPackets(): number { return this.#dropped; }
+  get droppedPackets(): number { return this.#delivery.dropped; }
 
   start(): void {
     this.#ctx.connection.send(streamBeginMessage(this.streamId), ChunkStreamId.Control);
-    if (this.#options.reset) this.#status('NetStream.Play.Reset', `Playing and resetting ${this.name}.`);
+    if (this.#reset) this.#status('NetStream.Play.Reset', `Playing and resetting ${this.name}.`);
     this.#status('NetStream.Play.Start', `Started playing ${this.name}.`);
     this.#ctx.sendData(this.streamId, ['|RtmpSampleAccess', true, true]);
     this.#ctx.sendData(this.streamId, ['onStatus', statusInfo('status', 'NetStream.Data.Start', 'Data start.')]);
+    // An edge client gets media from its edge's relay; the subscription below then only brings
+    // publish/unpublish events for the statuses.
+    this.#relay = this.#ctx.connection.liveRelay?.attach(this.streamId, this.#stream) ?? null;
     this.#joining = true;
     this.#stream.subscribe(this);
     this.#joining = false;
@@ -63,70 +69,50 @@ export class Player implements StreamSubscriber {
       this.#ctx.connection.send(streamBeginMessage(this.streamId), ChunkStreamId.Control);
       this.#status('NetStream.Play.PublishNotify', `${this.name} is now published.`);
     }
-    this.#needKeyframe = true;
-    for (const packet of startup) this.#deliver(packet, true);
+    this.#delivery.restart();
+    if (this.#relay) return;
+    for (const packet of startup) this.#delivery.deliver(packet, true);
   }
 
   onPacket(packet: MediaPacket): void {
-    this.#deliver(packet, false);
+    if (!this.#relay && !this.#closed) this.#delivery.deliver(packet);
   }
 
   onUnpublish(): void {
     this.#status('NetStream.Play.UnpublishNotify', `${this.name} is now unpublished.`);
-    this.#needKeyframe = true;
+    this.#delivery.restart();
   }
 
   pause(paused: boolean): void {
-    this.#paused = paused;
-    this.#needKeyframe = true;
+    this.#delivery.pause(paused);
+    this.#relay?.update(this.#delivery.state);
     if (paused) this.#status('NetStream.Pause.Notify', `Pausing ${this.name}.`);
     else this.#status('NetStream.Unpause.Notify', `Unpausing ${this.name}.`);
   }
 
-  receiveAudio(flag: boolean): void { this.#receiveAudio = flag; }
+  receiveAudio(flag: boolean): void {
+    this.#delivery.receiveAudio(flag);
+    this.#relay?.update(this.#delivery.state);
+  }
 
   receiveVideo(flag: boolean): void {
-    if (flag && !this.#receiveVideo) this.#needKeyframe = true;
-    this.#receiveVideo = flag;
+    this.#delivery.receiveVideo(flag);
+    this.#relay?.update(this.#delivery.state);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#relay?.detach();
     this.#stream.unsubscribe(this);
-    if (this.#dropped > 0) this.#ctx.log.info('player closed', { stream: this.#stream.key, dropped: this.#dropped });
+    if (this.#delivery.dropped > 0) this.#ctx.log.info('player closed', { stream: this.#stream.key, dropped: this.#delivery.dropped });
   }
 
-  #deliver(packet: MediaPacket, startup: boolean): void {
-    if (this.#closed || this.#paused) return;
-    if (packet.kind === 'audio' && !this.#receiveAudio) return;
-    if (packet.kind === 'video') {
-      if (!this.#receiveVideo) return;
-      if (!packet.isSequenceHeader && this.#needKeyframe) {
-        if (!packet.isKeyframe) return this.#drop();
-        this.#needKeyframe = false;
-      }
-    }
-    const connection = this.#ctx.connection;
-    if (!startup && !packet.isSequenceHeader && packet.kind !== 'data' && connection.backlogBytes > this.#options.maxBacklogBytes) {
-      this.#needKeyframe = true;
-      return this.#drop();
-    }
-    if (this.#options.duration > 0 && packet.kind !== 'data') {
-      this.#firstTimestamp ??= packet.timestamp;
-      if (packet.timestamp - this.#firstTimestamp >= this.#options.duration) return this.#stop();
-    }
-    connection.sendEncoded(packet.chunks(this.streamId, connection.chunkSize), packet.chunkStreamId);
-  }
-
-  #drop(): void {
-    this.#dropped++;
+  #onDrop(dropped: number, backlog: number): void {
     const now = Date.now();
-    if (this.#ctx.connection.backlogBytes > this.#options.maxBacklogBytes && now - this.#lastDropLog > 5000) {
+    if (backlog > 0 && now - this.#lastDropLog > 5000) {
       this.#lastDropLog = now;
-      this.#ctx.log.warn('slow player: dropping frames until the next keyframe', {
-        stream: this.#stream.key, backlog: this.#ctx.connection.backlogBytes, dropped: this.#dropped,
-      });
+      this.#ctx.log.warn('slow player: dropping frames until the next keyframe', { stream: this.#stream.key, backlog, dropped });
     }
   }
 

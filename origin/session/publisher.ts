@@ -7,9 +7,9 @@
  */
 import { decodeData, encodeData } from '#protocol/rtmp/command.ts';
 import { MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
-import type { LiveStream } from '../core/live-stream.ts';
+import type { LiveStream } from '#common/media/live-stream.ts';
 import type { RecordablePublish, Recordings } from '../core/origin-context.ts';
-import { MediaPacket } from '../core/media-packet.ts';
+import { MediaPacket } from '#common/media/media-packet.ts';
 import type { NetStreamContext } from './net-stream-context.ts';
 import { statusInfo } from './status.ts';
 

@@ -9,9 +9,10 @@ import { ProtocolError } from '#protocol/errors.ts';
 import { CommandArgumentsError, decodeCommand, encodeCommand, encodeData, type RtmpCommand } from '#protocol/rtmp/command.ts';
 import { streamBeginMessage } from '#protocol/rtmp/control.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
-import type { RtmpConnection } from '#common/rtmp-connection.ts';
+import type { SessionTransport } from '#common/session-transport.ts';
 import type { Logger } from '#common/logger.ts';
 import { OriginError } from '../core/errors.ts';
+import { StreamBusyError } from '#common/media/live-stream.ts';
 import { parseScope, parseStreamName, streamKey, type Scope } from '../core/scope.ts';
 import type { OriginContext } from '../core/origin-context.ts';
 import type { NetStreamContext } from './net-stream-context.ts';
@@ -58,7 +59,7 @@ function playMode(start: number): 'any' | 'live' | 'recorded' {
 }
 
 export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetStreamContext {
-  readonly connection: RtmpConnection;
+  readonly connection: SessionTransport;
   readonly log: Logger;
   readonly #origin: OriginContext;
   readonly #options: SessionOptions;
@@ -72,7 +73,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   #nextStreamId = 1;
   #closed = false;
 
-  constructor(connection: RtmpConnection, origin: OriginContext, options: SessionOptions) {
+  constructor(connection: SessionTransport, origin: OriginContext, options: SessionOptions) {
     super();
     this.connection = connection;
     this.log = connection.log;
@@ -310,7 +311,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       publisher = new Publisher(this, streamId, bare, type, this.#origin.hub.open(streamKey(this.#scope!, bare)), this.#scope!.path, this.#origin.recordings);
       publisher.start();
     } catch (error) {
-      if (!(error instanceof OriginError)) throw error;
+      if (!(error instanceof OriginError || error instanceof StreamBusyError)) throw error;
       this.log.warn('publish refused', { name, reason: error.message });
       this.sendStatus(streamId, statusInfo('error', 'NetStream.Publish.BadName', error.message, { details: name }));
       return;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Logger, setLogLevel } from '#common/logger.ts';
 import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
 import { StreamHub } from '../../origin/core/stream-hub.ts';
-import { MediaPacket } from '../../origin/core/media-packet.ts';
+import { MediaPacket } from '#common/media/media-packet.ts';
 import type { RecordablePublish } from '../../origin/core/origin-context.ts';
 import { RecordingService } from '../../origin/recording/recording-service.ts';
 import type { RoomManifest } from '../../origin/recording/room-recorder.ts';

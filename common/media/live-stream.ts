@@ -1,11 +1,14 @@
 /**
- * One live stream in the hub: its publisher (at most one), the state a late joiner needs to start
+ * One live stream (in the origin's hub, or relayed by an edge): its publisher (at most one), the state a late joiner needs to start
  * at once (metadata, sequence headers, the current group of pictures) and its subscribers.
  * Each packet is wrapped once and handed to every subscriber as the same object.
  */
 import { EventEmitter } from 'node:events';
 import { MediaPacket } from './media-packet.ts';
-import { StreamBusyError } from './errors.ts';
+import { CodedError } from '#protocol/errors.ts';
+
+/** Another publisher holds the stream (NetStream.Publish.BadName). */
+export class StreamBusyError extends CodedError {}
 
 /** What a player (or recorder, or edge link) implements to receive a live stream. */
 export interface StreamSubscriber {

@@ -2,9 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChunkDecoder } from '#protocol/rtmp/chunk-decoder.ts';
-import { LiveStream, type StreamSubscriber } from '../../origin/core/live-stream.ts';
-import { MediaPacket } from '../../origin/core/media-packet.ts';
-import { StreamBusyError } from '../../origin/core/errors.ts';
+import { LiveStream, StreamBusyError, type StreamSubscriber } from '#common/media/live-stream.ts';
+import { MediaPacket } from '#common/media/media-packet.ts';
 import { aacAudio, avcVideo } from '../support/synthetic-media.ts';
 
 const packet = (m: ReturnType<typeof avcVideo>) => MediaPacket.fromMessage(m);
