@@ -4,6 +4,20 @@
  * `u32 length | u8 kind | fields`, big-endian; RTMP messages travel as messages (type,
  * timestamp, stream id, payload), never as a language-specific serialisation. Pure: bytes in,
  * frames out.
+ *
+ * The conversation:
+ * 1. Edge: Hello. Origin: Challenge. Edge: Auth. Origin: AuthOk (or AuthFailed and close).
+ *    Nothing else is accepted before AuthOk.
+ * 2. Sessions: the edge terminates RTMP (handshake, chunking, acknowledgements, pings) and sends
+ *    SessionOpen, then every other message of the client as Message; the origin runs the
+ *    client's session and answers with Message frames; either side ends it with SessionClose.
+ * 3. Live relay, driven by the origin: when a session of this edge plays a live stream, the
+ *    origin opens a subscription for that stream on this edge (Subscribe, StreamState,
+ *    then StreamMessage frames: first the stream's startup cache, then live packets), once
+ *    per stream per edge, and attaches the client's NetStream to it (PlayAttach). The edge
+ *    fans the subscription out to its attached clients. PlayState carries pause and
+ *    receiveAudio/receiveVideo; PlayDetach and Unsubscribe end them.
+ * 4. Ping/Pong both ways (round-trip time); Load from the edge (its registry entry).
  */
 import { ProtocolError } from '../errors.ts';
 
@@ -28,6 +42,9 @@ export const LinkFrameKind = {
   Unsubscribe: 21,
   StreamMessage: 22,
   StreamState: 23,
+  PlayAttach: 24,
+  PlayDetach: 25,
+  PlayState: 26,
   Ping: 30,
   Pong: 31,
   Load: 32,
@@ -47,13 +64,19 @@ export type LinkFrame =
   | { kind: typeof LinkFrameKind.SessionClose; sessionId: number; reason: string }
   /** One RTMP message of one session, either way. */
   | { kind: typeof LinkFrameKind.Message; sessionId: number; type: number; timestamp: number; streamId: number; payload: Buffer }
-  /** Edge -> origin: start sending one copy of a live stream under this subscription id. */
+  /** Origin -> edge: subscription `subscriptionId` now carries one copy of live stream `streamKey`. */
   | { kind: typeof LinkFrameKind.Subscribe; subscriptionId: number; streamKey: string }
+  /** Origin -> edge: the subscription ends (no client of the edge plays it any more). */
   | { kind: typeof LinkFrameKind.Unsubscribe; subscriptionId: number }
   /** Origin -> edge: a media or data message of a subscribed stream (sent once per edge). */
   | { kind: typeof LinkFrameKind.StreamMessage; subscriptionId: number; type: number; timestamp: number; payload: Buffer }
   /** Origin -> edge: the subscribed stream started (published) or stopped being published. */
   | { kind: typeof LinkFrameKind.StreamState; subscriptionId: number; published: boolean }
+  /** Origin -> edge: session `sessionId`'s NetStream `streamId` plays subscription `subscriptionId`. */
+  | { kind: typeof LinkFrameKind.PlayAttach; sessionId: number; streamId: number; subscriptionId: number }
+  | { kind: typeof LinkFrameKind.PlayDetach; sessionId: number; streamId: number }
+  /** Origin -> edge: what that NetStream wants now (pause, receiveAudio, receiveVideo). */
+  | { kind: typeof LinkFrameKind.PlayState; sessionId: number; streamId: number; paused: boolean; audio: boolean; video: boolean }
   | { kind: typeof LinkFrameKind.Ping; id: number }
   | { kind: typeof LinkFrameKind.Pong; id: number }
   /** Edge -> origin: load report (JSON object: clients, streams, ...). */
@@ -124,6 +147,12 @@ export function encodeLinkFrame(frame: LinkFrame): Buffer {
       return w.u32(frame.subscriptionId).u8(frame.type).u32(frame.timestamp).bytes(frame.payload).finish();
     case LinkFrameKind.StreamState:
       return w.u32(frame.subscriptionId).u8(frame.published ? 1 : 0).finish();
+    case LinkFrameKind.PlayAttach:
+      return w.u32(frame.sessionId).u32(frame.streamId).u32(frame.subscriptionId).finish();
+    case LinkFrameKind.PlayDetach:
+      return w.u32(frame.sessionId).u32(frame.streamId).finish();
+    case LinkFrameKind.PlayState:
+      return w.u32(frame.sessionId).u32(frame.streamId).u8((frame.paused ? 1 : 0) | (frame.audio ? 2 : 0) | (frame.video ? 4 : 0)).finish();
     case LinkFrameKind.Ping:
     case LinkFrameKind.Pong:
       return w.u32(frame.id).finish();
@@ -198,6 +227,19 @@ function decodeBody(body: Buffer): LinkFrame {
     case LinkFrameKind.StreamState:
       frame = { kind, subscriptionId: r.u32(), published: r.u8() === 1 };
       break;
+    case LinkFrameKind.PlayAttach:
+      frame = { kind, sessionId: r.u32(), streamId: r.u32(), subscriptionId: r.u32() };
+      break;
+    case LinkFrameKind.PlayDetach:
+      frame = { kind, sessionId: r.u32(), streamId: r.u32() };
+      break;
+    case LinkFrameKind.PlayState: {
+      const sessionId = r.u32();
+      const streamId = r.u32();
+      const flags = r.u8();
+      frame = { kind, sessionId, streamId, paused: (flags & 1) !== 0, audio: (flags & 2) !== 0, video: (flags & 4) !== 0 };
+      break;
+    }
     case LinkFrameKind.Ping:
     case LinkFrameKind.Pong:
       frame = { kind, id: r.u32() };
