@@ -2,6 +2,7 @@
  * Origin configuration: defaults, then environment (ORIGIN_*), then command-line flags.
  * Every limit the origin enforces is here, named, so none is silent.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '#common/logger.ts';
 
@@ -44,6 +45,21 @@ export interface OriginConfig {
   recordMetadataReserveBytes: number;
   /** VOD players send this much media (ms of stream time) ahead of real time. */
   vodReadAheadMs: number;
+  /** Port edges link to (0: any free port). */
+  linkPort: number;
+  /** Address the edge link listens on; null: the same as `bind`. */
+  linkBind: string | null;
+  /** Shared secret edges prove they know; null: no link listener at all (never unauthenticated edges). */
+  linkSecret: string | null;
+  /** TLS certificate and key (PEM files) for the edge link; both or neither. */
+  linkTlsCert: string | null;
+  linkTlsKey: string | null;
+  /** Link backlog beyond which a subscription's media is dropped to the next keyframe (control frames never are). */
+  maxLinkMediaBacklogBytes: number;
+  /** An edge whose link backlog passes this (it stopped reading, even control frames pile up) is disconnected. */
+  maxLinkBacklogBytes: number;
+  /** The origin pings each edge this often (round-trip time; an edge is healthy with a Pong within 3 intervals). */
+  linkPingIntervalMs: number;
   logLevel: LogLevel;
 }
 
@@ -72,12 +88,22 @@ export const defaultOriginConfig: OriginConfig = {
   // About 4000 keyframes: over an hour at one keyframe a second before the index is thinned.
   recordMetadataReserveBytes: 75_000,
   vodReadAheadMs: 1000,
+  linkPort: 9035,
+  linkBind: null,
+  linkSecret: null,
+  linkTlsCert: null,
+  linkTlsKey: null,
+  maxLinkMediaBacklogBytes: 4 * 1024 * 1024,
+  maxLinkBacklogBytes: 64 * 1024 * 1024,
+  linkPingIntervalMs: 5000,
   logLevel: 'info',
 };
 
 const usage = `usage: node origin/main.ts [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--media-flush-ms MS]
   [--http-port N] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] [--log-level debug|info|warn|error]
-  environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, ORIGIN_MEDIA_FLUSH_MS, ORIGIN_HTTP_PORT, ORIGIN_RECORD_ROOMS, LOG_LEVEL`;
+  [--link-port N] [--link-bind ADDR] [--link-secret S | --link-secret-file FILE] [--link-tls-cert FILE --link-tls-key FILE]
+  environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, ORIGIN_MEDIA_FLUSH_MS, ORIGIN_HTTP_PORT, ORIGIN_RECORD_ROOMS,
+  ORIGIN_LINK_PORT, ORIGIN_LINK_BIND, ORIGIN_LINK_SECRET, LOG_LEVEL`;
 
 function port(value: string, what: string): number {
   const n = Number(value);
@@ -97,6 +123,28 @@ function positive(value: string, what: string): number {
   return n;
 }
 
+/** The edge link's flags: port, address, the shared secret (inline or from a file), TLS files. */
+function loadLinkConfig(config: OriginConfig, values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): void {
+  const text = (name: string): string | undefined => {
+    const value = values[name];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const linkPort = text('link-port') ?? env.ORIGIN_LINK_PORT;
+  if (linkPort) config.linkPort = port(linkPort, '--link-port');
+  const linkBind = text('link-bind') ?? env.ORIGIN_LINK_BIND;
+  if (linkBind) config.linkBind = linkBind;
+  const secretFile = text('link-secret-file');
+  // A file keeps the secret out of the process list; trailing newlines from editors are not part of it.
+  const secret = secretFile ? readFileSync(secretFile, 'utf8').replace(/[\r\n]+$/, '') : text('link-secret') ?? env.ORIGIN_LINK_SECRET;
+  if (secret !== undefined) {
+    if (secret.length === 0) throw new Error(`the link secret must not be empty\n${usage}`);
+    config.linkSecret = secret;
+  }
+  config.linkTlsCert = text('link-tls-cert') ?? null;
+  config.linkTlsKey = text('link-tls-key') ?? null;
+  if ((config.linkTlsCert === null) !== (config.linkTlsKey === null)) throw new Error(`--link-tls-cert and --link-tls-key go together\n${usage}`);
+}
+
 export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): OriginConfig {
   const { values } = parseArgs({
     args: argv,
@@ -114,6 +162,12 @@ export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): Origin
       'http-port': { type: 'string' },
       'record-rooms': { type: 'string' },
       'record-flush-ms': { type: 'string' },
+      'link-port': { type: 'string' },
+      'link-bind': { type: 'string' },
+      'link-secret': { type: 'string' },
+      'link-secret-file': { type: 'string' },
+      'link-tls-cert': { type: 'string' },
+      'link-tls-key': { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -148,6 +202,7 @@ export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): Origin
   const recordFlush = values['record-flush-ms'];
   if (recordFlush) config.recordFlushMs = milliseconds(recordFlush, '--record-flush-ms', 10);
   if (config.recordFlushMs > 1000) throw new Error(`--record-flush-ms must be at most 1000 (crash safety needs a flush a second)\n${usage}`);
+  loadLinkConfig(config, values, env);
   const level = values['log-level'] ?? env.LOG_LEVEL;
   if (level) {
     if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error(`--log-level must be debug, info, warn or error\n${usage}`);

@@ -12,6 +12,10 @@ import type { OriginContext } from './core/origin-context.ts';
 import { RecordingService } from './recording/recording-service.ts';
 import { HttpApi } from './http/http-api.ts';
 import { Applications } from './app/applications.ts';
+import type { SessionTransport } from '#common/session-transport.ts';
+import { RtmpSession } from './session/rtmp-session.ts';
+import { EdgeRegistry } from './link/edge-registry.ts';
+import { LinkServer } from './link/link-server.ts';
 
 export class Origin implements OriginContext {
   readonly config: OriginConfig;
@@ -21,6 +25,10 @@ export class Origin implements OriginContext {
   readonly log = new Logger('origin');
   readonly #rtmp: RtmpServer;
   readonly http: HttpApi;
+  /** Edges linked to this origin (HTTP: /api/edges, /api/edges/pick). */
+  readonly edges: EdgeRegistry;
+  /** Null when no link secret is configured: edges are then never accepted. */
+  readonly #link: LinkServer | null;
 
   constructor(config: OriginConfig) {
     this.config = config;
@@ -42,29 +50,61 @@ export class Origin implements OriginContext {
       port: config.rtmpPort,
       maxConnections: config.maxConnections,
       connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, mediaFlushMs: config.mediaFlushMs },
-      session: {
-        applications: config.applications,
-        maxStreamsPerConnection: config.maxStreamsPerConnection,
-        maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
-        vodReadAheadMs: config.vodReadAheadMs,
-        callTimeoutMs: config.callTimeoutMs,
-        maxSharedObjectChangesPerSecond: config.maxSharedObjectChangesPerSecond,
+      createSession: (transport) => this.createSession(transport),
+    }, this.log);
+    this.edges = new EdgeRegistry({ pingIntervalMs: config.linkPingIntervalMs, applications: this.applications, applicationNames: config.applications });
+    this.edges.mount(this.http);
+    this.#link = config.linkSecret === null ? null : new LinkServer({
+      host: config.linkBind ?? config.bind,
+      port: config.linkPort,
+      secret: config.linkSecret,
+      tls: config.linkTlsCert && config.linkTlsKey ? { certFile: config.linkTlsCert, keyFile: config.linkTlsKey } : null,
+      link: {
+        maxMediaBacklogBytes: config.maxLinkMediaBacklogBytes,
+        maxBacklogBytes: config.maxLinkBacklogBytes,
+        pingIntervalMs: config.linkPingIntervalMs,
+        maxMessageBytes: config.maxMessageBytes,
       },
-    }, this, this.log);
+      createSession: (transport) => this.createSession(transport),
+    }, this.edges, this.log.child('link'));
+  }
+
+  /**
+   * The one place sessions are made, for direct sockets and edge link sessions alike, so a client
+   * gets the same limits and behaviour whichever way it came in.
+   */
+  createSession(transport: SessionTransport): RtmpSession {
+    return new RtmpSession(transport, this, {
+      applications: this.config.applications,
+      maxStreamsPerConnection: this.config.maxStreamsPerConnection,
+      maxPlayerBacklogBytes: this.config.maxPlayerBacklogBytes,
+      vodReadAheadMs: this.config.vodReadAheadMs,
+      callTimeoutMs: this.config.callTimeoutMs,
+      maxSharedObjectChangesPerSecond: this.config.maxSharedObjectChangesPerSecond,
+    });
   }
 
   /** Starts listening; resolves with the RTMP address actually bound (port 0 picks a free one). */
-  async start(): Promise<{ rtmp: AddressInfo; http: AddressInfo }> {
+  async start(): Promise<{ rtmp: AddressInfo; http: AddressInfo; link: AddressInfo | null }> {
     // Recordings a crash left unfinished are repaired before anyone can play or append to them.
     await this.recordings.init();
     const http = await this.http.listen();
     this.log.info('HTTP listening', { address: `http://${http.address}:${http.port}` });
     const rtmp = await this.#rtmp.listen();
     this.log.info('RTMP listening', { address: `rtmp://${rtmp.address}:${rtmp.port}`, apps: this.config.applications.join(',') });
-    return { rtmp, http };
+    let link: AddressInfo | null = null;
+    if (this.#link) {
+      link = await this.#link.listen();
+      this.log.info('link listening', { address: `${link.address}:${link.port}`, tls: this.config.linkTlsCert !== null });
+    } else {
+      this.log.info('link not started: no link secret configured (--link-secret, --link-secret-file or ORIGIN_LINK_SECRET); edges cannot connect');
+    }
+    return { rtmp, http, link };
   }
 
   async close(): Promise<void> {
+    // Edges first: their sessions close like direct clients (publishers unpublish, players detach).
+    await this.#link?.close();
     await this.#rtmp.close();
     // Rooms close with their clients; this saves the last persistent shared objects.
     await this.applications.close();

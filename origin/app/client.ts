@@ -19,6 +19,8 @@ export interface AppClient extends SharedObjectClient {
   /** Unique within the origin process. */
   readonly id: string;
   readonly remoteAddress: string;
+  /** Name of the edge the client came through; null when it connected to the origin directly. */
+  readonly via: string | null;
   readonly scope: Scope;
   readonly params: ConnectParams;
   /** 3 when the client asked for AMF3 (commands type 17, shared objects type 16). */

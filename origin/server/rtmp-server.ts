@@ -4,28 +4,28 @@
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { RtmpConnection, type RtmpConnectionOptions } from '#common/rtmp-connection.ts';
+import { listen } from '#common/listen.ts';
 import type { Logger } from '#common/logger.ts';
-import type { OriginContext } from '../core/origin-context.ts';
-import { RtmpSession, type SessionOptions } from '../session/rtmp-session.ts';
+import type { SessionTransport } from '#common/session-transport.ts';
+import type { RtmpSession } from '../session/rtmp-session.ts';
 
 export interface RtmpServerOptions {
   host: string;
   port: number;
   maxConnections: number;
   connection: Partial<RtmpConnectionOptions>;
-  session: SessionOptions;
+  /** The origin's one session factory, shared with the edge link (same options whichever way a client came). */
+  createSession: (transport: SessionTransport) => RtmpSession;
 }
 
 export class RtmpServer {
   readonly #options: RtmpServerOptions;
-  readonly #context: OriginContext;
   readonly #log: Logger;
   readonly #server: Server;
   readonly #sessions = new Set<RtmpSession>();
 
-  constructor(options: RtmpServerOptions, context: OriginContext, log: Logger) {
+  constructor(options: RtmpServerOptions, log: Logger) {
     this.#options = options;
-    this.#context = context;
     this.#log = log;
     this.#server = createServer((socket) => {
       if (this.#sessions.size >= this.#options.maxConnections) {
@@ -33,7 +33,7 @@ export class RtmpServer {
         socket.destroy();
         return;
       }
-      const session = new RtmpSession(new RtmpConnection(socket, this.#options.connection, this.#log), this.#context, this.#options.session);
+      const session = this.#options.createSession(new RtmpConnection(socket, this.#options.connection, this.#log));
       this.#sessions.add(session);
       session.on('close', () => this.#sessions.delete(session));
     });
@@ -42,13 +42,7 @@ export class RtmpServer {
   get sessionCount(): number { return this.#sessions.size; }
 
   listen(): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#options.port, this.#options.host, () => {
-        this.#server.off('error', reject);
-        resolve(this.#server.address() as AddressInfo);
-      });
-    });
+    return listen(this.#server, this.#options.port, this.#options.host);
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,7 @@ interface PendingCall {
 export class SessionAppClient implements AppClient {
   readonly id: string;
   readonly remoteAddress: string;
+  readonly via: string | null;
   readonly scope: Scope;
   readonly params: ConnectParams;
   readonly objectEncoding: 0 | 3;
@@ -51,6 +52,7 @@ export class SessionAppClient implements AppClient {
   constructor(connection: SessionTransport, scope: Scope, params: ConnectParams, amf3: boolean, application: Application<unknown>, options: AppClientOptions) {
     this.id = String(connection.id);
     this.remoteAddress = connection.remoteAddress;
+    this.via = connection.via;
     this.scope = scope;
     this.params = params;
     this.objectEncoding = amf3 ? 3 : 0;

@@ -60,6 +60,8 @@ export interface OriginProcess {
   port: number;
   /** The HTTP API's port. */
   httpPort: number;
+  /** The edge link's port; null when the origin runs without a link secret (no link listener). */
+  linkPort: number | null;
   /** The origin's --data-dir. */
   dataDir: string;
   child: ChildProcess;
@@ -79,6 +81,21 @@ export async function startOrigin(extraArgs: string[] = [], options: { dataDir?:
   const child = track(spawn(node, ['origin/main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--data-dir', dataDir, ...extraArgs], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
   }));
+  const watched = watchLogs(child, 'origin');
+  const { waitForLog } = watched;
+  const line = await waitForLog(/RTMP listening/);
+  const port = Number(/:(\d+)\b/.exec(line.split('address=')[1] ?? '')?.[1]);
+  // The HTTP API listens before RTMP, so its line is already there.
+  const httpLine = watched.logs().split('\n').find((l) => /HTTP listening/.test(l)) ?? '';
+  const httpPort = Number(/:(\d+)\b/.exec(httpLine.split('address=')[1] ?? '')?.[1]);
+  // The link listener comes up after RTMP, or the origin says why it did not start.
+  const linkLine = await waitForLog(/link (listening|not started)/);
+  const linkPort = /link listening/.test(linkLine) ? Number(/:(\d+)\b/.exec(linkLine.split('address=')[1] ?? '')?.[1]) : null;
+  return { port, httpPort, linkPort, dataDir, child, logs: watched.logs, waitForLog, stop: () => stop(child) };
+}
+
+/** Collects a child's stdout and stderr; `waitForLog` resolves with the first line that matches. */
+export function watchLogs(child: ChildProcess, what: string): { logs(): string; waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string> } {
   let logs = '';
   const listeners = new Set<() => void>();
   const onOutput = (d: Buffer) => { logs += d; for (const l of listeners) l(); };
@@ -89,16 +106,11 @@ export async function startOrigin(extraArgs: string[] = [], options: { dataDir?:
       const match = logs.split('\n').find((line) => pattern.test(line));
       if (match) { listeners.delete(check); clearTimeout(timer); resolvePromise(match); }
     };
-    const timer = setTimeout(() => { listeners.delete(check); reject(new Error(`origin never logged ${pattern}; log:\n${logs}`)); }, timeoutMs);
+    const timer = setTimeout(() => { listeners.delete(check); reject(new Error(`${what} never logged ${pattern}; log:\n${logs}`)); }, timeoutMs);
     listeners.add(check);
     check();
   });
-  const line = await waitForLog(/RTMP listening/);
-  const port = Number(/:(\d+)\b/.exec(line.split('address=')[1] ?? '')?.[1]);
-  // The HTTP API listens before RTMP, so its line is already there.
-  const httpLine = logs.split('\n').find((l) => /HTTP listening/.test(l)) ?? '';
-  const httpPort = Number(/:(\d+)\b/.exec(httpLine.split('address=')[1] ?? '')?.[1]);
-  return { port, httpPort, dataDir, child, logs: () => logs, waitForLog, stop: () => stop(child) };
+  return { logs: () => logs, waitForLog };
 }
 
 /** ffmpeg publishing a generated H.264/AAC (or Flash-era) test stream in real time until stopped. */

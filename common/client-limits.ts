@@ -1,0 +1,27 @@
+/**
+ * Limits every server that takes RTMP clients applies the same way (origin and edge): a client
+ * must behave the same whichever it connects to, so the numbers live in one place.
+ */
+export interface ClientLimits {
+  maxConnections: number;
+  /** A client must complete the RTMP handshake within this time. */
+  handshakeTimeoutMs: number;
+  /** Media to a player is merged into one write per this many ms (0: a write per packet). */
+  mediaFlushMs: number;
+  /** Socket backlog per player beyond which frames are dropped to the next keyframe. */
+  maxPlayerBacklogBytes: number;
+  /** Largest group of pictures cached for instant start. */
+  maxGopBytes: number;
+  /** Largest RTMP message accepted from a client. */
+  maxMessageBytes: number;
+}
+
+export const defaultClientLimits: ClientLimits = {
+  maxConnections: 5000,
+  handshakeTimeoutMs: 10_000,
+  // Half of the write system calls at 30 fps, for at most 50 ms more latency; see README.
+  mediaFlushMs: 50,
+  maxPlayerBacklogBytes: 2 * 1024 * 1024,
+  maxGopBytes: 32 * 1024 * 1024,
+  maxMessageBytes: 8 * 1024 * 1024,
+};

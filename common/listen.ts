@@ -1,0 +1,16 @@
+/**
+ * Starting a listener as every server of the project does: resolve with the address actually
+ * bound (port 0 picks a free one), reject on a bind error (address in use, no permission).
+ */
+import type { AddressInfo, Server } from 'node:net';
+
+export function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+

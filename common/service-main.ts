@@ -1,0 +1,54 @@
+/**
+ * The command-line life of a server process (origin, edge, or both): load the configuration
+ * (a bad flag prints the usage and exits 2), set the log level, start (a failure is logged, exit 1),
+ * and close cleanly on SIGINT/SIGTERM.
+ */
+import { parseArgs } from 'node:util';
+import { setLogLevel, type Logger, type LogLevel } from './logger.ts';
+
+export interface Service {
+  readonly log: Logger;
+  start(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function runService<C extends { logLevel: LogLevel }>(load: () => C, create: (config: C) => Service): Promise<void> {
+  let config: C;
+  try {
+    config = load();
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exit(2);
+  }
+  setLogLevel(config.logLevel);
+  const service = create(config);
+  try {
+    await service.start();
+  } catch (error) {
+    service.log.error('cannot start', { error: (error as Error).message });
+    await service.close().catch(() => undefined);
+    process.exit(1);
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      service.log.info('shutting down', { signal });
+      service.close().then(() => process.exit(0), () => process.exit(1));
+    });
+  }
+}
+
+/**
+ * Strict command-line parsing of string and boolean flags; `--help` prints `usage` and exits.
+ * Unknown flags throw (with node's message), so a typo never passes silently.
+ */
+export function parseFlags<S extends string, B extends string>(argv: string[], strings: readonly S[], booleans: readonly B[], usage: string): Partial<Record<S, string> & Record<B, boolean>> {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const flag of strings) options[flag] = { type: 'string' };
+  for (const flag of booleans) options[flag] = { type: 'boolean' };
+  const { values } = parseArgs({ args: argv, options, strict: true });
+  if (values.help) {
+    console.log(usage);
+    process.exit(0);
+  }
+  return values as Partial<Record<S, string> & Record<B, boolean>>;
+}

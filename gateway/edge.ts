@@ -1,0 +1,142 @@
+/**
+ * The edge as one entity: an RTMP listener for clients, one authenticated link to the origin that
+ * carries all their sessions, and the local fan-out of the live streams they play. `start()` brings
+ * the listener up and starts the link; `close()` stops listening, closes every client, then the link.
+ */
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { listen } from '#common/listen.ts';
+import { Logger } from '#common/logger.ts';
+import { RtmpConnection, type RtmpConnectionOptions } from '#common/rtmp-connection.ts';
+import { LinkFrameKind } from '#protocol/link/link-frame.ts';
+import type { EdgeConfig } from './config.ts';
+import { OriginLink, type OriginFrame } from './link/origin-link.ts';
+import { EdgeRelay } from './relay/edge-relay.ts';
+import { EdgeSession } from './session/edge-session.ts';
+
+/** What the edge counts, for its load reports, its stats log and benchmarks. */
+export interface EdgeStats {
+  clients: number;
+  streams: number;
+  players: number;
+  linkUp: boolean;
+  linkRttMs: number | null;
+  linkBytesIn: number;
+  linkBytesOut: number;
+  relayMediaBytes: number;
+}
+
+export class Edge {
+  readonly config: EdgeConfig;
+  readonly log: Logger;
+  readonly link: OriginLink;
+  readonly #relay: EdgeRelay;
+  readonly #server: Server;
+  readonly #connectionOptions: Partial<RtmpConnectionOptions>;
+  readonly #sessions = new Map<number, EdgeSession>();
+  #publicUrl = '';
+  #statsTimer: NodeJS.Timeout | null = null;
+  #closed = false;
+
+  constructor(config: EdgeConfig) {
+    this.config = config;
+    this.log = new Logger(`edge ${config.name}`);
+    this.#connectionOptions = {
+      decoderLimits: { maxMessageSize: config.maxMessageBytes },
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      mediaFlushMs: config.mediaFlushMs,
+    };
+    this.link = new OriginLink({
+      origins: config.origins, secret: config.secret, edgeName: config.name, tls: config.originTls, caFile: config.originCaFile,
+      pingIntervalMs: config.linkPingIntervalMs, loadIntervalMs: config.loadIntervalMs,
+      reconnectMinMs: config.reconnectMinMs, reconnectMaxMs: config.reconnectMaxMs,
+      loadReport: () => ({ clients: this.#sessions.size, streams: this.#relay.streamCount, players: this.#relay.playerCount, publicUrl: this.#publicUrl }),
+    }, this.log.child('link'));
+    this.#relay = new EdgeRelay({
+      maxGopBytes: config.maxGopBytes,
+      maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
+      output: (sessionId) => this.#sessions.get(sessionId)?.connection,
+    }, this.log.child('relay'));
+    this.link.on('frame', (frame) => this.#onFrame(frame));
+    this.link.on('up', () => { for (const session of this.#sessions.values()) session.linkUp(); });
+    this.link.on('down', () => {
+      this.#relay.reset();
+      for (const session of [...this.#sessions.values()]) session.linkLost();
+    });
+    this.#server = createServer((socket) => {
+      if (this.#sessions.size >= config.maxConnections) {
+        this.log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: config.maxConnections });
+        socket.destroy();
+        return;
+      }
+      const session = new EdgeSession(new RtmpConnection(socket, this.#connectionOptions, this.log), socket, this.link);
+      this.#sessions.set(session.id, session);
+      session.on('closing', () => this.#relay.detachSession(session.id));
+      session.on('close', () => {
+        this.#relay.detachSession(session.id);
+        this.#sessions.delete(session.id);
+      });
+    });
+  }
+
+  get stats(): EdgeStats {
+    return {
+      clients: this.#sessions.size, streams: this.#relay.streamCount, players: this.#relay.playerCount,
+      linkUp: this.link.isUp, linkRttMs: this.link.rttMs, linkBytesIn: this.link.bytesIn, linkBytesOut: this.link.bytesOut,
+      relayMediaBytes: this.#relay.mediaBytes,
+    };
+  }
+
+  /** Listens for clients and starts the link; resolves with the RTMP address bound. */
+  async start(): Promise<AddressInfo> {
+    const address = await listen(this.#server, this.config.rtmpPort, this.config.bind);
+    this.#publicUrl = this.config.publicUrl || `rtmp://${address.address}:${address.port}`;
+    this.log.info('RTMP listening', { address: `rtmp://${address.address}:${address.port}`, publicUrl: this.#publicUrl,
+      origins: this.config.origins.map((o) => `${o.host}:${o.port}`).join(',') });
+    this.link.start();
+    if (this.config.statsIntervalMs > 0) {
+      this.#statsTimer = setInterval(() => this.log.info('stats', { ...this.stats }), this.config.statsIntervalMs);
+      this.#statsTimer.unref();
+    }
+    return address;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#statsTimer) clearInterval(this.#statsTimer);
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const session of [...this.#sessions.values()]) session.close(null);
+    await closed;
+    this.#relay.reset();
+    this.link.close();
+    this.log.info('stopped');
+  }
+
+  #onFrame(frame: OriginFrame): void {
+    try {
+      this.#dispatch(frame);
+    } catch (error) {
+      // A bug while handling one frame costs that client (if the frame had one), never the link.
+      this.log.error('internal error while handling a link frame', { kind: frame.kind, error: (error as Error).stack ?? String(error) });
+      if ('sessionId' in frame) this.#sessions.get(frame.sessionId)?.close('internal error');
+    }
+  }
+
+  #dispatch(frame: OriginFrame): void {
+    switch (frame.kind) {
+      case LinkFrameKind.Message: {
+        const session = this.#sessions.get(frame.sessionId);
+        if (session) session.deliver({ type: frame.type, timestamp: frame.timestamp, streamId: frame.streamId, payload: frame.payload });
+        return;
+      }
+      case LinkFrameKind.SessionClose:
+        this.#sessions.get(frame.sessionId)?.closeFromOrigin(frame.reason);
+        return;
+      case LinkFrameKind.SessionOpen:
+        this.log.warn('origin sent SessionOpen; sessions open from the edge only', { session: frame.sessionId });
+        return;
+      default:
+        this.#relay.handle(frame);
+    }
+  }
+}

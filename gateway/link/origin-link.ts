@@ -1,0 +1,243 @@
+/**
+ * The edge's side of the edge-origin link: one TCP (or TLS) connection carrying every client
+ * session of this edge. Authenticates both ways (the edge proves the secret, and refuses an origin
+ * that cannot prove it back), measures round-trip time, reports load, and when the link drops
+ * reconnects with exponential backoff, cycling through the configured origins. Frames are written
+ * as they come (no merging): commands and calls must never wait behind a timer.
+ */
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect as tcpConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { edgeProof, newLinkNonce, originProof, proofMatches } from '#protocol/link/link-auth.ts';
+import { encodeLinkFrame, LINK_PROTOCOL_VERSION, LinkFrameDecoder, LinkFrameKind, type LinkFrame } from '#protocol/link/link-frame.ts';
+import { failureReason } from '#common/failure-reason.ts';
+import type { Logger } from '#common/logger.ts';
+import type { OriginAddress } from '../config.ts';
+
+export interface OriginLinkOptions {
+  origins: OriginAddress[];
+  secret: string;
+  edgeName: string;
+  tls: boolean;
+  caFile: string | null;
+  pingIntervalMs: number;
+  loadIntervalMs: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** The edge's load report (sent every loadIntervalMs while the link is up). */
+  loadReport(): object;
+}
+
+/** Frames the origin sends once the link is authenticated (sessions and relay). */
+export type OriginFrame = Exclude<LinkFrame, { kind: typeof LinkFrameKind.Hello | typeof LinkFrameKind.Challenge | typeof LinkFrameKind.Auth | typeof LinkFrameKind.AuthOk | typeof LinkFrameKind.AuthFailed | typeof LinkFrameKind.Ping | typeof LinkFrameKind.Pong | typeof LinkFrameKind.Load }>;
+
+export interface OriginLinkEvents {
+  /** Authenticated: sessions may open. */
+  up: [origin: string];
+  /** The link was lost (it reconnects by itself unless closed). */
+  down: [reason: string];
+  frame: [frame: OriginFrame];
+}
+
+const AUTH_TIMEOUT_MS = 10_000;
+
+type LinkState = 'idle' | 'connecting' | 'authenticating' | 'up' | 'closed';
+
+export class OriginLink extends EventEmitter<OriginLinkEvents> {
+  readonly #options: OriginLinkOptions;
+  readonly #log: Logger;
+  readonly #ca: Buffer | undefined;
+  #state: LinkState = 'idle';
+  #socket: Socket | null = null;
+  #decoder = new LinkFrameDecoder();
+  #edgeNonce: Buffer = Buffer.alloc(0);
+  #originNonce: Buffer = Buffer.alloc(0);
+  #originIndex = 0;
+  #delayMs: number;
+  #retryTimer: NodeJS.Timeout | null = null;
+  #authTimer: NodeJS.Timeout | null = null;
+  #pingTimer: NodeJS.Timeout | null = null;
+  #loadTimer: NodeJS.Timeout | null = null;
+  #lastReceivedAt = 0;
+  #nextPingId = 1;
+  readonly #pingsSent = new Map<number, number>();
+  #rttMs: number | null = null;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #connectedTo = '';
+  #attempt = 0;
+
+  constructor(options: OriginLinkOptions, log: Logger) {
+    super();
+    this.#options = options;
+    this.#log = log;
+    this.#delayMs = options.reconnectMinMs;
+    this.#ca = options.caFile ? readFileSync(options.caFile) : undefined;
+  }
+
+  get isUp(): boolean { return this.#state === 'up'; }
+  get rttMs(): number | null { return this.#rttMs; }
+  /** Bytes read from and written to the link, over all its connections. */
+  get bytesIn(): number { return this.#bytesIn + (this.#socket?.bytesRead ?? 0); }
+  get bytesOut(): number { return this.#bytesOut + (this.#socket?.bytesWritten ?? 0); }
+  get origin(): string { return this.#connectedTo; }
+
+  start(): void {
+    if (this.#state !== 'idle') return;
+    this.#connect();
+  }
+
+  /** Sends a frame at once; false when the link is not up (the frame is not queued). */
+  send(frame: LinkFrame): boolean {
+    if (this.#state !== 'up' || !this.#socket) return false;
+    this.#socket.write(encodeLinkFrame(frame));
+    return true;
+  }
+
+  close(): void {
+    if (this.#state === 'closed') return;
+    const wasUp = this.#state === 'up';
+    this.#state = 'closed';
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#teardown();
+    if (wasUp) this.emit('down', 'edge shutting down');
+  }
+
+  #connect(): void {
+    const target = this.#options.origins[this.#originIndex % this.#options.origins.length]!;
+    const address = `${target.host}:${target.port}`;
+    this.#attempt++;
+    this.#state = 'connecting';
+    this.#decoder = new LinkFrameDecoder();
+    this.#log.info('connecting to origin', { origin: address, tls: this.#options.tls, attempt: this.#attempt });
+    const socket = this.#options.tls
+      ? tlsConnect({ host: target.host, port: target.port, ca: this.#ca, servername: /^[\d.:]+$/.test(target.host) ? undefined : target.host })
+      : tcpConnect({ host: target.host, port: target.port });
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.once(this.#options.tls ? 'secureConnect' : 'connect', () => {
+      if (this.#socket !== socket) return;
+      this.#state = 'authenticating';
+      this.#lastReceivedAt = Date.now();
+      this.#edgeNonce = newLinkNonce();
+      socket.write(encodeLinkFrame({ kind: LinkFrameKind.Hello, version: LINK_PROTOCOL_VERSION, edgeName: this.#options.edgeName, edgeNonce: this.#edgeNonce }));
+    });
+    socket.on('data', (data) => { if (this.#socket === socket) this.#onData(data, address); });
+    socket.on('error', (error) => { if (this.#socket === socket) this.#lost(address, error.message); });
+    socket.on('close', () => { if (this.#socket === socket) this.#lost(address, 'connection closed by the origin'); });
+    this.#authTimer = setTimeout(() => this.#lost(address, `not authenticated within ${AUTH_TIMEOUT_MS} ms`), AUTH_TIMEOUT_MS);
+    this.#authTimer.unref();
+  }
+
+  #onData(data: Buffer, address: string): void {
+    this.#lastReceivedAt = Date.now();
+    let frames: LinkFrame[];
+    try {
+      frames = this.#decoder.push(data);
+    } catch (error) {
+      this.#lost(address, failureReason(error, this.#log, 'link data'));
+      return;
+    }
+    for (const frame of frames) {
+      if (this.#socket === null || this.#state === 'closed') return;
+      this.#onFrame(frame, address);
+    }
+  }
+
+  #onFrame(frame: LinkFrame, address: string): void {
+    switch (frame.kind) {
+      case LinkFrameKind.Challenge: {
+        if (this.#state !== 'authenticating') return this.#lost(address, 'unexpected challenge');
+        if (frame.version !== LINK_PROTOCOL_VERSION) return this.#lost(address, `origin speaks link version ${frame.version}, this edge ${LINK_PROTOCOL_VERSION}`);
+        this.#originNonce = frame.originNonce;
+        this.#socket!.write(encodeLinkFrame({ kind: LinkFrameKind.Auth, proof: edgeProof(this.#options.secret, this.#options.edgeName, frame.originNonce, this.#edgeNonce) }));
+        return;
+      }
+      case LinkFrameKind.AuthOk: {
+        if (this.#state !== 'authenticating' || this.#originNonce.length === 0) return this.#lost(address, 'AuthOk before the challenge');
+        const expected = originProof(this.#options.secret, this.#options.edgeName, this.#originNonce, this.#edgeNonce);
+        if (!proofMatches(frame.proof, expected)) {
+          this.#log.error('origin failed to prove the link secret: refusing it', { origin: address });
+          return this.#lost(address, 'origin proof mismatch');
+        }
+        this.#up(address);
+        return;
+      }
+      case LinkFrameKind.AuthFailed:
+        this.#log.error('origin refused this edge', { origin: address, reason: frame.reason });
+        return this.#lost(address, `refused: ${frame.reason}`);
+      case LinkFrameKind.Ping:
+        this.#socket!.write(encodeLinkFrame({ kind: LinkFrameKind.Pong, id: frame.id }));
+        return;
+      case LinkFrameKind.Pong: {
+        const sentAt = this.#pingsSent.get(frame.id);
+        this.#pingsSent.delete(frame.id);
+        if (sentAt !== undefined) this.#rttMs = Date.now() - sentAt;
+        return;
+      }
+      case LinkFrameKind.Hello:
+      case LinkFrameKind.Auth:
+      case LinkFrameKind.Load:
+        return this.#lost(address, `origin sent an edge-only frame (kind ${frame.kind})`);
+      default:
+        if (this.#state !== 'up') return this.#lost(address, `frame kind ${frame.kind} before authentication`);
+        this.emit('frame', frame);
+    }
+  }
+
+  #up(address: string): void {
+    if (this.#authTimer) clearTimeout(this.#authTimer);
+    this.#state = 'up';
+    this.#connectedTo = address;
+    this.#delayMs = this.#options.reconnectMinMs;
+    this.#attempt = 0;
+    this.#log.info('link up', { origin: address });
+    this.#pingTimer = setInterval(() => this.#ping(address), this.#options.pingIntervalMs);
+    this.#loadTimer = setInterval(() => this.#sendLoad(), this.#options.loadIntervalMs);
+    this.#ping(address); // the first round trip is known before the second load report
+    this.#sendLoad();
+    this.emit('up', address);
+  }
+
+  #ping(address: string): void {
+    const silentMs = Date.now() - this.#lastReceivedAt;
+    if (silentMs > 3 * this.#options.pingIntervalMs) return this.#lost(address, `origin silent for ${silentMs} ms`);
+    const id = this.#nextPingId++ >>> 0;
+    this.#pingsSent.set(id, Date.now());
+    if (this.#pingsSent.size > 16) this.#pingsSent.delete(this.#pingsSent.keys().next().value!);
+    this.send({ kind: LinkFrameKind.Ping, id });
+  }
+
+  #sendLoad(): void {
+    this.send({ kind: LinkFrameKind.Load, report: JSON.stringify({ ...this.#options.loadReport(), rttMs: this.#rttMs }) });
+  }
+
+  #lost(address: string, reason: string): void {
+    if (this.#state === 'closed' || this.#socket === null) return;
+    const wasUp = this.#state === 'up';
+    this.#teardown();
+    // Next attempt goes to the next configured origin; the delay doubles up to the maximum.
+    this.#originIndex++;
+    const delay = this.#delayMs;
+    this.#delayMs = Math.min(this.#delayMs * 2, this.#options.reconnectMaxMs);
+    this.#state = 'idle';
+    if (wasUp) this.#log.warn('link lost', { origin: address, reason, reconnectInMs: delay });
+    else this.#log.warn('link attempt failed', { origin: address, reason, reconnectInMs: delay });
+    this.#retryTimer = setTimeout(() => { this.#retryTimer = null; this.#connect(); }, delay);
+    if (wasUp) this.emit('down', reason);
+  }
+
+  #teardown(): void {
+    for (const timer of [this.#authTimer, this.#pingTimer, this.#loadTimer]) if (timer) clearTimeout(timer);
+    this.#authTimer = this.#pingTimer = this.#loadTimer = null;
+    this.#pingsSent.clear();
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket) {
+      this.#bytesIn += socket.bytesRead;
+      this.#bytesOut += socket.bytesWritten;
+      socket.destroy();
+    }
+  }
+}

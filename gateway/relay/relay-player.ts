@@ -1,0 +1,74 @@
+/**
+ * One edge client's NetStream playing a relayed stream: a subscriber of the edge's local copy of
+ * the stream that delivers through its own LiveDelivery to the client's connection. The packets
+ * are the shared MediaPacket objects, so one chunk encoding serves every local player; a slow
+ * client is dropped to keyframes by its own delivery and never holds up the link or the others.
+ * Statuses (Play.Start, PublishNotify...) come from the origin as session messages, not from here.
+ */
+import { LiveDelivery, type MediaOutput } from '#common/media/live-delivery.ts';
+import type { LiveStream, StreamSubscriber } from '#common/media/live-stream.ts';
+import type { MediaPacket } from '#common/media/media-packet.ts';
+import type { LivePlayState } from '#common/session-transport.ts';
+import type { Logger } from '#common/logger.ts';
+
+export class RelayPlayer implements StreamSubscriber {
+  readonly sessionId: number;
+  readonly streamId: number;
+  readonly stream: LiveStream;
+  readonly #delivery: LiveDelivery;
+  readonly #log: Logger;
+  #lastDropLog = 0;
+  #closed = false;
+
+  constructor(sessionId: number, output: MediaOutput, streamId: number, stream: LiveStream, maxBacklogBytes: number, log: Logger) {
+    this.sessionId = sessionId;
+    this.streamId = streamId;
+    this.stream = stream;
+    this.#log = log;
+    this.#delivery = new LiveDelivery(output, streamId, { duration: 0, maxBacklogBytes }, {
+      onDrop: (dropped, backlog) => this.#onDrop(dropped, backlog),
+    });
+  }
+
+  get dropped(): number { return this.#delivery.dropped; }
+
+  start(): void {
+    this.stream.subscribe(this);
+  }
+
+  onPublish(_stream: LiveStream, startup: MediaPacket[]): void {
+    this.#delivery.restart();
+    for (const packet of startup) this.#delivery.deliver(packet, true);
+  }
+
+  onPacket(packet: MediaPacket): void {
+    if (!this.#closed) this.#delivery.deliver(packet);
+  }
+
+  onUnpublish(): void {
+    this.#delivery.restart();
+  }
+
+  /** What the client asked the origin for (pause, receiveAudio/Video), applied here. */
+  update(state: LivePlayState): void {
+    const current = this.#delivery.state;
+    if (state.paused !== current.paused) this.#delivery.pause(state.paused);
+    this.#delivery.receiveAudio(state.audio);
+    this.#delivery.receiveVideo(state.video);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.stream.unsubscribe(this);
+    if (this.#delivery.dropped > 0) this.#log.info('relay player closed', { stream: this.stream.key, streamId: this.streamId, dropped: this.#delivery.dropped });
+  }
+
+  #onDrop(dropped: number, backlog: number): void {
+    const now = Date.now();
+    if (backlog > 0 && now - this.#lastDropLog > 5000) {
+      this.#lastDropLog = now;
+      this.#log.warn('slow player: dropping frames until the next keyframe', { stream: this.stream.key, backlog, dropped });
+    }
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * `npm start`: the whole cluster of one machine in one process, on defaults: an origin (direct RTMP
+ * on 1936, edge link on 9035, HTTP API on 8086) and one edge linked to it (RTMP on 1935, where
+ * clients go). The link secret comes from the origin's flags (--link-secret, --link-secret-file,
+ * ORIGIN_LINK_SECRET) or is generated once into <data-dir>/link-secret (mode 0600), so edges on
+ * other machines can be given the same file. `npm run start:origin` / `start:edge` run one side.
+ *
+ * Flags: every origin flag (see origin/config.ts), plus --edge-port N (1935), --edge-name NAME.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from '#common/logger.ts';
+import { runService } from '#common/service-main.ts';
+import { loadOriginConfig, type OriginConfig } from './origin/config.ts';
+import { Origin } from './origin/origin.ts';
+import { defaultEdgeConfig } from './gateway/config.ts';
+import { Edge } from './gateway/edge.ts';
+
+/** The shared secret kept in the data folder, created on first start (readable by this user only). */
+function storedSecret(dataDir: string): string {
+  const file = join(dataDir, 'link-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
+  return secret;
+}
+
+/** Origin flags, plus the edge's port and name (taken out before the origin's strict parser sees them). */
+function loadConfig(argv: string[]): OriginConfig & { edgePort: number; edgeName: string } {
+  const take = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv.splice(i, 2)[1] : undefined;
+  };
+  const edgePort = Number(take('--edge-port') ?? 1935);
+  const edgeName = take('--edge-name') ?? `${hostname()}-edge`;
+  if (!Number.isInteger(edgePort) || edgePort < 0 || edgePort > 65535) throw new Error(`--edge-port must be a port number`);
+  // The edge takes 1935; the origin's direct RTMP port moves to 1936 unless set.
+  const direct = argv.includes('--rtmp-port') || process.env.ORIGIN_RTMP_PORT ? [] : ['--rtmp-port', '1936'];
+  return { ...loadOriginConfig([...direct, ...argv], process.env), edgePort, edgeName };
+}
+
+/** The origin and its local edge as one service: the edge starts once the origin's link listens. */
+class LocalCluster {
+  readonly origin: Origin;
+  readonly log: Logger;
+  readonly #config: ReturnType<typeof loadConfig>;
+  #edge: Edge | null = null;
+
+  constructor(config: ReturnType<typeof loadConfig>) {
+    config.linkSecret ??= storedSecret(config.dataDir);
+    this.#config = config;
+    this.origin = new Origin(config);
+    this.log = this.origin.log;
+  }
+
+  async start(): Promise<void> {
+    const { link } = await this.origin.start();
+    if (!link) throw new Error('the origin did not start its link listener');
+    const config = this.#config;
+    this.#edge = new Edge({
+      ...defaultEdgeConfig,
+      name: config.edgeName,
+      origins: [{ host: link.address === '0.0.0.0' || link.address === '::' ? '127.0.0.1' : link.address, port: link.port }],
+      secret: config.linkSecret!,
+      bind: config.bind,
+      rtmpPort: config.edgePort,
+      publicUrl: '',
+      // The edge's clients get the limits the origin was given.
+      maxConnections: config.maxConnections,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+      mediaFlushMs: config.mediaFlushMs,
+      maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
+      maxGopBytes: config.maxGopBytes,
+      maxMessageBytes: config.maxMessageBytes,
+      logLevel: config.logLevel,
+    });
+    await this.#edge.start();
+  }
+
+  async close(): Promise<void> {
+    await this.#edge?.close();
+    await this.origin.close();
+  }
+}
+
+await runService(() => loadConfig(process.argv.slice(2)), (config) => new LocalCluster(config));

@@ -1,0 +1,68 @@
+/**
+ * The origin's listener for edges (port 9035 by default, as Red5's MRTMP), plain TCP or TLS:
+ * each connection becomes an EdgeLink, which must authenticate before anything else. Only
+ * started when a shared secret is configured: unauthenticated edges are never accepted.
+ * It owns its links, so `close()` stops listening and closes every link and its sessions.
+ */
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { listen } from '#common/listen.ts';
+import type { Logger } from '#common/logger.ts';
+import type { SessionTransport } from '#common/session-transport.ts';
+import { EdgeLink, type EdgeDirectory, type EdgeLinkOptions } from './edge-link.ts';
+
+export interface LinkServerOptions {
+  host: string;
+  port: number;
+  secret: string;
+  /** PEM files; null for plain TCP (on a private network). */
+  tls: { certFile: string; keyFile: string } | null;
+  link: Omit<EdgeLinkOptions, 'secret' | 'createSession' | 'authTimeoutMs'>;
+  createSession: (transport: SessionTransport) => unknown;
+}
+
+/** An edge has this long to send Hello and prove the secret. */
+const AUTH_TIMEOUT_MS = 5000;
+
+export class LinkServer {
+  readonly #options: LinkServerOptions;
+  readonly #directory: EdgeDirectory;
+  readonly #log: Logger;
+  readonly #server: Server;
+  readonly #links = new Set<EdgeLink>();
+
+  constructor(options: LinkServerOptions, directory: EdgeDirectory, log: Logger) {
+    this.#options = options;
+    this.#directory = directory;
+    this.#log = log;
+    const accept = (socket: Socket) => this.#accept(socket);
+    if (options.tls) {
+      const tlsServer = createTlsServer({ cert: readFileSync(options.tls.certFile), key: readFileSync(options.tls.keyFile) }, accept);
+      tlsServer.on('tlsClientError', (error, socket) => this.#log.warn('edge TLS handshake failed', { address: `${socket.remoteAddress}:${socket.remotePort}`, error: error.message }));
+      this.#server = tlsServer;
+    } else {
+      this.#server = createServer(accept);
+    }
+  }
+
+  get linkCount(): number { return this.#links.size; }
+
+  listen(): Promise<AddressInfo> {
+    return listen(this.#server, this.#options.port, this.#options.host);
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const link of [...this.#links]) link.close(null);
+    await closed;
+  }
+
+  #accept(socket: Socket): void {
+    const link = new EdgeLink(socket, {
+      ...this.#options.link, secret: this.#options.secret, authTimeoutMs: AUTH_TIMEOUT_MS, createSession: this.#options.createSession,
+    }, this.#directory, this.#log);
+    this.#links.add(link);
+    link.on('close', () => this.#links.delete(link));
+  }
+}
