@@ -6,6 +6,14 @@
 import { parseArgs } from 'node:util';
 import { setLogLevel, type Logger, type LogLevel } from './logger.ts';
 
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/** `--log-level` / LOG_LEVEL checked against the levels the logger knows. */
+export function parseLogLevel(value: string, usage: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new Error(`--log-level must be ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}\n${usage}`);
+  return value as LogLevel;
+}
+
 export interface Service {
   readonly log: Logger;
   start(): Promise<unknown>;
@@ -39,13 +47,18 @@ export async function runService<C extends { logLevel: LogLevel }>(load: () => C
 
 /**
  * Strict command-line parsing of string and boolean flags; `--help` prints `usage` and exits.
- * Unknown flags throw (with node's message), so a typo never passes silently.
+ * Unknown flags throw (node's message and the usage), so a typo never passes silently.
  */
 export function parseFlags<S extends string, B extends string>(argv: string[], strings: readonly S[], booleans: readonly B[], usage: string): Partial<Record<S, string> & Record<B, boolean>> {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
   for (const flag of strings) options[flag] = { type: 'string' };
   for (const flag of booleans) options[flag] = { type: 'boolean' };
-  const { values } = parseArgs({ args: argv, options, strict: true });
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true }));
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\n${usage}`);
+  }
   if (values.help) {
     console.log(usage);
     process.exit(0);

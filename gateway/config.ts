@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { LogLevel } from '#common/logger.ts';
-import { parseFlags } from '#common/service-main.ts';
+import { parseFlags, parseLogLevel } from '#common/service-main.ts';
 import { defaultClientLimits, type ClientLimits } from '#common/client-limits.ts';
 
 export interface OriginAddress {
@@ -104,9 +104,6 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConf
   const stats = values['stats-interval-ms'];
   if (stats) config.statsIntervalMs = wholeNumber(stats, '--stats-interval-ms', 0, 3_600_000);
   const level = values['log-level'] ?? env.LOG_LEVEL;
-  if (level) {
-    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error(`--log-level must be debug, info, warn or error\n${usage}`);
-    config.logLevel = level as LogLevel;
-  }
+  if (level) config.logLevel = parseLogLevel(level, usage);
   return config;
 }

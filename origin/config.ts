@@ -3,26 +3,17 @@
  * Every limit the origin enforces is here, named, so none is silent.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import type { LogLevel } from '#common/logger.ts';
+import { defaultClientLimits, type ClientLimits } from '#common/client-limits.ts';
+import { parseFlags, parseLogLevel } from '#common/service-main.ts';
 
-export interface OriginConfig {
+/** The origin applies the same client limits as the edge (common/client-limits.ts). */
+export interface OriginConfig extends ClientLimits {
   bind: string;
   rtmpPort: number;
   dataDir: string;
   applications: string[];
-  maxConnections: number;
   maxStreamsPerConnection: number;
-  /** Socket backlog per player beyond which frames are dropped to the next keyframe. */
-  maxPlayerBacklogBytes: number;
-  /** Largest group of pictures cached for instant start. */
-  maxGopBytes: number;
-  /** Largest RTMP message accepted from a client. */
-  maxMessageBytes: number;
-  /** A client must complete the RTMP handshake within this time. */
-  handshakeTimeoutMs: number;
-  /** Media to a player is merged into one write per this many ms (0: a write per packet). */
-  mediaFlushMs: number;
   /** Largest remote shared object (its slots' names and AMF0-encoded values); a change beyond is refused. */
   maxSharedObjectBytes: number;
   /** Shared objects one room (scope) may hold; a use beyond is refused. */
@@ -68,14 +59,8 @@ export const defaultOriginConfig: OriginConfig = {
   rtmpPort: 1935,
   dataDir: './data',
   applications: ['live', 'classroom'],
-  maxConnections: 5000,
+  ...defaultClientLimits,
   maxStreamsPerConnection: 32,
-  maxPlayerBacklogBytes: 2 * 1024 * 1024,
-  maxGopBytes: 32 * 1024 * 1024,
-  maxMessageBytes: 8 * 1024 * 1024,
-  handshakeTimeoutMs: 10_000,
-  // Half of the write system calls at 30 fps, for at most 50 ms more latency; see README.
-  mediaFlushMs: 50,
   maxSharedObjectBytes: 1024 * 1024,
   maxSharedObjectsPerRoom: 64,
   maxSharedObjectChangesPerSecond: 50,
@@ -146,36 +131,9 @@ function loadLinkConfig(config: OriginConfig, values: Record<string, string | bo
 }
 
 export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): OriginConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      bind: { type: 'string' },
-      'rtmp-port': { type: 'string' },
-      'data-dir': { type: 'string' },
-      apps: { type: 'string' },
-      'log-level': { type: 'string' },
-      'handshake-timeout': { type: 'string' },
-      'media-flush-ms': { type: 'string' },
-      'so-max-bytes': { type: 'string' },
-      'so-max-changes-per-second': { type: 'string' },
-      'call-timeout-ms': { type: 'string' },
-      'http-port': { type: 'string' },
-      'record-rooms': { type: 'string' },
-      'record-flush-ms': { type: 'string' },
-      'link-port': { type: 'string' },
-      'link-bind': { type: 'string' },
-      'link-secret': { type: 'string' },
-      'link-secret-file': { type: 'string' },
-      'link-tls-cert': { type: 'string' },
-      'link-tls-key': { type: 'string' },
-      help: { type: 'boolean' },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(usage);
-    process.exit(0);
-  }
+  const values = parseFlags(argv, [
+    'bind', 'rtmp-port', 'data-dir', 'apps', 'log-level', 'handshake-timeout', 'media-flush-ms', 'so-max-bytes', 'so-max-changes-per-second', 'call-timeout-ms', 'http-port', 'record-rooms', 'record-flush-ms', 'link-port', 'link-bind', 'link-secret', 'link-secret-file', 'link-tls-cert', 'link-tls-key',
+  ], [], usage);
   const config = { ...defaultOriginConfig };
   const bind = values.bind ?? env.ORIGIN_BIND;
   if (bind) config.bind = bind;
@@ -204,9 +162,6 @@ export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): Origin
   if (config.recordFlushMs > 1000) throw new Error(`--record-flush-ms must be at most 1000 (crash safety needs a flush a second)\n${usage}`);
   loadLinkConfig(config, values, env);
   const level = values['log-level'] ?? env.LOG_LEVEL;
-  if (level) {
-    if (!['debug', 'info', 'warn', 'error'].includes(level)) throw new Error(`--log-level must be debug, info, warn or error\n${usage}`);
-    config.logLevel = level as LogLevel;
-  }
+  if (level) config.logLevel = parseLogLevel(level, usage);
   return config;
 }
