@@ -3,6 +3,7 @@
  * carries all their sessions, and the local fan-out of the live streams they play. `start()` brings
  * the listener up and starts the link; `close()` stops listening, closes every client, then the link.
  */
+import { hostname } from 'node:os';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { listen } from '#common/listen.ts';
 import { Logger } from '#common/logger.ts';
@@ -89,7 +90,9 @@ export class Edge {
   /** Listens for clients and starts the link; resolves with the RTMP address bound. */
   async start(): Promise<AddressInfo> {
     const address = await listen(this.#server, this.config.rtmpPort, this.config.bind);
-    this.#publicUrl = this.config.publicUrl || `rtmp://${address.address}:${address.port}`;
+    // A wildcard bind address is no place a client can dial: name the machine instead (--public-url overrides).
+    const host = address.address === '0.0.0.0' || address.address === '::' ? hostname() : address.address;
+    this.#publicUrl = this.config.publicUrl || `rtmp://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     this.log.info('RTMP listening', { address: `rtmp://${address.address}:${address.port}`, publicUrl: this.#publicUrl,
       origins: this.config.origins.map((o) => `${o.host}:${o.port}`).join(',') });
     this.link.start();
