@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(ffmpeg rtmpdump python3-librtmp nginx libnginx-mod-rtmp)
+packages=(ffmpeg rtmpdump python3-librtmp nginx libnginx-mod-rtmp chromium)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
