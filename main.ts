@@ -5,7 +5,7 @@
  * ORIGIN_LINK_SECRET) or is generated once into <data-dir>/link-secret (mode 0600), so edges on
  * other machines can be given the same file. `npm run start:origin` / `start:edge` run one side.
  *
- * Flags: every origin flag (see origin/config.ts), plus --edge-port N (1935), --edge-name NAME.
+ * Flags: every origin flag (see origin/config.ts), plus --edge-port N (1935), --edge-http-port N (8080), --edge-name NAME.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -29,17 +29,20 @@ function storedSecret(dataDir: string): string {
 }
 
 /** Origin flags, plus the edge's port and name (taken out before the origin's strict parser sees them). */
-function loadConfig(argv: string[]): OriginConfig & { edgePort: number; edgeName: string } {
+function loadConfig(argv: string[]): OriginConfig & { edgePort: number; edgeHttpPort: number; edgeName: string } {
   const take = (flag: string) => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv.splice(i, 2)[1] : undefined;
   };
   const edgePort = Number(take('--edge-port') ?? 1935);
+  const edgeHttpPort = Number(take('--edge-http-port') ?? 8080);
   const edgeName = take('--edge-name') ?? `${hostname()}-edge`;
-  if (!Number.isInteger(edgePort) || edgePort < 0 || edgePort > 65535) throw new Error(`--edge-port must be a port number`);
+  for (const [flag, port] of [['--edge-port', edgePort], ['--edge-http-port', edgeHttpPort]] as const) {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} must be a port number`);
+  }
   // The edge takes 1935; the origin's direct RTMP port moves to 1936 unless set.
   const direct = argv.includes('--rtmp-port') || process.env.ORIGIN_RTMP_PORT ? [] : ['--rtmp-port', '1936'];
-  return { ...loadOriginConfig([...direct, ...argv], process.env), edgePort, edgeName };
+  return { ...loadOriginConfig([...direct, ...argv], process.env), edgePort, edgeHttpPort, edgeName };
 }
 
 /** The origin and its local edge as one service: the edge starts once the origin's link listens. */
@@ -67,6 +70,7 @@ class LocalCluster {
       secret: config.linkSecret!,
       bind: config.bind,
       rtmpPort: config.edgePort,
+      httpPort: config.edgeHttpPort,
       publicUrl: '',
       // The edge's clients get the limits the origin was given.
       maxConnections: config.maxConnections,

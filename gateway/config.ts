@@ -23,6 +23,8 @@ export interface EdgeConfig extends ClientLimits {
   name: string;
   bind: string;
   rtmpPort: number;
+  /** The edge's HTTP port (web client, WebSocket /ws, HTTP/WS-FLV); 0 picks a free one. */
+  httpPort: number;
   /** Where clients reach this edge (reported to the origin for "which edge should I use"). */
   publicUrl: string;
   originTls: boolean;
@@ -44,6 +46,7 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
   name: hostname(),
   bind: '0.0.0.0',
   rtmpPort: 1935,
+  httpPort: 8080,
   originTls: false,
   originCaFile: null,
   ...defaultClientLimits,
@@ -58,9 +61,9 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
 /** The origin's default link port (Red5's MRTMP port). */
 export const DEFAULT_LINK_PORT = 9035;
 
-const usage = `usage: node gateway/main.ts --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N]
+const usage = `usage: node gateway/main.ts --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
   [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--media-flush-ms MS] [--stats-interval-ms MS] [--log-level debug|info|warn|error]
-  environment: EDGE_ORIGIN, EDGE_SECRET, EDGE_SECRET_FILE, EDGE_NAME, EDGE_BIND, EDGE_RTMP_PORT, EDGE_PUBLIC_URL, EDGE_MEDIA_FLUSH_MS, LOG_LEVEL`;
+  environment: EDGE_ORIGIN, EDGE_SECRET, EDGE_SECRET_FILE, EDGE_NAME, EDGE_BIND, EDGE_RTMP_PORT, EDGE_HTTP_PORT, EDGE_PUBLIC_URL, EDGE_MEDIA_FLUSH_MS, LOG_LEVEL`;
 
 function wholeNumber(value: string, what: string, min: number, max: number): number {
   const n = Number(value);
@@ -79,7 +82,7 @@ export function parseOrigins(value: string): OriginAddress[] {
 
 export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConfig {
   const values = parseFlags(argv,
-    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'public-url', 'origin-ca', 'media-flush-ms', 'stats-interval-ms', 'log-level'],
+    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'media-flush-ms', 'stats-interval-ms', 'log-level'],
     ['origin-tls'], usage);
   const originList = values.origin ?? env.EDGE_ORIGIN;
   if (!originList) throw new Error(`--origin is required\n${usage}`);
@@ -95,6 +98,8 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConf
   if (bind) config.bind = bind;
   const rtmpPort = values['rtmp-port'] ?? env.EDGE_RTMP_PORT;
   if (rtmpPort) config.rtmpPort = wholeNumber(rtmpPort, '--rtmp-port', 0, 65535);
+  const httpPort = values['http-port'] ?? env.EDGE_HTTP_PORT;
+  if (httpPort) config.httpPort = wholeNumber(httpPort, '--http-port', 0, 65535);
   config.publicUrl = values['public-url'] ?? env.EDGE_PUBLIC_URL ?? '';
   config.originTls = values['origin-tls'] ?? false;
   config.originCaFile = values['origin-ca'] ?? null;

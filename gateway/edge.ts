@@ -13,6 +13,9 @@ import type { EdgeConfig } from './config.ts';
 import { OriginLink, type OriginFrame } from './link/origin-link.ts';
 import { EdgeRelay } from './relay/edge-relay.ts';
 import { EdgeSession } from './session/edge-session.ts';
+import { EdgeHttpServer } from './http/edge-http-server.ts';
+import { BrowserGateway } from './browser/ws-session.ts';
+import { EdgePlayback } from './playback/edge-playback.ts';
 
 /** What the edge counts, for its load reports, its stats log and benchmarks. */
 export interface EdgeStats {
@@ -24,6 +27,10 @@ export interface EdgeStats {
   linkBytesIn: number;
   linkBytesOut: number;
   relayMediaBytes: number;
+  /** Browser playback (HTTP/WS-FLV): viewers, running transcoders, transcoders started so far. */
+  flvViewers: number;
+  transcoders: number;
+  transcodersStarted: number;
 }
 
 export class Edge {
@@ -34,6 +41,12 @@ export class Edge {
   readonly #server: Server;
   readonly #connectionOptions: Partial<RtmpConnectionOptions>;
   readonly #sessions = new Map<number, EdgeSession>();
+  /** The HTTP server (web client, /ws, HTTP/WS-FLV routes); started with the edge, closed with it. */
+  readonly http: EdgeHttpServer;
+  /** Browser sessions over WebSocket (/ws): sessions on the link like RTMP clients. */
+  readonly browsers: BrowserGateway;
+  /** HTTP-FLV and WS-FLV playback (/live/...): viewers are sessions on the link too. */
+  readonly playback: EdgePlayback;
   #publicUrl = '';
   #statsTimer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -55,14 +68,21 @@ export class Edge {
     this.#relay = new EdgeRelay({
       maxGopBytes: config.maxGopBytes,
       maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
-      output: (sessionId) => this.#sessions.get(sessionId)?.connection,
+      output: (sessionId) => this.#sessions.get(sessionId)?.connection ?? this.playback.output(sessionId),
     }, this.log.child('relay'));
     this.link.on('frame', (frame) => this.#onFrame(frame));
     this.link.on('up', () => { for (const session of this.#sessions.values()) session.linkUp(); });
     this.link.on('down', () => {
       this.#relay.reset();
       for (const session of [...this.#sessions.values()]) session.linkLost();
+      this.browsers.linkLost();
+      this.playback.linkLost();
     });
+    this.http = new EdgeHttpServer(this.log.child('http'));
+    this.browsers = new BrowserGateway(this.http, this.link, this.log.child('ws'));
+    this.playback = new EdgePlayback(this.http, this.link, {
+      maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes, detachSession: (id) => this.#relay.detachSession(id),
+    }, this.log.child('playback'));
     this.#server = createServer((socket) => {
       if (this.#sessions.size >= config.maxConnections) {
         this.log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: config.maxConnections });
@@ -81,9 +101,10 @@ export class Edge {
 
   get stats(): EdgeStats {
     return {
-      clients: this.#sessions.size, streams: this.#relay.streamCount, players: this.#relay.playerCount,
+      clients: this.#sessions.size + this.browsers.size, streams: this.#relay.streamCount, players: this.#relay.playerCount,
       linkUp: this.link.isUp, linkRttMs: this.link.rttMs, linkBytesIn: this.link.bytesIn, linkBytesOut: this.link.bytesOut,
-      relayMediaBytes: this.#relay.mediaBytes,
+      relayMediaBytes: this.#relay.mediaBytes, flvViewers: this.playback.stats.viewers,
+      transcoders: this.playback.stats.transcoders, transcodersStarted: this.playback.stats.transcodersStarted,
     };
   }
 
@@ -95,6 +116,7 @@ export class Edge {
     this.#publicUrl = this.config.publicUrl || `rtmp://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     this.log.info('RTMP listening', { address: `rtmp://${address.address}:${address.port}`, publicUrl: this.#publicUrl,
       origins: this.config.origins.map((o) => `${o.host}:${o.port}`).join(',') });
+    await this.http.start(this.config.httpPort, this.config.bind);
     this.link.start();
     if (this.config.statsIntervalMs > 0) {
       this.#statsTimer = setInterval(() => this.log.info('stats', { ...this.stats }), this.config.statsIntervalMs);
@@ -109,7 +131,7 @@ export class Edge {
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const session of [...this.#sessions.values()]) session.close(null);
-    await closed;
+    await Promise.all([closed, this.http.close()]);
     this.#relay.reset();
     this.link.close();
     this.log.info('stopped');
@@ -121,19 +143,23 @@ export class Edge {
     } catch (error) {
       // A bug while handling one frame costs that client (if the frame had one), never the link.
       this.log.error('internal error while handling a link frame', { kind: frame.kind, error: (error as Error).stack ?? String(error) });
-      if ('sessionId' in frame) this.#sessions.get(frame.sessionId)?.close('internal error');
+      if ('sessionId' in frame) (this.#sessions.get(frame.sessionId) ?? this.browsers.get(frame.sessionId) ?? this.playback.get(frame.sessionId))?.close('internal error');
     }
   }
 
   #dispatch(frame: OriginFrame): void {
     switch (frame.kind) {
       case LinkFrameKind.Message: {
+        const message = { type: frame.type, timestamp: frame.timestamp, streamId: frame.streamId, payload: frame.payload };
         const session = this.#sessions.get(frame.sessionId);
-        if (session) session.deliver({ type: frame.type, timestamp: frame.timestamp, streamId: frame.streamId, payload: frame.payload });
+        if (session) session.deliver(message);
+        else (this.browsers.get(frame.sessionId) ?? this.playback.get(frame.sessionId))?.deliver(message);
         return;
       }
       case LinkFrameKind.SessionClose:
         this.#sessions.get(frame.sessionId)?.closeFromOrigin(frame.reason);
+        this.browsers.get(frame.sessionId)?.closeFromOrigin(frame.reason);
+        this.playback.get(frame.sessionId)?.closeFromOrigin(frame.reason);
         return;
       case LinkFrameKind.SessionOpen:
         this.log.warn('origin sent SessionOpen; sessions open from the edge only', { session: frame.sessionId });

@@ -14,7 +14,7 @@ import { repoRoot, stop, stopAll, tempDir, track, watchLogs } from '../support/p
 after(stopAll);
 
 async function startBoth(dataDir: string) {
-  const child = track(spawn(process.execPath, ['main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--link-port', '0', '--edge-port', '0', '--data-dir', dataDir], {
+  const child = track(spawn(process.execPath, ['main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--link-port', '0', '--edge-port', '0', '--edge-http-port', '0', '--data-dir', dataDir], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
   }));
   const { waitForLog } = watchLogs(child, 'main.ts');

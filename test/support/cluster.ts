@@ -11,6 +11,8 @@ export interface EdgeProcess {
   port: number;
   /** rtmp://127.0.0.1:PORT */
   base: string;
+  /** The edge's HTTP port (web client, WebSocket, HTTP/WS-FLV). */
+  httpPort: number;
   child: ChildProcess;
   logs(): string;
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
@@ -25,18 +27,19 @@ export interface EdgeProcess {
  */
 export async function startEdge(name: string, originLink: string, secret: string, options: { args?: string[]; waitForLink?: boolean } = {}): Promise<EdgeProcess> {
   const child = track(spawn(process.execPath, ['gateway/main.ts', '--origin', originLink, '--secret', secret, '--name', name,
-    '--bind', '127.0.0.1', '--rtmp-port', '0', '--stats-interval-ms', '500', ...(options.args ?? [])], {
+    '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--stats-interval-ms', '500', ...(options.args ?? [])], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
   }));
   const { logs, waitForLog } = watchLogs(child, `edge ${name}`);
   const line = await waitForLog(/RTMP listening/);
   const port = Number(/rtmp:\/\/[^ ]*:(\d+)/.exec(line)?.[1]);
+  const httpPort = Number(/http:\/\/[^ ]*:(\d+)/.exec(await waitForLog(/HTTP listening/))?.[1]);
   if (options.waitForLink !== false) await waitForLog(/link up/);
   const lastStats = () => {
     const stats = logs().split('\n').filter((l) => / stats /.test(l)).at(-1) ?? '';
     return Object.fromEntries([...stats.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
   };
-  return { name, port, base: `rtmp://127.0.0.1:${port}`, child, logs, waitForLog, lastStats, stop: () => stop(child) };
+  return { name, port, httpPort, base: `rtmp://127.0.0.1:${port}`, child, logs, waitForLog, lastStats, stop: () => stop(child) };
 }
 
 export interface Cluster {

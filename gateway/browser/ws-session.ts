@@ -1,0 +1,488 @@
+/**
+ * Browsers over WebSocket (`/ws` on the edge's HTTP server): one BrowserSession per socket, which
+ * becomes a session on the origin link exactly like an RTMP client (SessionOpen with the browser's
+ * address, protocol 'ws', then an RTMP connect to `classroom/<room>` with { name, role, token }), so
+ * the origin's application sees it like any other client. The browser speaks the JSON protocol v1
+ * (README "Browser protocol"); this file turns it into RTMP commands and shared object messages
+ * and back, validates every message (size, shape, types), rate-limits each connection, and closes a
+ * connection only after repeated abuse. BrowserGateway owns the WebSocket server and the sessions.
+ */
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from '#common/logger.ts';
+import { RemoteSharedObject } from '#common/remote-shared-object.ts';
+import { nextSessionId } from '#common/session-transport.ts';
+import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
+import { LinkFrameKind } from '#protocol/link/link-frame.ts';
+import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
+import { MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
+import { decodeSharedObject, sharedObjectMessage, type SharedObjectEvent, type SharedObjectMessage } from '#protocol/rtmp/shared-object.ts';
+import type { LinkSender } from '../session/edge-session.ts';
+import type { EdgeHttpServer } from '../http/edge-http-server.ts';
+import { amfToJson, jsonToAmf, JsonAmfError, type JsonValue } from './amf-json.ts';
+
+export const BROWSER_PROTOCOL_VERSION = 1;
+
+export interface BrowserLimits {
+  /** Largest message accepted (bytes); larger ones get `too_large`. */
+  maxMessageBytes: number;
+  /** Sustained messages per second per connection, and the burst allowed above it. */
+  messagesPerSecond: number;
+  burst: number;
+  /** Invalid or over-limit messages tolerated before the connection is closed (1008). */
+  maxStrikes: number;
+  /** Calls (client -> origin) awaiting an answer at once. */
+  maxPendingCalls: number;
+  /** Shared objects one connection may use at once. */
+  maxSharedObjects: number;
+  /** Browser connections this edge accepts. */
+  maxSessions: number;
+}
+
+export const defaultBrowserLimits: BrowserLimits = {
+  maxMessageBytes: 64 * 1024, messagesPerSecond: 50, burst: 100, maxStrikes: 50, maxPendingCalls: 64, maxSharedObjects: 32, maxSessions: 2000,
+};
+
+/** Reasons a message is refused: the `code` of the error reply. */
+export type BrowserErrorCode = 'bad_json' | 'too_large' | 'bad_message' | 'rate_limited' | 'not_joined' | 'already_joined'
+  | 'too_many_calls' | 'too_many_shared_objects' | 'join_failed' | 'call_failed' | 'no_origin';
+
+class BadMessage extends Error {
+  readonly code: BrowserErrorCode;
+  constructor(code: BrowserErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+type Json = Record<string, unknown>;
+
+/** Unsent bytes to one browser past which it is considered gone. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+function field(message: Json, key: string, kind: 'string' | 'boolean', options: { optional?: boolean; max?: number; min?: number } = {}): string | boolean | undefined {
+  const value = message[key];
+  if (value === undefined && options.optional) return undefined;
+  if (typeof value !== kind) throw new BadMessage('bad_message', `'${key}' must be a ${kind}`);
+  if (typeof value === 'string' && (value.length > (options.max ?? 256) || value.length < (options.min ?? 0))) {
+    throw new BadMessage('bad_message', `'${key}' must be ${options.min ?? 0}..${options.max ?? 256} characters`);
+  }
+  return value as string | boolean;
+}
+const str = (m: Json, key: string, max = 256, min = 1) => field(m, key, 'string', { max, min }) as string;
+const optStr = (m: Json, key: string, max = 256) => field(m, key, 'string', { optional: true, max }) as string | undefined;
+
+/** A call id chosen by the browser: a short string or a safe integer. */
+function callId(m: Json): string | number {
+  const id = m.id;
+  if ((typeof id === 'string' && id.length > 0 && id.length <= 64) || (typeof id === 'number' && Number.isSafeInteger(id))) return id;
+  throw new BadMessage('bad_message', "'id' must be a string of 1..64 characters or an integer");
+}
+
+function amfArgs(m: Json): AmfValue[] {
+  if (m.args === undefined) return [];
+  if (!Array.isArray(m.args)) throw new BadMessage('bad_message', "'args' must be an array");
+  return m.args.map((a) => amfValue(a));
+}
+
+function amfValue(value: unknown): AmfValue {
+  try {
+    return jsonToAmf(value);
+  } catch (error) {
+    if (error instanceof JsonAmfError) throw new BadMessage('bad_message', error.message);
+    throw error;
+  }
+}
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export interface BrowserSessionEvents {
+  sharedObject: [message: SharedObjectMessage];
+  close: [];
+}
+
+export class BrowserSession extends EventEmitter<BrowserSessionEvents> {
+  readonly id = nextSessionId();
+  readonly log: Logger;
+  readonly #ws: WebSocket;
+  readonly #link: LinkSender;
+  readonly #limits: BrowserLimits;
+  readonly #remoteAddress: string;
+  readonly #remotePort: number;
+  #open = false;
+  #joined = false;
+  #joining = false;
+  #nextTransaction = 2;
+  /** Our transaction id -> the browser's call id (null: the connect). */
+  readonly #pending = new Map<number, string | number | null>();
+  /** Server-to-browser calls awaiting the browser's answer (transaction ids). */
+  readonly #serverCalls = new Set<number>();
+  readonly #sharedObjects = new Map<string, RemoteSharedObject>();
+  #tokens: number;
+  #lastRefill = Date.now();
+  #strikes = 0;
+  #droppedSinceNotice = 0;
+  /** No more input is handled. */
+  #closed = false;
+  #finished = false;
+
+  constructor(ws: WebSocket, req: IncomingMessage, link: LinkSender, limits: BrowserLimits, log: Logger) {
+    super();
+    this.#ws = ws;
+    this.#link = link;
+    this.#limits = limits;
+    this.#tokens = limits.burst;
+    this.#remoteAddress = req.socket.remoteAddress ?? '';
+    this.#remotePort = req.socket.remotePort ?? 0;
+    this.log = log.child(`ws#${this.id}`);
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('close', () => this.#onClose());
+    ws.on('error', (error) => { this.log.info('socket error', { error: error.message }); ws.terminate(); });
+    this.#sendJson({ type: 'hello', version: BROWSER_PROTOCOL_VERSION, maxMessageBytes: limits.maxMessageBytes, messagesPerSecond: limits.messagesPerSecond });
+  }
+
+  /** A message of this session from the origin. */
+  deliver(message: RtmpMessage): void {
+    if (this.#closed) return;
+    try {
+      switch (message.type) {
+        case MessageType.CommandAmf0:
+        case MessageType.CommandAmf3:
+          return this.#onCommand(decodeCommand(message), message.streamId);
+        case MessageType.SharedObjectAmf0:
+        case MessageType.SharedObjectAmf3:
+          this.emit('sharedObject', decodeSharedObject(message));
+          return;
+        default:
+          return; // media, data and user control are not for this channel
+      }
+    } catch (error) {
+      this.log.warn('undecodable message from the origin', { type: message.type, error: (error as Error).message });
+    }
+  }
+
+  /** The origin ended the session. */
+  closeFromOrigin(reason: string): void {
+    this.#open = false;
+    this.#end(1000, reason || 'closed by the origin');
+  }
+
+  /** The link dropped: what this session had (calls, shared objects) cannot be carried over. */
+  linkLost(): void {
+    if (!this.#open && !this.#joining) return;
+    this.#open = false;
+    this.#end(1011, 'the edge lost its link to the origin');
+  }
+
+  close(reason: string | null): void {
+    this.#end(1011, reason ?? 'closed');
+  }
+
+  #end(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#sendJson({ type: 'closed', reason });
+    this.log.info('closing', { reason });
+    this.#ws.close(code, reason.slice(0, 120));
+    setTimeout(() => this.#ws.terminate(), 2000).unref();
+  }
+
+  #sendJson(message: Record<string, JsonValue | undefined>): void {
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    // A browser that stops reading is not allowed to make the edge buffer without bound.
+    if (this.#ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.log.warn('browser not reading: closing', { bufferedBytes: this.#ws.bufferedAmount });
+      this.#ws.terminate();
+      return;
+    }
+    this.#ws.send(JSON.stringify(message));
+  }
+
+  #error(code: BrowserErrorCode, message: string, extra: Record<string, JsonValue | undefined> = {}): void {
+    this.#sendJson({ type: 'error', code, message, ...extra });
+  }
+
+  /** One more invalid message; closes the connection past maxStrikes. */
+  #strike(what: string): void {
+    if (++this.#strikes <= this.#limits.maxStrikes) return;
+    this.log.warn('closing abusive browser connection', { strikes: this.#strikes, last: what, peer: this.#remoteAddress });
+    this.#error('bad_message', `too many invalid or over-limit messages (${this.#limits.maxStrikes}); closing`);
+    this.#ws.close(1008, 'too many invalid messages');
+    setTimeout(() => this.#ws.terminate(), 1000).unref();
+    this.#closed = true;
+    this.#onClose();
+  }
+
+  #allow(): boolean {
+    const now = Date.now();
+    this.#tokens = Math.min(this.#limits.burst, this.#tokens + ((now - this.#lastRefill) / 1000) * this.#limits.messagesPerSecond);
+    this.#lastRefill = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      if (this.#droppedSinceNotice > 0) this.#droppedSinceNotice = 0;
+      return true;
+    }
+    return false;
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (this.#closed) return;
+    if (!this.#allow()) {
+      // One reply per burst of dropped messages, not one per message (that would be a flood of our own).
+      if (this.#droppedSinceNotice++ === 0) this.#error('rate_limited', `more than ${this.#limits.messagesPerSecond} messages per second; messages are being dropped`);
+      if (this.#droppedSinceNotice % 100 === 0) this.#strike('flood');
+      return;
+    }
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
+    let id: string | number | undefined;
+    try {
+      if (size > this.#limits.maxMessageBytes) throw new BadMessage('too_large', `message of ${size} bytes is larger than ${this.#limits.maxMessageBytes}`);
+      if (isBinary) throw new BadMessage('bad_message', 'binary messages are not part of the protocol; send JSON text');
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)]).toString('utf8'));
+      } catch (error) {
+        throw new BadMessage('bad_json', `not JSON: ${(error as Error).message}`);
+      }
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BadMessage('bad_message', 'a message is a JSON object with a "type"');
+      const message = parsed as Json;
+      if ((typeof message.id === 'string' && message.id.length <= 64) || typeof message.id === 'number') id = message.id; // echoed in errors
+      this.#handle(message);
+    } catch (error) {
+      if (!(error instanceof BadMessage)) {
+        this.log.error('internal error handling a browser message', { error: (error as Error).stack ?? String(error) });
+        this.#error('bad_message', 'internal error', { id });
+        return;
+      }
+      this.#error(error.code, error.message, { id });
+      if (error.code === 'bad_json' || error.code === 'too_large' || error.code === 'bad_message') this.#strike(error.code);
+    }
+  }
+
+  #handle(m: Json): void {
+    const type = str(m, 'type', 32);
+    if (type === 'ping') return this.#sendJson({ type: 'pong', id: typeof m.id === 'number' || typeof m.id === 'string' ? m.id : undefined });
+    if (type === 'join') return this.#join(m);
+    if (!this.#joined) throw new BadMessage('not_joined', `'${type}' before join`);
+    switch (type) {
+      case 'call':
+        return this.#call(callId(m), str(m, 'method', 64), amfArgs(m));
+      case 'chat':
+        return this.#call(m.id === undefined ? `chat-${this.#nextTransaction}` : callId(m), 'sendChat', [str(m, 'text', 2000)]);
+      case 'result':
+      case 'error':
+        return this.#answerServerCall(m, type);
+      case 'so.use':
+      case 'so.set':
+      case 'so.delete':
+      case 'so.send':
+      case 'so.release':
+        return this.#sharedObject(type, m);
+      default:
+        throw new BadMessage('bad_message', `unknown message type ${JSON.stringify(type)}`);
+    }
+  }
+
+  #join(m: Json): void {
+    if (this.#joined || this.#joining) throw new BadMessage('already_joined', 'this connection already joined a room');
+    const room = str(m, 'room', 64);
+    if (!NAME_RE.test(room)) throw new BadMessage('bad_message', "'room' must be 1..64 letters, digits, '_', '.' or '-'");
+    const name = str(m, 'name', 64);
+    const role = optStr(m, 'role', 16);
+    const token = optStr(m, 'token', 1024);
+    if (!this.#openSession()) throw new BadMessage('no_origin', 'the edge has no link to the origin; try again shortly');
+    this.#joining = true;
+    const connectArgs: AmfObject = { name };
+    if (role !== undefined) connectArgs.role = role;
+    if (token !== undefined) connectArgs.token = token;
+    const commandObject: AmfObject = {
+      app: `classroom/${room}`, flashVer: 'WS 1,0,0,0', tcUrl: `ws://edge/classroom/${room}`, fpad: false,
+      capabilities: 15, audioCodecs: 0, videoCodecs: 0, videoFunction: 0, objectEncoding: 0,
+    };
+    this.#pending.set(1, null);
+    this.#forward(encodeCommand({ name: 'connect', transactionId: 1, commandObject, args: [connectArgs] }, 0));
+    this.log.info('join', { room, name, role });
+  }
+
+  #call(id: string | number, method: string, args: AmfValue[]): void {
+    if (method === 'connect' || method.startsWith('_') || !/^[A-Za-z][A-Za-z0-9_.]*$/.test(method)) throw new BadMessage('bad_message', `'${method}' is not a method name a browser may call`);
+    if (this.#pending.size >= this.#limits.maxPendingCalls) throw new BadMessage('too_many_calls', `at most ${this.#limits.maxPendingCalls} calls may await an answer`);
+    const tx = this.#nextTransaction++;
+    this.#pending.set(tx, id);
+    this.#forward(encodeCommand({ name: method, transactionId: tx, commandObject: null, args }, 0));
+  }
+
+  #answerServerCall(m: Json, type: 'result' | 'error'): void {
+    const tx = m.id;
+    if (typeof tx !== 'number' || !this.#serverCalls.delete(tx)) throw new BadMessage('bad_message', `'${type}' answers no call of the server (id ${JSON.stringify(tx ?? null)})`);
+    const value = type === 'result'
+      ? amfValue(m.value ?? null)
+      : { level: 'error', code: 'NetConnection.Call.Failed', description: typeof m.message === 'string' ? m.message.slice(0, 500) : 'failed' };
+    this.#forward(encodeCommand({ name: type === 'result' ? '_result' : '_error', transactionId: tx, commandObject: null, args: [value] }, 0));
+  }
+
+  #sharedObject(type: string, m: Json): void {
+    const name = str(m, 'name', 128);
+    let so = this.#sharedObjects.get(name);
+    if (type === 'so.use') {
+      if (so) throw new BadMessage('bad_message', `shared object '${name}' is already in use`);
+      if (this.#sharedObjects.size >= this.#limits.maxSharedObjects) throw new BadMessage('too_many_shared_objects', `at most ${this.#limits.maxSharedObjects} shared objects at once`);
+      const persistent = field(m, 'persistent', 'boolean', { optional: true }) === true;
+      so = new RemoteSharedObject(this, name, persistent);
+      this.#watch(so);
+      this.#sharedObjects.set(name, so);
+      so.connect(10_000).catch(() => {}); // the outcome reaches the browser as so.sync or so.status
+      return;
+    }
+    if (!so) throw new BadMessage('bad_message', `shared object '${name}' is not in use (send so.use first)`);
+    switch (type) {
+      case 'so.set':
+        return so.set(str(m, 'key', 256), amfValue(m.value ?? null));
+      case 'so.delete':
+        return so.remove(str(m, 'key', 256));
+      case 'so.send':
+        return so.send(str(m, 'handler', 64), ...amfArgs(m));
+      case 'so.release':
+        so.release();
+        this.#sharedObjects.delete(name);
+        return;
+    }
+  }
+
+  /** Turns what the origin sends for a shared object into so.sync / so.change / so.message / so.status. */
+  #watch(so: RemoteSharedObject): void {
+    const name = so.name;
+    so.on('sync', (events: SharedObjectEvent[], version: number) => {
+      if (events.some((e) => e.kind === 'useSuccess')) {
+        this.#sendJson({ type: 'so.sync', name, version, data: amfToJson(so.data) });
+        return;
+      }
+      const changed: Record<string, JsonValue> = {};
+      const deleted: string[] = [];
+      let cleared = false;
+      for (const e of events) {
+        if (e.kind === 'change' || e.kind === 'success') {
+          if (Object.hasOwn(so.data, e.key)) changed[e.key] = amfToJson(so.data[e.key]);
+        } else if (e.kind === 'remove') deleted.push(e.key);
+        else if (e.kind === 'clear') cleared = true;
+      }
+      if (cleared || deleted.length || Object.keys(changed).length) this.#sendJson({ type: 'so.change', name, version, changed, deleted, cleared });
+    });
+    so.on('send', (handler, args) => this.#sendJson({ type: 'so.message', name, handler, args: args.map((a) => amfToJson(a)) }));
+    so.on('status', (code, level) => this.#sendJson({ type: 'so.status', name, code, level }));
+  }
+
+  /** What RemoteSharedObject sends goes to the origin as an AMF0 shared object message. */
+  sendSharedObject(message: SharedObjectMessage): void {
+    this.#forward(sharedObjectMessage(message, false));
+  }
+
+  #onCommand(command: RtmpCommand, streamId: number): void {
+    const tx = command.transactionId;
+    if ((command.name === '_result' || command.name === '_error') && this.#pending.has(tx)) {
+      const id = this.#pending.get(tx)!;
+      this.#pending.delete(tx);
+      const info = command.args[0];
+      if (id === null) return this.#onConnectReply(command.name === '_result', info);
+      if (command.name === '_result') {
+        const values = command.args;
+        this.#sendJson({ type: 'result', id, value: amfToJson(values[0] ?? null) });
+      } else {
+        const status = (info ?? {}) as AmfObject;
+        this.#sendJson({ type: 'error', id, code: 'call_failed', message: String(status.description ?? status.code ?? 'call failed'), info: amfToJson(info ?? null) });
+      }
+      return;
+    }
+    if (command.name === 'onStatus') {
+      this.#sendJson({ type: 'status', streamId, info: amfToJson(command.args[0] ?? null) });
+      return;
+    }
+    if (command.name === '_result' || command.name === '_error') return;
+    // A call of the server on this client (NetConnection.client): answered by {type:'result'|'error', id}.
+    if (tx !== 0) this.#serverCalls.add(tx);
+    this.#sendJson({ type: 'call', id: tx !== 0 ? tx : null, method: command.name, args: command.args.map((a) => amfToJson(a)) });
+  }
+
+  #onConnectReply(ok: boolean, info: AmfValue): void {
+    this.#joining = false;
+    const status = (info ?? {}) as AmfObject;
+    if (!ok) {
+      const reason = String(status.application ?? status.description ?? status.code ?? 'refused');
+      this.#error('join_failed', `join refused: ${reason}`, { info: amfToJson(info ?? null) });
+      this.#end(1000, 'join refused');
+      return;
+    }
+    this.#joined = true;
+    this.#sendJson({ type: 'joined', info: amfToJson(info ?? null) });
+  }
+
+  #openSession(): boolean {
+    this.#open = this.#link.send({ kind: LinkFrameKind.SessionOpen, sessionId: this.id, remoteAddress: this.#remoteAddress, remotePort: this.#remotePort, protocol: 'ws' });
+    return this.#open;
+  }
+
+  #forward(message: RtmpMessage): void {
+    if (!this.#open) return;
+    this.#link.send({ kind: LinkFrameKind.Message, sessionId: this.id, type: message.type, timestamp: 0, streamId: message.streamId, payload: message.payload });
+  }
+
+  #onClose(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#closed = true;
+    if (this.#open) this.#link.send({ kind: LinkFrameKind.SessionClose, sessionId: this.id, reason: 'browser disconnected' });
+    this.#open = false;
+    for (const so of this.#sharedObjects.values()) so.removeAllListeners();
+    this.#sharedObjects.clear();
+    this.emit('close');
+  }
+}
+
+/** The `/ws` endpoint: accepts WebSocket upgrades on the edge's HTTP server and keeps the sessions. */
+export class BrowserGateway {
+  readonly #wss: WebSocketServer;
+  readonly #sessions = new Map<number, BrowserSession>();
+  readonly #link: LinkSender;
+  readonly #log: Logger;
+  readonly #limits: BrowserLimits;
+
+  constructor(http: EdgeHttpServer, link: LinkSender, log: Logger, limits: Partial<BrowserLimits> = {}) {
+    this.#link = link;
+    this.#log = log;
+    this.#limits = { ...defaultBrowserLimits, ...limits };
+    // Messages up to 16x the protocol limit get a `too_large` reply; beyond that ws closes the socket (1009).
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#limits.maxMessageBytes * 16, perMessageDeflate: false });
+    http.upgrade('/ws', (req, socket, head) => {
+      if (this.#sessions.size >= this.#limits.maxSessions) {
+        this.#log.warn('browser refused: too many sessions', { limit: this.#limits.maxSessions });
+        socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+        return;
+      }
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    });
+    http.onClose(() => this.close());
+  }
+
+  get size(): number { return this.#sessions.size; }
+
+  get(sessionId: number): BrowserSession | undefined {
+    return this.#sessions.get(sessionId);
+  }
+
+  linkLost(): void {
+    for (const session of [...this.#sessions.values()]) session.linkLost();
+  }
+
+  close(): void {
+    for (const session of [...this.#sessions.values()]) session.close('the edge is stopping');
+    for (const ws of this.#wss.clients) ws.terminate();
+    this.#wss.close();
+  }
+
+  #accept(ws: WebSocket, req: IncomingMessage): void {
+    const session = new BrowserSession(ws, req, this.#link, this.#limits, this.#log);
+    this.#sessions.set(session.id, session);
+    session.log.info('browser connected', { peer: req.socket.remoteAddress });
+    session.on('close', () => this.#sessions.delete(session.id));
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The edge's HTTP server (--http-port, default 8080): a small router of exact and prefix routes for
+ * plain requests, plus WebSocket upgrade routes by path. Serves the browser client (`web-client/`)
+ * and `/vendor/mpegts.js`; other parts register their routes (`route`, `upgrade`) before `start()`.
+ * Files are resolved inside their folder only (no `..`, no symlink out), GET/HEAD only.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listen } from '#common/listen.ts';
+import type { Logger } from '#common/logger.ts';
+
+/** Handles one request; `url` is parsed, its pathname already decoded-safe as routed. */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>;
+/** Handles one upgrade request (WebSocket); must take over or destroy the socket. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void;
+
+interface Route<H> {
+  /** Exact path, or a prefix ending in '/' when `prefix` is set. */
+  path: string;
+  prefix: boolean;
+  handler: H;
+}
+
+const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const WEB_CLIENT_DIR = join(repoRoot, 'web-client');
+export const MPEGTS_DIST_DIR = join(repoRoot, 'node_modules', 'mpegts.js', 'dist');
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.txt': 'text/plain; charset=utf-8',
+};
+
+function findRoute<H>(routes: Route<H>[], pathname: string): Route<H> | undefined {
+  return routes.find((r) => r.path === pathname) ?? routes.filter((r) => r.prefix && pathname.startsWith(r.path))
+    .sort((a, b) => b.path.length - a.path.length)[0];
+}
+
+export function sendText(res: ServerResponse, status: number, text: string): void {
+  if (res.headersSent) { res.destroy(); return; }
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+  res.end(text);
+}
+
+/**
+ * Resolves `relative` (a URL path below a mount point) inside `root`, or null when it would leave
+ * it: decoded segments with `..`, NUL or backslashes are refused, and the real path is checked
+ * against the real root so a symlink cannot lead out.
+ */
+export async function resolveInside(root: string, relative: string): Promise<string | null> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(relative);
+  } catch {
+    return null;
+  }
+  if (decoded.includes('\0') || decoded.includes('\\')) return null;
+  const segments = decoded.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.some((s) => s === '..')) return null;
+  try {
+    const realRoot = await realpath(root);
+    let real = await realpath(join(realRoot, ...segments));
+    if (real !== realRoot && !real.startsWith(realRoot + sep)) return null;
+    if ((await stat(real)).isDirectory()) real = join(real, 'index.html');
+    const info = await stat(real);
+    return info.isFile() ? real : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A handler serving files of `root` below URL prefix `mount` (ending in '/'). */
+export function staticFiles(root: string, mount: string): HttpHandler {
+  return async (req, res, url) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendText(res, 405, 'method not allowed\n');
+    }
+    const file = await resolveInside(root, url.pathname.slice(mount.length));
+    if (!file) return sendText(res, 404, 'not found\n');
+    const size = (await stat(file)).size;
+    res.writeHead(200, {
+      'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+      'content-length': size, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff',
+    });
+    if (req.method === 'HEAD') { res.end(); return; }
+    createReadStream(file).on('error', () => res.destroy()).pipe(res);
+  };
+}
+
+export class EdgeHttpServer {
+  readonly server: Server;
+  readonly #log: Logger;
+  readonly #routes: Route<HttpHandler>[] = [];
+  readonly #upgrades: Route<UpgradeHandler>[] = [];
+  readonly #closers: (() => void | Promise<void>)[] = [];
+
+  constructor(log: Logger) {
+    this.#log = log;
+    this.server = createServer((req, res) => this.#onRequest(req, res));
+    this.server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+    this.server.on('clientError', (_error, socket) => socket.destroy());
+    this.route('/vendor/', staticFiles(MPEGTS_DIST_DIR, '/vendor/'), { prefix: true });
+    this.route('/', staticFiles(WEB_CLIENT_DIR, '/'), { prefix: true });
+  }
+
+  /** Adds a route: exact path, or (prefix) every path below `path` (longest prefix wins; exact first). */
+  route(path: string, handler: HttpHandler, options: { prefix?: boolean } = {}): void {
+    this.#routes.push({ path, prefix: options.prefix ?? false, handler });
+  }
+
+  /** Adds a WebSocket (upgrade) route; unmatched upgrades get 404 and are closed. */
+  upgrade(path: string, handler: UpgradeHandler, options: { prefix?: boolean } = {}): void {
+    this.#upgrades.push({ path, prefix: options.prefix ?? false, handler });
+  }
+
+  /** Run on close (before the listener closes): a route's owner ends its sockets and processes. */
+  onClose(closer: () => void | Promise<void>): void {
+    this.#closers.push(closer);
+  }
+
+  async start(port: number, host: string): Promise<AddressInfo> {
+    const address = await listen(this.server, port, host);
+    const shown = address.address.includes(':') ? `[${address.address}]` : address.address;
+    this.#log.info('HTTP listening', { address: `http://${shown}:${address.port}` });
+    return address;
+  }
+
+  async close(): Promise<void> {
+    for (const closer of this.#closers.splice(0)) {
+      try {
+        await closer();
+      } catch (error) {
+        this.#log.error('error while closing an HTTP route', { error: (error as Error).message });
+      }
+    }
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://edge');
+    const route = findRoute(this.#routes, url.pathname);
+    if (!route) return sendText(res, 404, 'not found\n');
+    Promise.resolve()
+      .then(() => route.handler(req, res, url))
+      .catch((error: Error) => {
+        this.#log.error('HTTP handler failed', { path: url.pathname, error: error.stack ?? String(error) });
+        sendText(res, 500, 'internal error\n');
+      });
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://edge');
+    const route = findRoute(this.#upgrades, url.pathname);
+    socket.on('error', () => socket.destroy());
+    if (!route) {
+      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    try {
+      route.handler(req, socket, head, url);
+    } catch (error) {
+      this.#log.error('upgrade handler failed', { path: url.pathname, error: (error as Error).stack ?? String(error) });
+      socket.destroy();
+    }
+  }
+}

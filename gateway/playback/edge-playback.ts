@@ -1,0 +1,251 @@
+/**
+ * Browser playback on the edge: `GET /live/<app>/<room...>/<stream>.flv` (HTTP-FLV, chunked) and
+ * the same path over WebSocket (WS-FLV, one binary message per write), for mpegts.js. Each viewer
+ * is a session on the link (FlvViewerSession); its first audio/video tags decide whether it gets
+ * the stream as is (H.264/AAC) or from the stream's shared Transcoder. `GET /playback/stats` counts
+ * viewers and transcoders.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { parseAudioTag, parseVideoTag, AudioFormat, VideoCodec } from '#protocol/flv/codecs.ts';
+import type { MediaOutput } from '#common/media/live-delivery.ts';
+import type { MediaPacket } from '#common/media/media-packet.ts';
+import type { Logger } from '#common/logger.ts';
+import { parseScope, parseStreamName } from '../../origin/core/scope.ts';
+import { sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
+import type { LinkSender } from '../session/edge-session.ts';
+import { RelayPlayer } from '../relay/relay-player.ts';
+import { FlvMediaOutput, type ByteSink } from './flv-output.ts';
+import { FlvViewerSession } from './flv-viewer-session.ts';
+import { Transcoder } from './transcoder.ts';
+
+export const PLAYBACK_PREFIX = '/live/';
+/** Packets held while the codecs are unknown (an audio-only or video-only stream decides here). */
+const MAX_UNDECIDED_PACKETS = 60;
+
+export interface EdgePlaybackOptions {
+  maxGopBytes: number;
+  maxPlayerBacklogBytes: number;
+  /** The relay's players of a session that ended. */
+  detachSession(sessionId: number): void;
+}
+
+export interface PlaybackStats {
+  viewers: number;
+  transcoders: number;
+  transcodersStarted: number;
+}
+
+/** `/live/APP[/ROOM...]/STREAM.flv` as connect's app and the stream name; throws a message for a 400. */
+export function parsePlaybackPath(pathname: string): { app: string; stream: string } {
+  let path: string;
+  try {
+    path = decodeURIComponent(pathname.slice(PLAYBACK_PREFIX.length));
+  } catch {
+    throw new Error('bad URL encoding');
+  }
+  if (!path.endsWith('.flv')) throw new Error('expected /live/<app>/<room...>/<stream>.flv');
+  const segments = path.slice(0, -'.flv'.length).split('/');
+  if (segments.length < 2) throw new Error('expected /live/<app>/<room...>/<stream>.flv');
+  const stream = segments.pop()!;
+  const app = parseScope(segments.join('/')).path;
+  return { app, stream: parseStreamName(stream) };
+}
+
+/** True when a tag needs transcoding for a browser (anything but H.264 video and AAC audio). */
+function isFlashCodec(packet: MediaPacket): boolean {
+  if (packet.kind === 'video') return (parseVideoTag(packet.payload)?.codecId ?? VideoCodec.AVC) !== VideoCodec.AVC;
+  if (packet.kind === 'audio') return (parseAudioTag(packet.payload)?.format ?? AudioFormat.Aac) !== AudioFormat.Aac;
+  return false;
+}
+
+/**
+ * What the relay delivers a viewer's stream to: it holds the first packets until the codecs are
+ * known, then passes the stream through, or (Flash codecs) calls `onTranscode` and drops it.
+ */
+class CodecGate implements MediaOutput {
+  readonly #target: MediaOutput;
+  readonly #onTranscode: () => void;
+  #mode: 'undecided' | 'direct' | 'transcode' = 'undecided';
+  #held: MediaPacket[] = [];
+  #audio = false;
+  #video = false;
+
+  constructor(target: MediaOutput, onTranscode: () => void) {
+    this.#target = target;
+    this.#onTranscode = onTranscode;
+  }
+
+  get backlogBytes(): number { return this.#target.backlogBytes; }
+
+  sendMedia(packet: MediaPacket, streamId: number): void {
+    if (this.#mode === 'direct') return this.#target.sendMedia(packet, streamId);
+    if (this.#mode === 'transcode') return;
+    if (isFlashCodec(packet)) {
+      this.#mode = 'transcode';
+      this.#held = [];
+      return this.#onTranscode();
+    }
+    if (packet.kind === 'audio') this.#audio = true;
+    if (packet.kind === 'video') this.#video = true;
+    this.#held.push(packet);
+    if ((this.#audio && this.#video) || this.#held.length >= MAX_UNDECIDED_PACKETS) {
+      this.#mode = 'direct';
+      for (const held of this.#held.splice(0)) this.#target.sendMedia(held, streamId);
+    }
+  }
+}
+
+/** One browser connection: its transport, FLV writer, link session and (maybe) transcoded player. */
+interface Viewer {
+  session: FlvViewerSession;
+  flv: FlvMediaOutput;
+  transcoder: Transcoder | null;
+  player: RelayPlayer | null;
+}
+
+export class EdgePlayback {
+  readonly #options: EdgePlaybackOptions;
+  readonly #link: LinkSender;
+  readonly #log: Logger;
+  readonly #viewers = new Map<number, Viewer>();
+  /** Transcoders by stream key, and by their input session id (for link frames). */
+  readonly #transcoders = new Map<string, Transcoder>();
+  readonly #inputs = new Map<number, FlvViewerSession>();
+  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  #transcodersStarted = 0;
+
+  constructor(http: EdgeHttpServer, link: LinkSender, options: EdgePlaybackOptions, log: Logger) {
+    this.#options = options;
+    this.#link = link;
+    this.#log = log;
+    http.route(PLAYBACK_PREFIX, (req, res, url) => this.#onHttp(req, res, url), { prefix: true });
+    http.upgrade(PLAYBACK_PREFIX, (req, socket, head, url) => this.#onUpgrade(req, socket, head, url), { prefix: true });
+    http.route('/playback/stats', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(this.stats));
+    });
+    http.onClose(() => this.close());
+  }
+
+  get stats(): PlaybackStats {
+    return { viewers: this.#viewers.size, transcoders: this.#transcoders.size, transcodersStarted: this.#transcodersStarted };
+  }
+
+  /** A link session of playback (a viewer or a transcoder's input), for the edge's frame dispatch. */
+  get(sessionId: number): FlvViewerSession | undefined {
+    return this.#viewers.get(sessionId)?.session ?? this.#inputs.get(sessionId);
+  }
+
+  /** Where the relay delivers a playback session's stream. */
+  output(sessionId: number): MediaOutput | undefined {
+    return this.get(sessionId)?.output;
+  }
+
+  /** The link dropped: viewers are told and closed (a browser player reconnects by itself). */
+  linkLost(): void {
+    for (const session of [...this.#inputs.values()]) session.close('the edge lost its link to the origin');
+    for (const viewer of [...this.#viewers.values()]) viewer.session.close('the edge lost its link to the origin');
+  }
+
+  close(): void {
+    for (const viewer of [...this.#viewers.values()]) viewer.session.close('the edge is shutting down');
+    for (const transcoder of [...this.#transcoders.values()]) transcoder.close('the edge is shutting down');
+    this.#wss.close();
+  }
+
+  #onHttp(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (req.method !== 'GET') {
+      res.setHeader('allow', 'GET');
+      return sendText(res, 405, 'method not allowed\n');
+    }
+    let target: { app: string; stream: string };
+    try {
+      target = parsePlaybackPath(url.pathname);
+    } catch (error) {
+      this.#log.warn('bad playback request', { path: url.pathname, error: (error as Error).message });
+      return sendText(res, url.pathname.endsWith('.flv') ? 400 : 404, `${(error as Error).message}\n`);
+    }
+    const socket = res.socket;
+    const sink: ByteSink = { get backlogBytes() { return res.writableLength + (socket?.writableLength ?? 0); }, write: (bytes) => { res.write(bytes); } };
+    const viewer = this.#open(target, 'http-flv', req, sink);
+    viewer.session.once('playing', () => {
+      if (!res.headersSent) res.writeHead(200, { 'content-type': 'video/x-flv', 'access-control-allow-origin': '*', 'cache-control': 'no-store' });
+    });
+    viewer.session.once('close', (reason) => {
+      if (!res.headersSent) sendText(res, /NotFound|BadName/.test(reason ?? '') ? 404 : /Rejected|Forbidden/.test(reason ?? '') ? 403 : 502, `${reason ?? 'closed'}\n`);
+      else res.end();
+    });
+    res.on('close', () => viewer.session.close(null));
+    viewer.session.start();
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+    let target: { app: string; stream: string };
+    try {
+      target = parsePlaybackPath(url.pathname);
+    } catch (error) {
+      this.#log.warn('bad playback request', { path: url.pathname, error: (error as Error).message });
+      socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+      const sink: ByteSink = { get backlogBytes() { return ws.bufferedAmount; }, write: (bytes) => ws.send(bytes, { binary: true }) };
+      const viewer = this.#open(target, 'ws-flv', req, sink);
+      viewer.session.once('close', (reason) => {
+        // A close reason is at most 123 bytes.
+        if (ws.readyState === ws.OPEN) ws.close(reason ? 4000 : 1000, Buffer.from(reason ?? '').subarray(0, 123).toString());
+      });
+      ws.on('close', () => viewer.session.close(null));
+      ws.on('error', () => viewer.session.close(null));
+      viewer.session.start();
+    });
+  }
+
+  #open(target: { app: string; stream: string }, protocol: string, req: IncomingMessage, sink: ByteSink): Viewer {
+    const flv = new FlvMediaOutput(sink);
+    const viewer: Viewer = { session: null!, flv, transcoder: null, player: null };
+    const gate = new CodecGate(flv, () => this.#transcode(viewer));
+    viewer.session = new FlvViewerSession({ ...target, protocol, output: gate,
+      remoteAddress: req.socket.remoteAddress ?? '', remotePort: req.socket.remotePort ?? 0 }, this.#link, this.#log);
+    this.#viewers.set(viewer.session.id, viewer);
+    viewer.session.log.info('viewer', { stream: viewer.session.streamKey, peer: req.socket.remoteAddress });
+    viewer.session.once('close', () => {
+      this.#viewers.delete(viewer.session.id);
+      this.#options.detachSession(viewer.session.id);
+      viewer.player?.close();
+      viewer.transcoder?.removeViewer();
+    });
+    return viewer;
+  }
+
+  /** The viewer's stream is in Flash codecs: it plays the stream's shared transcoder instead. */
+  #transcode(viewer: Viewer): void {
+    const key = viewer.session.streamKey;
+    let transcoder = this.#transcoders.get(key);
+    if (!transcoder || transcoder.closed) {
+      const [app, stream] = [key.slice(0, key.lastIndexOf('/')), key.slice(key.lastIndexOf('/') + 1)];
+      transcoder = new Transcoder(key, (output) => {
+        const input = new FlvViewerSession({ app, stream, protocol: 'transcoder', remoteAddress: '127.0.0.1', remotePort: 0, output }, this.#link, this.#log);
+        this.#inputs.set(input.id, input);
+        input.once('close', () => { this.#inputs.delete(input.id); this.#options.detachSession(input.id); });
+        return input;
+      }, this.#options.maxGopBytes, this.#log.child('transcoder'));
+      const created = transcoder;
+      this.#transcoders.set(key, created);
+      this.#transcodersStarted++;
+      created.once('close', (reason) => {
+        if (this.#transcoders.get(key) === created) this.#transcoders.delete(key);
+        for (const other of [...this.#viewers.values()]) if (other.transcoder === created) other.session.close(`transcoding stopped: ${reason}`);
+      });
+    }
+    viewer.transcoder = transcoder;
+    transcoder.addViewer();
+    // The original stream is the transcoder's input now: stop relaying it to this viewer (the play stays open at the origin).
+    queueMicrotask(() => this.#options.detachSession(viewer.session.id));
+    viewer.session.log.info('viewer plays the transcoded stream', { stream: key, viewers: transcoder.viewers });
+    viewer.player = new RelayPlayer(viewer.session.id, viewer.flv, 1, transcoder.stream, this.#options.maxPlayerBacklogBytes, viewer.session.log);
+    viewer.player.start();
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * Browsers in a classroom over the edge's WebSocket (/ws), with real peers on loopback: headless
+ * Chromium (Debian's, driven by playwright-core) loads the edge's web client, joins a room, calls
+ * the classroom's methods, sets a shared object slot that a python3-librtmp client in the same
+ * room reads, and receives the change that client makes; invalid JSON, oversize messages and a
+ * flood get error replies and limits while a second page carries on; the classroom page itself
+ * joins, chats and draws. An RTMP client and a browser see each other's calls.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from '../support/chromium.ts';
+import { RtmpClient } from '#common/rtmp-client.ts';
+import { stopAll } from '../support/processes.ts';
+import { startCluster, type Cluster } from '../support/cluster.ts';
+import { librtmp } from '../support/peers.ts';
+
+let cluster: Cluster;
+let browser: BrowserContext;
+const edge = () => cluster.edges[0]!;
+
+before(async () => {
+  cluster = await startCluster(['edge-ws']);
+  browser = await launchChromium();
+});
+after(async () => {
+  await browser?.close();
+  await stopAll();
+});
+
+/** A page of the edge's web client with a ClassroomClient open on /ws as `window.c`. */
+async function openClient(): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (error) => console.log(`page error: ${error.message}`));
+  await page.goto(`http://127.0.0.1:${edge().httpPort}/`);
+  await page.evaluate(async () => {
+    const module = '/classroom-client.js'; // served by the edge, imported by the page
+    const { ClassroomClient } = await import(module);
+    const w = globalThis as unknown as Record<string, any>;
+    w.c = await ClassroomClient.open(`ws://${(globalThis as any).location.host}/ws`);
+    w.received = [];
+    w.c.addEventListener('message', (e: any) => w.received.push(e.detail));
+  });
+  return page;
+}
+
+test('the edge serves the web client, mpegts.js, and nothing outside its folders', async () => {
+  const base = `http://127.0.0.1:${edge().httpPort}`;
+  const index = await fetch(`${base}/`);
+  assert.equal(index.status, 200);
+  assert.match(await index.text(), /classroom\.js/);
+  const vendor = await fetch(`${base}/vendor/mpegts.js`);
+  assert.equal(vendor.status, 200);
+  assert.match(vendor.headers.get('content-type') ?? '', /javascript/);
+  for (const path of ['/../package.json', '/%2e%2e/package.json', '/vendor/..%2f..%2fpackage.json', '/%00', '/nope.js']) {
+    assert.equal((await fetch(`${base}${path}`)).status, 404, path);
+  }
+  assert.equal((await fetch(`${base}/`, { method: 'POST' })).status, 405);
+});
+
+test('a page joins over WebSocket, calls, and shares a slot with a python3-librtmp client', async () => {
+  const page = await openClient();
+  try {
+    const joined = await page.evaluate(() => (globalThis as any).c.join('wsroom', 'Ann', 'teacher', 'tok-1'));
+    assert.equal(joined.code, 'NetConnection.Connect.Success');
+    const calls = await page.evaluate(async () => {
+      const c = (globalThis as any).c;
+      const echo = await c.call('echo', { at: { $date: '2026-11-25T10:00:00.000Z' }, bytes: { $bytes: 'AQID' }, list: [1, 'two', null] });
+      const me = await c.call('whoami');
+      const failed = await c.call('noSuchMethod').then(() => null, (e: any) => ({ code: e.code, message: e.message }));
+      const chat = await c.chat('hello from chromium');
+      return { echo, me, failed, chat };
+    });
+    assert.deepEqual(calls.echo, { at: { $date: '2026-11-25T10:00:00.000Z' }, bytes: { $bytes: 'AQID' }, list: [1, 'two', null] });
+    assert.equal(calls.me.name, 'Ann');
+    assert.equal(calls.me.role, 'teacher');
+    assert.equal(calls.failed?.code, 'call_failed');
+    assert.equal(calls.chat.text, 'hello from chromium');
+
+    // The browser writes a slot of a client-owned shared object; librtmp (through the same edge) reads it and writes its own.
+    const initial = await page.evaluate(async () => {
+      const c = (globalThis as any).c;
+      const data = await c.useSharedObject('notes');
+      c.setSlot('notes', 'fromBrowser', { text: 'written in chromium', n: 7 });
+      await c.waitFor('so.change', (m: any) => m.name === 'notes' && 'fromBrowser' in m.changed);
+      return data;
+    });
+    assert.deepEqual(initial, {});
+    const fromPython = page.evaluate(() => (globalThis as any).c.waitFor('so.change', (m: any) => m.name === 'notes' && 'fromPython' in m.changed, 20_000));
+    const python = await librtmp('so', `${edge().base}/classroom/wsroom`, 'classroom/wsroom',
+      { connect: { name: 'Py' }, name: 'notes', set: { fromPython: 'written by librtmp' }, until_key: 'fromPython' });
+    assert.deepEqual(python.data.fromBrowser, { text: 'written in chromium', n: 7 });
+    const change = await fromPython;
+    assert.equal(change.changed.fromPython, 'written by librtmp');
+    assert.equal(await page.evaluate(() => (globalThis as any).c.sharedObjects.get('notes').data.fromPython), 'written by librtmp');
+  } finally {
+    await page.close();
+  }
+});
+
+test('an RTMP client and a browser call each other through the origin (checkPresence, roster)', async () => {
+  const page = await openClient();
+  const { client } = await RtmpClient.connect(`${edge().base}/classroom/mixed`, { connectArgs: [{ name: 'Teach', role: 'teacher' }] });
+  try {
+    await page.evaluate(async () => {
+      const c = (globalThis as any).c;
+      c.methods.set('areYouThere', (teacher: string) => `browser here for ${teacher}`);
+      await c.join('mixed', 'Bea', 'student');
+      await c.useSharedObject('roster');
+    });
+    const [answers] = await client.call('checkPresence', 3000);
+    const bea = (answers as Array<Record<string, unknown>>).find((a) => a.name === 'Bea');
+    assert.equal(bea?.answered, true);
+    assert.equal(bea?.answer, 'browser here for Teach');
+    const roster = await page.evaluate(() => Object.values((globalThis as any).c.sharedObjects.get('roster').data).map((m: any) => m.name).sort());
+    assert.deepEqual(roster, ['Bea', 'Teach']);
+  } finally {
+    client.close();
+    await page.close();
+  }
+});
+
+test('a call before join, a refused join and a write to a classroom object get clear errors', async () => {
+  const [first, second] = await Promise.all([openClient(), openClient()]);
+  try {
+    const early = await first.evaluate(() => (globalThis as any).c.call('whoami').catch((e: any) => e.code));
+    assert.equal(early, 'not_joined');
+    await first.evaluate(() => (globalThis as any).c.join('refusals', 'Dup'));
+    const refused = await second.evaluate(() => (globalThis as any).c.join('refusals', 'Dup').catch((e: any) => ({ code: e.code, message: e.message })));
+    assert.equal(refused.code, 'join_failed');
+    assert.match(refused.message, /name/i);
+    const status = await first.evaluate(async () => {
+      const c = (globalThis as any).c;
+      await c.useSharedObject('chat', true);
+      const denied = c.waitFor('so.status', (m: any) => m.name === 'chat');
+      c.setSlot('chat', 'm99999999', 'forged');
+      return denied;
+    });
+    assert.equal(status.code, 'SharedObject.NoWriteAccess');
+  } finally {
+    await Promise.all([first.close(), second.close()]);
+  }
+});
+
+test('invalid JSON, oversize messages and a flood get error replies and limits; a second page carries on', async () => {
+  const [bad, good] = await Promise.all([openClient(), openClient()]);
+  try {
+    await bad.evaluate(() => (globalThis as any).c.join('abuse', 'Mallory'));
+    await good.evaluate(() => (globalThis as any).c.join('abuse', 'Gus'));
+    const errors = await bad.evaluate(async () => {
+      const w = globalThis as any;
+      const next = () => w.c.waitFor('error');
+      const out: any[] = [];
+      for (const raw of ['{not json', '[1,2]', '{"type":"call","id":1}', '{"type":"teleport"}', JSON.stringify({ type: 'call', id: 2, method: 'echo', args: [{ $date: 'soon' }] })]) {
+        const reply = next();
+        w.c.send(raw);
+        out.push(await reply);
+      }
+      const big = next();
+      w.c.send(JSON.stringify({ type: 'call', id: 3, method: 'echo', args: ['x'.repeat(70 * 1024)] }));
+      out.push(await big);
+      return out.map((e) => e.code);
+    });
+    assert.deepEqual(errors, ['bad_json', 'bad_message', 'bad_message', 'bad_message', 'bad_message', 'too_large']);
+
+    // A flood: far more than the rate limit at once; the excess is dropped with a rate_limited reply.
+    const flood = await bad.evaluate(async () => {
+      const w = globalThis as any;
+      const limited = w.c.waitFor('error', (m: any) => m.code === 'rate_limited');
+      for (let i = 0; i < 400; i++) w.c.send({ type: 'ping', id: i });
+      await limited;
+      await new Promise((r) => setTimeout(r, 500));
+      return { pongs: w.received.filter((m: any) => m.type === 'pong').length, open: w.c.open };
+    });
+    assert.ok(flood.pongs >= 50 && flood.pongs < 400, `${flood.pongs} of 400 pings answered`);
+    assert.equal(flood.open, true, 'a flood alone does not close the connection at once');
+
+    // The second page is unaffected throughout.
+    const echoed = await good.evaluate(() => (globalThis as any).c.call('echo', 'still here'));
+    assert.equal(echoed, 'still here');
+
+    // Repeated abuse closes the abuser only, and is logged.
+    const closed = await bad.evaluate(async () => {
+      const w = globalThis as any;
+      const done = new Promise((resolve) => w.c.addEventListener('close', (e: any) => resolve(e.detail.code)));
+      for (let i = 0; i < 60; i++) { w.c.send('nope'); await new Promise((r) => setTimeout(r, 25)); }
+      return done;
+    });
+    assert.equal(closed, 1008);
+    await edge().waitForLog(/closing abusive browser connection/);
+    assert.equal(await good.evaluate(() => (globalThis as any).c.call('echo', 42)), 42);
+  } finally {
+    await Promise.all([bad.close(), good.close()]);
+  }
+});
+
+test('the classroom page joins, shows the roster, sends chat and draws a stroke', async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`http://127.0.0.1:${edge().httpPort}/`);
+    await page.fill('input[name=room]', 'pageroom');
+    await page.fill('input[name=name]', 'Pat');
+    await page.selectOption('select[name=role]', 'teacher');
+    await page.click('#join button');
+    await page.waitForSelector('#status:has-text("joined pageroom")');
+    await page.waitForSelector('#roster li:has-text("Pat")');
+    await page.fill('input[name=text]', 'hi class');
+    await page.click('#chat button');
+    await page.waitForSelector('#chat-log div:has-text("Pat: hi class")');
+    const box = (await page.locator('#board').boundingBox())!;
+    await page.mouse.move(box.x + 10, box.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 100, box.y + 80, { steps: 5 });
+    await page.mouse.up();
+    const { client } = await RtmpClient.connect(`${edge().base}/classroom/pageroom`, { connectArgs: [{ name: 'Viewer' }] });
+    try {
+      const deadline = Date.now() + 5000;
+      let strokes: unknown[] = [];
+      while (Date.now() < deadline && strokes.length === 0) {
+        [strokes] = (await client.call('getWhiteboard')) as [unknown[]];
+        if (strokes.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(strokes.length, 1);
+      const stroke = strokes[0] as { by: unknown; points: number[] };
+      assert.equal(typeof stroke.by, 'string');
+      assert.ok(stroke.points.length >= 4, `${stroke.points.length} coordinates`);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await page.close();
+  }
+});
+
+test('the edge logged no internal error and no undecodable origin message for its browsers', () => {
+  assert.doesNotMatch(edge().logs(), /internal error|undecodable message from the origin/);
+  assert.match(edge().logs(), /browser connected/);
+});

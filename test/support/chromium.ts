@@ -1,0 +1,22 @@
+/**
+ * Headless Chromium for browser tests: Debian's /usr/bin/chromium driven by playwright-core
+ * (never a browser playwright downloads), with the flags that keep it off the network, and a
+ * fresh profile folder per launch (removed with the test's temp dirs).
+ */
+import { chromium, type BrowserContext } from 'playwright-core';
+import { tempDir } from './processes.ts';
+
+const BASE_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync'];
+
+export const MEDIA_ARGS = [
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+  // Pages fulfilled by playwright have no address space of their own: let them reach the edge on loopback.
+  '--disable-features=LocalNetworkAccessChecks',
+];
+
+export function launchChromium(extraArgs: readonly string[] = MEDIA_ARGS): Promise<BrowserContext> {
+  // playwright passes the profile folder as --user-data-dir.
+  return chromium.launchPersistentContext(tempDir('cg-chromium-'), { executablePath: '/usr/bin/chromium', args: [...BASE_ARGS, ...extraArgs] });
+}
