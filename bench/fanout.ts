@@ -18,8 +18,7 @@
  * small N where a runtime's fixed costs (ingest, GC, timers) dominate the total.
  */
 
-import { mkdtempSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
@@ -29,14 +28,11 @@ import {
   bytesReceivedByClient,
   cpuTimes,
   freePort,
-  installCleanupHandlers,
-  registerTempDir,
-  removeTempDirs,
   rssMiB,
+  runBench,
   sleep,
   start,
   stop,
-  stopAll,
   waitForPort,
   type CpuTimes,
   type Started,
@@ -340,33 +336,18 @@ function printTable(results: Result[], opts: Options, source: Source): void {
   }
 }
 
-async function main(): Promise<void> {
-  installCleanupHandlers();
+await runBench('fanout', async (runDir) => {
   const opts = parseOptions();
   requireTool('ffmpeg');
   requireTool('ss');
   requireTool(opts.player);
   if (opts.servers.some((s) => s.name === 'nginx')) requireTool('nginx');
 
-  const runDir = mkdtempSync(join(tmpdir(), 'fanout-bench-'));
-  registerTempDir(runDir);
-  try {
-    process.stderr.write(`encoding a ${SOURCE_SECONDS} s source...\n`);
-    const source = await makeSource(runDir);
-    process.stderr.write(`  source: ${(statSync(source.path).size / 1024).toFixed(0)} KiB\n`);
-    const results: Result[] = [];
-    for (const kind of opts.servers) results.push(await measure(kind, opts, source, runDir));
-    printTable(results, opts, source);
-    if (results.some((r) => r.problems.length > 0)) process.exitCode = 1;
-  } finally {
-    await stopAll();
-    removeTempDirs();
-  }
-}
-
-main().catch(async (err: unknown) => {
-  console.error(`fanout bench failed: ${(err as Error).message}`);
-  await stopAll();
-  removeTempDirs();
-  process.exit(1);
+  process.stderr.write(`encoding a ${SOURCE_SECONDS} s source...\n`);
+  const source = await makeSource(runDir);
+  process.stderr.write(`  source: ${(statSync(source.path).size / 1024).toFixed(0)} KiB\n`);
+  const results: Result[] = [];
+  for (const kind of opts.servers) results.push(await measure(kind, opts, source, runDir));
+  printTable(results, opts, source);
+  if (results.some((r) => r.problems.length > 0)) process.exitCode = 1;
 });

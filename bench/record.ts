@@ -14,12 +14,10 @@
  * recording run every stream's FLV must have grown by that much too; otherwise it says INVALID.
  */
 import { mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
-  bytesReceivedByClient, cpuTimes, freePort, installCleanupHandlers, registerTempDir, removeTempDirs,
-  sleep, start, stop, stopAll, waitForPort, type Started,
+  bytesReceivedByClient, cpuTimes, freePort, runBench, sleep, start, stop, waitForPort, type Started,
 } from './lib/processes.ts';
 import { nodeBin, repoRoot } from './lib/servers.ts';
 
@@ -125,42 +123,27 @@ async function measure(mode: 'live' | 'record', opts: ReturnType<typeof options>
   }
 }
 
-async function main(): Promise<void> {
-  installCleanupHandlers();
+await runBench('record', async (runDir) => {
   const opts = options();
-  const runDir = mkdtempSync(join(tmpdir(), 'record-bench-'));
-  registerTempDir(runDir);
-  try {
-    process.stderr.write(`encoding a ${SOURCE_SECONDS} s source...\n`);
-    const source = await encodeSource(runDir);
-    const results: RunResult[] = [];
-    for (let round = 0; round < opts.rounds; round++) {
-      results.push(await measure('live', opts, source, runDir));
-      results.push(await measure('record', opts, source, runDir));
-    }
-    const perSecond = (r: RunResult) => r.cpuSeconds / r.windowSeconds;
-    const mean = (mode: string) => {
-      const runs = results.filter((r) => r.mode === mode);
-      return runs.reduce((sum, r) => sum + perSecond(r), 0) / runs.length;
-    };
-    console.log(`\nrecording bench: ${opts.streams} streams of ${(source.bitsPerSecond / 1e6).toFixed(2)} Mbit/s, one viewer each, ${opts.seconds} s windows, ${opts.rounds} round(s)`);
-    for (const r of results) {
-      console.log(`  ${r.mode.padEnd(6)} origin CPU ${perSecond(r).toFixed(3)} s/s${r.mode === 'record' ? `, wrote ${(r.recordedBytes / 1e6 / r.windowSeconds).toFixed(2)} MB/s` : ''}${r.problems.length ? `  INVALID: ${r.problems.join('; ')}` : ''}`);
-    }
-    const live = mean('live');
-    const record = mean('record');
-    console.log(`mean: live ${live.toFixed(3)} s/s, record ${record.toFixed(3)} s/s`);
-    console.log(`recording overhead: ${((record / live - 1) * 100).toFixed(1)} % over serving live (${((record - live) * 100).toFixed(2)} % of one core); goal: at most a few percent`);
-    if (results.some((r) => r.problems.length)) process.exitCode = 1;
-  } finally {
-    await stopAll();
-    removeTempDirs();
+  process.stderr.write(`encoding a ${SOURCE_SECONDS} s source...\n`);
+  const source = await encodeSource(runDir);
+  const results: RunResult[] = [];
+  for (let round = 0; round < opts.rounds; round++) {
+    results.push(await measure('live', opts, source, runDir));
+    results.push(await measure('record', opts, source, runDir));
   }
-}
-
-main().catch(async (err: unknown) => {
-  console.error(`record bench failed: ${(err as Error).message}`);
-  await stopAll();
-  removeTempDirs();
-  process.exit(1);
+  const perSecond = (r: RunResult) => r.cpuSeconds / r.windowSeconds;
+  const mean = (mode: string) => {
+    const runs = results.filter((r) => r.mode === mode);
+    return runs.reduce((sum, r) => sum + perSecond(r), 0) / runs.length;
+  };
+  console.log(`\nrecording bench: ${opts.streams} streams of ${(source.bitsPerSecond / 1e6).toFixed(2)} Mbit/s, one viewer each, ${opts.seconds} s windows, ${opts.rounds} round(s)`);
+  for (const r of results) {
+    console.log(`  ${r.mode.padEnd(6)} origin CPU ${perSecond(r).toFixed(3)} s/s${r.mode === 'record' ? `, wrote ${(r.recordedBytes / 1e6 / r.windowSeconds).toFixed(2)} MB/s` : ''}${r.problems.length ? `  INVALID: ${r.problems.join('; ')}` : ''}`);
+  }
+  const live = mean('live');
+  const record = mean('record');
+  console.log(`mean: live ${live.toFixed(3)} s/s, record ${record.toFixed(3)} s/s`);
+  console.log(`recording overhead: ${((record / live - 1) * 100).toFixed(1)} % over serving live (${((record - live) * 100).toFixed(2)} % of one core); goal: at most a few percent`);
+  if (results.some((r) => r.problems.length)) process.exitCode = 1;
 });

@@ -5,7 +5,9 @@
  */
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { openSync, closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, connect } from 'node:net';
 
 export interface Started {
@@ -93,6 +95,27 @@ export function installCleanupHandlers(): void {
     for (const p of running) if (!p.hasExited()) p.child.kill('SIGKILL');
     removeTempDirs();
   });
+}
+
+/**
+ * The life of one benchmark run: cleanup handlers, a temp folder for its files, and whatever
+ * happens (success, failure, exception) every process stopped and every temp folder removed.
+ */
+export async function runBench(label: string, body: (runDir: string) => Promise<void>): Promise<void> {
+  installCleanupHandlers();
+  const runDir = mkdtempSync(join(tmpdir(), `${label}-bench-`));
+  registerTempDir(runDir);
+  let failed = false;
+  try {
+    await body(runDir);
+  } catch (error) {
+    console.error(`${label} bench failed: ${(error as Error).message}`);
+    failed = true;
+  } finally {
+    await stopAll();
+    removeTempDirs();
+  }
+  if (failed) process.exit(1);
 }
 
 const clockTicks = ((): number => {
