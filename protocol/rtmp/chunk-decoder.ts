@@ -122,8 +122,12 @@ export class ChunkDecoder {
       p += 2;
     }
     let stream = this.streams.get(csid);
-    if (!stream && fmt !== 0) {
-      throw new ChunkStreamError('chunk.no_previous_header', `type ${fmt} chunk on chunk stream ${csid} without a previous header`);
+    // librtmp sends its first ping response and acknowledgement on chunk stream 2 with a type 1
+    // header; SRS, nginx-rtmp and Red5 accept a type 1 or 2 header on a fresh chunk stream and take
+    // the missing fields (message stream id, and for type 2 length and type) as zero. A type 3 chunk
+    // has nothing to continue and stays an error.
+    if (!stream && fmt === 3) {
+      throw new ChunkStreamError('chunk.no_previous_header', `type 3 chunk on chunk stream ${csid} without a previous header`);
     }
     if (!stream && this.streams.size >= this.limits.maxChunkStreams) {
       throw new ChunkStreamError('chunk.too_many_streams', `more than ${this.limits.maxChunkStreams} chunk streams`);

@@ -363,11 +363,68 @@ describe('hostile input', () => {
     assert.equal(allowed.push(bytes).length, 10_000);
   });
 
-  test('type 1/2/3 on a chunk stream never seen with type 0', () => {
-    assertChunkError(() => decodeAll(hex('44 000000 000001 08 aa')), 'chunk.no_previous_header');
-    assertChunkError(() => decodeAll(hex('84 000000 aa')), 'chunk.no_previous_header');
+  test('type 3 on a chunk stream never seen is refused', () => {
     assertChunkError(() => decodeAll(hex('c4 aa')), 'chunk.no_previous_header');
-    assertChunkError(() => decodeAll(hex('40 40 000000 000001 08 aa')), 'chunk.no_previous_header');
+    assertChunkError(() => decodeAll(hex('c2 0000')), 'chunk.no_previous_header');
+    assertChunkError(() => decodeAll(hex('c0 40 aa')), 'chunk.no_previous_header');
+    // Also after other chunk streams have state.
+    const d = new ChunkDecoder();
+    d.push(encodeChunks(msg(20, 0, 0, pattern(10)), 3, 128));
+    assertChunkError(() => d.push(hex('c5 aa')), 'chunk.no_previous_header');
+  });
+
+  // librtmp (python3-librtmp, rtmpdump, GStreamer rtmpsink) sends its ping responses and
+  // acknowledgements on chunk stream 2 with a type 1 header although it never sent a type 0 there:
+  // these are its bytes (RTMP_SendCtrl / SendBytesReceived with RTMP_PACKET_SIZE_MEDIUM).
+  test('librtmp: ping response as the first chunk on chunk stream 2, with a type 1 header', () => {
+    // fmt 1, csid 2 | timestamp delta 0 | length 6 | type 4 (user control) | PingResponse(7) 0x0001d4c0
+    const pingResponse = hex('42 000000 000006 04 0007 0001d4c0');
+    const [m] = decodeAll(pingResponse);
+    assert.deepEqual(m, msg(4, 0, 0, hex('0007 0001d4c0')));
+  });
+
+  test('librtmp: acknowledgement first on chunk stream 2, then ping responses, split anywhere', () => {
+    const bytes = Buffer.concat([
+      hex('42 000000 000004 03 00265a80'), // Acknowledgement of 2,513,536 bytes
+      hex('42 000000 000006 04 0007 00003a98'), // PingResponse 15000
+      hex('42 000000 000006 04 0007 00007530'), // PingResponse 30000
+    ]);
+    const expected = [msg(3, 0, 0, hex('00265a80')), msg(4, 0, 0, hex('0007 00003a98')), msg(4, 0, 0, hex('0007 00007530'))];
+    assert.deepEqual(decodeAll(bytes), expected);
+    for (let split = 1; split < bytes.length; split++) {
+      const d = new ChunkDecoder();
+      assert.deepEqual([...d.push(bytes.subarray(0, split)), ...d.push(bytes.subarray(split))], expected, `split at ${split}`);
+    }
+  });
+
+  test('librtmp: a type 1 ping response between a publisher\'s media chunks', () => {
+    // What a python3-librtmp publisher sends about a second in: video on chunk stream 4 (type 0
+    // then type 1), and a first control message on chunk stream 2 with a type 1 header.
+    const d = new ChunkDecoder();
+    const video = encodeChunks(msg(9, 1, 1000, pattern(300)), 4, 128);
+    const out = [
+      ...d.push(video.subarray(0, 140)),
+      ...d.push(hex('42 000000 000006 04 0007 000003e8')),
+      ...d.push(video.subarray(140)),
+      ...d.push(hex('44 000021 000003 09 aabbcc')),
+    ];
+    assert.deepEqual(out, [msg(4, 0, 0, hex('0007 000003e8')), msg(9, 1, 1000, pattern(300)), msg(9, 1, 1033, hex('aabbcc'))]);
+  });
+
+  test('type 1 and 2 headers on a fresh chunk stream take the missing fields from zero', () => {
+    // Type 1 with a timestamp delta: the timestamp counts from 0, message stream id 0.
+    assert.deepEqual(decodeAll(hex('45 000064 000002 14 0102')), [msg(20, 0, 100, hex('0102'))]);
+    // Two-byte chunk stream id form.
+    assert.deepEqual(decodeAll(hex('40 40 000000 000001 08 aa')), [msg(8, 0, 0, hex('aa'))]);
+    // Type 2 on a fresh stream: length and type zero, so an empty type 0 message; then a type 3 repeats it.
+    assert.deepEqual(decodeAll(hex('86 000005 c6')), [msg(0, 0, 5, Buffer.alloc(0)), msg(0, 0, 10, Buffer.alloc(0))]);
+  });
+
+  test('fresh type 1 headers still count against the chunk stream and size limits', () => {
+    const many = Buffer.concat(Array.from({ length: 9 }, (_, i) => hex(`${(0x40 | (2 + i)).toString(16)} 000000 000001 08 aa`)));
+    assertChunkError(() => new ChunkDecoder({ maxChunkStreams: 8 }).push(many), 'chunk.too_many_streams');
+    assertChunkError(() => new ChunkDecoder({ maxMessageSize: 100 }).push(hex('44 000000 000065 09')), 'chunk.message_too_large');
+    assertChunkError(() => new ChunkDecoder().push(hex('44 000000 ffffff 09')), 'chunk.message_too_large');
   });
 
   test('partial messages beyond maxBufferedBytes', () => {
