@@ -6,6 +6,8 @@ export interface ClientLimits {
   maxConnections: number;
   /** A client must complete the RTMP handshake within this time. */
   handshakeTimeoutMs: number;
+  /** The server pings each RTMP client this often (round-trip time, and keeps NATs open). */
+  pingIntervalMs: number;
   /** Media to a player is merged into one write per this many ms (0: a write per packet). */
   mediaFlushMs: number;
   /** Socket backlog per player beyond which frames are dropped to the next keyframe. */
@@ -19,6 +21,7 @@ export interface ClientLimits {
 export const defaultClientLimits: ClientLimits = {
   maxConnections: 5000,
   handshakeTimeoutMs: 10_000,
+  pingIntervalMs: 15_000,
   // Half of the write system calls at 30 fps, for at most 50 ms more latency; see README.
   mediaFlushMs: 50,
   maxPlayerBacklogBytes: 2 * 1024 * 1024,

@@ -62,7 +62,7 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
 export const DEFAULT_LINK_PORT = 9035;
 
 const usage = `usage: node gateway/main.ts --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
-  [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--media-flush-ms MS] [--stats-interval-ms MS] [--log-level debug|info|warn|error]
+  [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] [--log-level debug|info|warn|error]
   environment: EDGE_ORIGIN, EDGE_SECRET, EDGE_SECRET_FILE, EDGE_NAME, EDGE_BIND, EDGE_RTMP_PORT, EDGE_HTTP_PORT, EDGE_PUBLIC_URL, EDGE_MEDIA_FLUSH_MS, LOG_LEVEL`;
 
 function wholeNumber(value: string, what: string, min: number, max: number): number {
@@ -82,7 +82,7 @@ export function parseOrigins(value: string): OriginAddress[] {
 
 export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConfig {
   const values = parseFlags(argv,
-    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'media-flush-ms', 'stats-interval-ms', 'log-level'],
+    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'ping-interval-ms', 'media-flush-ms', 'stats-interval-ms', 'log-level'],
     ['origin-tls'], usage);
   const originList = values.origin ?? env.EDGE_ORIGIN;
   if (!originList) throw new Error(`--origin is required\n${usage}`);
@@ -104,6 +104,7 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConf
   config.originTls = values['origin-tls'] ?? false;
   config.originCaFile = values['origin-ca'] ?? null;
   if (config.originCaFile && !config.originTls) throw new Error(`--origin-ca needs --origin-tls\n${usage}`);
+  if (values['ping-interval-ms']) config.pingIntervalMs = wholeNumber(values['ping-interval-ms'], '--ping-interval-ms', 100, 600_000);
   const mediaFlush = values['media-flush-ms'] ?? env.EDGE_MEDIA_FLUSH_MS;
   if (mediaFlush) config.mediaFlushMs = wholeNumber(mediaFlush, '--media-flush-ms', 0, 1000);
   const stats = values['stats-interval-ms'];

@@ -57,6 +57,7 @@ export class Edge {
     this.#connectionOptions = {
       decoderLimits: { maxMessageSize: config.maxMessageBytes },
       handshakeTimeoutMs: config.handshakeTimeoutMs,
+      pingIntervalMs: config.pingIntervalMs,
       mediaFlushMs: config.mediaFlushMs,
     };
     this.link = new OriginLink({

@@ -84,7 +84,7 @@ export const defaultOriginConfig: OriginConfig = {
   logLevel: 'info',
 };
 
-const usage = `usage: node origin/main.ts [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--media-flush-ms MS]
+const usage = `usage: node origin/main.ts [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--ping-interval-ms MS] [--media-flush-ms MS]
   [--http-port N] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] [--log-level debug|info|warn|error]
   [--link-port N] [--link-bind ADDR] [--link-secret S | --link-secret-file FILE] [--link-tls-cert FILE --link-tls-key FILE]
   environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, ORIGIN_MEDIA_FLUSH_MS, ORIGIN_HTTP_PORT, ORIGIN_RECORD_ROOMS,
@@ -132,7 +132,7 @@ function loadLinkConfig(config: OriginConfig, values: Record<string, string | bo
 
 export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): OriginConfig {
   const values = parseFlags(argv, [
-    'bind', 'rtmp-port', 'data-dir', 'apps', 'log-level', 'handshake-timeout', 'media-flush-ms', 'so-max-bytes', 'so-max-changes-per-second', 'call-timeout-ms', 'http-port', 'record-rooms', 'record-flush-ms', 'link-port', 'link-bind', 'link-secret', 'link-secret-file', 'link-tls-cert', 'link-tls-key',
+    'bind', 'rtmp-port', 'data-dir', 'apps', 'log-level', 'handshake-timeout', 'ping-interval-ms', 'media-flush-ms', 'so-max-bytes', 'so-max-changes-per-second', 'call-timeout-ms', 'http-port', 'record-rooms', 'record-flush-ms', 'link-port', 'link-bind', 'link-secret', 'link-secret-file', 'link-tls-cert', 'link-tls-key',
   ], [], usage);
   const config = { ...defaultOriginConfig };
   const bind = values.bind ?? env.ORIGIN_BIND;
@@ -145,6 +145,7 @@ export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): Origin
   if (apps) config.applications = apps.split(',').map((a) => a.trim()).filter(Boolean);
   const handshakeTimeout = values['handshake-timeout'];
   if (handshakeTimeout) config.handshakeTimeoutMs = milliseconds(handshakeTimeout, '--handshake-timeout', 1);
+  if (values['ping-interval-ms']) config.pingIntervalMs = milliseconds(values['ping-interval-ms'], '--ping-interval-ms', 100);
   const mediaFlush = values['media-flush-ms'] ?? env.ORIGIN_MEDIA_FLUSH_MS;
   if (mediaFlush) config.mediaFlushMs = milliseconds(mediaFlush, '--media-flush-ms', 0);
   if (values['so-max-bytes']) config.maxSharedObjectBytes = positive(values['so-max-bytes'], '--so-max-bytes');

@@ -49,7 +49,7 @@ export class Origin implements OriginContext {
       host: config.bind,
       port: config.rtmpPort,
       maxConnections: config.maxConnections,
-      connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, mediaFlushMs: config.mediaFlushMs },
+      connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, pingIntervalMs: config.pingIntervalMs, mediaFlushMs: config.mediaFlushMs },
       createSession: (transport) => this.createSession(transport),
     }, this.log);
     this.edges = new EdgeRegistry({ pingIntervalMs: config.linkPingIntervalMs, applications: this.applications, applicationNames: config.applications });

@@ -11,9 +11,16 @@ usage: librtmp_peer.py MODE URL APP [JSON-ARGS]
   answer     answer the server's areYouThere calls with "python here" for args.seconds
   raw        send args.hex as a raw shared object message (type 19), then call args.method:
              prints the shared object statuses received and the call's result
+  calls      call args.method every second for args.seconds while librtmp answers the server's
+             pings: prints the calls made and answered and the pings received
+  publish    publish the FLV read from stdin, paced by its timestamps, as stream args.name with
+             publish type args.type (live: librtmp's own RTMP_Write path, which always says
+             "live"; record/append: the same packets as RTMP_Write, after a publish command of
+             that type), answering the server's pings meanwhile: prints tags sent and pings received
 Prints one JSON object on stdout; exits 1 with a message on stderr on failure.
 """
 import json
+import select
 import struct
 import sys
 import time
@@ -23,6 +30,8 @@ from librtmp.amf import AMFObject, decode_amf, encode_amf
 
 INVOKE = librtmp.PACKET_TYPE_INVOKE
 SHARED_OBJECT = librtmp.PACKET_TYPE_SHARED_OBJECT
+CONTROL = librtmp.PACKET_TYPE_CONTROL
+PING_REQUEST = 6
 EVENT = {1: "use", 2: "release", 3: "requestChange", 4: "change", 5: "success", 6: "send",
          7: "status", 8: "clear", 9: "remove", 10: "requestRemove", 11: "useSuccess"}
 
@@ -85,16 +94,28 @@ def parse_so(body):
     return {"name": name, "version": version, "persistent": flags == 2, "events": events}
 
 
+def is_ping_request(packet):
+    return packet.type == CONTROL and len(packet.body) >= 2 and struct.unpack_from(">H", packet.body, 0)[0] == PING_REQUEST
+
+
 class Peer:
-    def __init__(self, url, app, connect_data=None):
-        self.conn = librtmp.RTMP(url, app=app, connect_data=connect_data, timeout=10)
+    def __init__(self, conn):
+        self.conn = conn
         self.handlers = {}
         self.so_messages = []
         self.replies = {}
-        self.conn.connect()
-        connect = self.wait_reply(1)
+        self.statuses = []
+        self.pings = 0
+
+    @classmethod
+    def connect(cls, url, app, connect_data=None):
+        """Connects and waits for the connect _result itself (librtmp would send createStream)."""
+        peer = cls(librtmp.RTMP(url, app=app, connect_data=connect_data, timeout=10))
+        peer.conn.connect()
+        connect = peer.wait_reply(1)
         if connect["name"] != "_result":
             raise SystemExit("connect refused: " + json.dumps(connect["args"]))
+        return peer
 
     def pump(self):
         """Reads one packet and handles it: replies, server calls, shared objects, control."""
@@ -104,13 +125,25 @@ class Peer:
             name, tx = values[0], values[1]
             if name in ("_result", "_error"):
                 self.replies[tx] = {"name": name, "args": plain(values[3:])}
+            elif name == "onStatus":
+                self.statuses.append(plain(values[3]).get("code"))
             elif name in self.handlers and tx:
                 result = self.handlers[name](*values[3:])
                 self.conn.call("_result", result, transaction_id=tx)
         elif packet.type == SHARED_OBJECT:
             self.so_messages.append(parse_so(packet.body))
         else:
-            self.conn.handle_packet(packet)  # chunk size, window, pings: librtmp's business
+            # Chunk size, window, pings: librtmp's business. It answers a ping (and acknowledges
+            # bytes) on chunk stream 2 with a type 1 header, which is what these modes exercise.
+            if is_ping_request(packet):
+                self.pings += 1
+            self.conn.handle_packet(packet)
+
+    def pump_ready(self):
+        """Handles whatever the server sent without blocking (librtmp has no non-blocking read)."""
+        fd = librtmp.librtmp.RTMP_Socket(self.conn.rtmp)
+        while select.select([fd], [], [], 0)[0]:
+            self.pump()
 
     def wait(self, done, seconds=8):
         deadline = time.time() + seconds
@@ -135,10 +168,77 @@ class Peer:
         return [e for m in self.so_messages if m["name"] == name for e in m["events"]]
 
 
+def flv_tags(source):
+    """(type, timestamp, body) of each tag of an FLV byte stream."""
+    header = source.read(9)
+    if header[:3] != b"FLV":
+        raise SystemExit("stdin is not FLV")
+    source.read(header[8] - 9 + 4)
+    while True:
+        tag = source.read(11)
+        if len(tag) < 11:
+            return
+        size = struct.unpack(">I", b"\0" + tag[1:4])[0]
+        timestamp = struct.unpack(">I", tag[7:8] + tag[4:7])[0]
+        body = source.read(size)
+        source.read(4)
+        yield tag[0], timestamp, tag + body + struct.pack(">I", 11 + size)
+
+
+def publish(url, app, args):
+    name, kind = args["name"], args.get("type", "live")
+    tags = flv_tags(sys.stdin.buffer)
+    if kind == "live":
+        # librtmp's publishing path as every librtmp tool uses it: RTMP_ConnectStream sends
+        # createStream and publish(name, "live"), RTMP_Write turns FLV tags into packets.
+        peer = Peer(librtmp.RTMP(url, live=True, timeout=10))
+        peer.conn.connect()
+        stream = peer.conn.create_stream(writeable=True)
+        send = lambda tag_type, timestamp, tag: stream.write(tag)
+    else:
+        peer = Peer.connect(url, app)
+        created = peer.call("createStream", None)
+        stream_id = int(created["args"][0])
+        command = encode_amf("publish") + encode_amf(0) + encode_amf(None) + encode_amf(name) + encode_amf(kind)
+        packet = librtmp.RTMPPacket(type=INVOKE, format=librtmp.PACKET_SIZE_LARGE, channel=4, body=command)
+        packet.packet.m_nInfoField2 = stream_id
+        peer.conn.send_packet(packet, queue=False)
+        peer.wait(lambda: "NetStream.Publish.Start" in peer.statuses)
+
+        def send(tag_type, timestamp, tag):
+            # What RTMP_Write builds from a tag: a full header for data and for media at time 0,
+            # a type 1 header otherwise, on the source channel 4; "@setDataFrame" before metadata.
+            body = tag[11:-4]
+            large = tag_type == 18 or timestamp == 0
+            if tag_type == 18:
+                body = encode_amf("@setDataFrame") + body
+            packet = librtmp.RTMPPacket(type=tag_type, format=librtmp.PACKET_SIZE_LARGE if large else librtmp.PACKET_SIZE_MEDIUM,
+                                        channel=4, timestamp=timestamp, body=body)
+            packet.packet.m_nInfoField2 = stream_id
+            peer.conn.send_packet(packet, queue=False)
+
+    print(json.dumps({"ready": True}), flush=True)
+    start = time.time()
+    sent = 0
+    for tag_type, timestamp, tag in tags:
+        delay = start + timestamp / 1000 - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        peer.pump_ready()
+        send(tag_type, timestamp, tag)
+        sent += 1
+    peer.pump_ready()
+    peer.conn.close()
+    print(json.dumps({"tags": sent, "pings": peer.pings, "seconds": round(time.time() - start, 1)}))
+
+
 def main():
     mode, url, app = sys.argv[1:4]
     args = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
-    peer = Peer(url, app, amf_object(args.get("connect")))
+    if mode == "publish":
+        publish(url, app, args)
+        return
+    peer = Peer.connect(url, app, amf_object(args.get("connect")))
     if mode == "remoting":
         first = peer.call(args["method"], *args.get("params", []))
         unknown = peer.call("noSuchMethodFromPython", 1)
@@ -174,6 +274,18 @@ def main():
         result = peer.call(args["method"], *args.get("params", []))
         statuses = [e for m in peer.so_messages for e in m["events"] if e["kind"] == "status"]
         print(json.dumps({"statuses": statuses, "result": result}))
+    elif mode == "calls":
+        made, answered = 0, 0
+        end = time.time() + args["seconds"]
+        while time.time() < end:
+            reply = peer.call(args["method"], *args.get("params", []))
+            made += 1
+            answered += reply["name"] == "_result"
+            second = time.time() + 1
+            while time.time() < second:
+                peer.pump_ready()
+                time.sleep(0.05)
+        print(json.dumps({"calls": made, "answered": answered, "pings": peer.pings}))
     else:
         raise SystemExit("unknown mode " + mode)
 

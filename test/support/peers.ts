@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { repoRoot, run, track } from './processes.ts';
@@ -31,6 +32,34 @@ export async function librtmpBackground(mode: string, url: string, app: string, 
     once(child, 'exit').then(() => { throw new Error(`librtmp peer exited: ${err}`); }),
   ]);
   return child;
+}
+
+export interface LibrtmpPublish {
+  /** Resolves with the peer's report once the whole file is sent: tags sent, pings it answered. */
+  done: Promise<{ tags: number; pings: number; seconds: number }>;
+}
+
+/**
+ * Publishes an FLV file through python3-librtmp in real time (paced by the file's timestamps) as
+ * `name` with publish type `type`; resolves once the server answered the publish.
+ */
+export async function librtmpPublish(appUrl: string, name: string, type: 'live' | 'record', flvFile: string): Promise<LibrtmpPublish> {
+  const child = track(spawn('/usr/bin/python3', [PEER, 'publish', `${appUrl}/${name}`, new URL(appUrl).pathname.slice(1), JSON.stringify({ name, type })], {
+    stdio: [openSync(flvFile, 'r'), 'pipe', 'pipe'],
+  }));
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { err += d; });
+  const exited = once(child, 'exit').then(([code]) => {
+    if (code !== 0) throw new Error(`librtmp publish of ${name} failed (${code}): ${err}${out}`);
+    return JSON.parse(out.trim().split('\n').at(-1)!);
+  });
+  await Promise.race([
+    new Promise<void>((resolve) => child.stdout!.on('data', () => { if (out.includes('"ready"')) resolve(); })),
+    exited,
+  ]);
+  return { done: exited };
 }
 
 // ---- npm rtmp-client ------------------------------------------------------------------------

@@ -136,6 +136,37 @@ export async function decodeFrames(url: string, seconds: number): Promise<{ vide
   };
 }
 
+/** ffmpeg saving a stream as it plays (stream copy) to `file` until the stream ends or it is stopped. */
+export function playToFile(url: string, file: string): ChildProcess {
+  return track(spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rw_timeout', '30000000', '-i', url, '-c', 'copy', '-f', 'flv', file],
+    { stdio: ['ignore', 'ignore', 'inherit'] }));
+}
+
+export interface MediaTimeline {
+  /** Video and audio packets' presentation times, in seconds, in file order. */
+  video: number[];
+  audio: number[];
+}
+
+/** Every packet's time in a media file, read by ffprobe. */
+export async function mediaTimeline(file: string): Promise<MediaTimeline> {
+  const result = await run('ffprobe', ['-v', 'error', '-show_entries', 'packet=codec_type,pts_time', '-of', 'csv=p=0', file], 60_000);
+  if (result.code !== 0) throw new Error(`ffprobe ${file}: ${result.stderr}`);
+  const timeline: MediaTimeline = { video: [], audio: [] };
+  for (const line of result.stdout.split('\n')) {
+    const [kind, time] = line.split(',');
+    if ((kind === 'video' || kind === 'audio') && time && time !== 'N/A') timeline[kind].push(Number(time));
+  }
+  return timeline;
+}
+
+/** The longest pause between consecutive times (0 for fewer than two). */
+export function largestGap(times: number[]): number {
+  let gap = 0;
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+  return gap;
+}
+
 /** Polls `predicate` until true or throws after `timeoutMs`. */
 export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
