@@ -37,6 +37,7 @@ export class LiveDelivery {
   #audio = true;
   #video = true;
   #firstTimestamp: number | null = null;
+  #lastMediaTimestamp: number | null = null;
   #dropped = 0;
 
   constructor(output: MediaOutput, streamId: number, options: LiveDeliveryOptions, events: LiveDeliveryEvents = {}) {
@@ -47,6 +48,11 @@ export class LiveDelivery {
   }
 
   get dropped(): number { return this.#dropped; }
+  /**
+   * Timestamp of the last audio or video packet sent (null before the first): the player's own
+   * messages are stamped with it so they never run behind the media it already got.
+   */
+  get lastMediaTimestamp(): number | null { return this.#lastMediaTimestamp; }
   get state(): { paused: boolean; audio: boolean; video: boolean } {
     return { paused: this.#paused, audio: this.#audio, video: this.#video };
   }
@@ -93,6 +99,7 @@ export class LiveDelivery {
       }
     }
     this.#output.sendMedia(packet, this.#streamId);
+    if (packet.kind !== 'data') this.#lastMediaTimestamp = packet.timestamp;
   }
 
   #drop(): void {

@@ -37,6 +37,8 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   #audioHeader: MediaPacket | null = null;
   #gop: MediaPacket[] = [];
   #gopBytes = 0;
+  /** Timestamp of the publisher's latest audio or video packet; null until this publish sent one. */
+  #latestMediaTimestamp: number | null = null;
   readonly #subscribers = new Set<StreamSubscriber>();
   #publishedAt = 0;
   #bytesIn = 0;
@@ -52,6 +54,19 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   get publishedAt(): number { return this.#publishedAt; }
   get bytesIn(): number { return this.#bytesIn; }
 
+  /**
+   * When the first media of a player joining now is stamped: the cached GOP's first packet, or
+   * without a cached GOP the latest media (the joiner's first media comes after it); null while
+   * the stream is not published or its publisher has sent no media yet (a waiting player must not
+   * get a past publisher's time: the next one may start lower). A player's own messages
+   * (statuses, data) are stamped with it, since a data message stamped before the media makes
+   * ffmpeg start the stream there.
+   */
+  get startTimestamp(): number | null {
+    if (!this.#publisher) return null;
+    return this.#gop[0]?.timestamp ?? this.#latestMediaTimestamp;
+  }
+
   /** Claims the stream for `owner`; throws StreamBusyError if someone else publishes it. */
   startPublish(owner: object): void {
     if (this.#publisher) throw new StreamBusyError('stream.busy', `${this.key} is already being published`);
@@ -59,6 +74,7 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     this.#publishedAt = Date.now();
     this.#bytesIn = 0;
     this.#metadata = this.#videoHeader = this.#audioHeader = null;
+    this.#latestMediaTimestamp = null;
     this.#clearGop();
     for (const subscriber of this.#subscribers) subscriber.onPublish(this, []);
   }
@@ -80,6 +96,7 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   /** Audio, video or a data message from the publisher. */
   push(packet: MediaPacket): void {
     this.#bytesIn += packet.payload.length;
+    if (packet.kind !== 'data') this.#latestMediaTimestamp = packet.timestamp;
     if (packet.isSequenceHeader) {
       if (packet.kind === 'video') this.#videoHeader = packet;
       else this.#audioHeader = packet;
@@ -101,10 +118,11 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
 
   /**
    * Metadata, sequence headers and the current group of pictures. The headers are stamped with
-   * the first keyframe's time so a joiner's timestamps never go backwards.
+   * the joiner's start (`startTimestamp`) so its timestamps never go backwards nor start before
+   * its media.
    */
   startupPackets(): MediaPacket[] {
-    const start = this.#gop[0]?.timestamp ?? 0;
+    const start = this.startTimestamp ?? 0;
     const packets: MediaPacket[] = [];
     for (const header of [this.#metadata, this.#videoHeader, this.#audioHeader]) {
       if (header) packets.push(header.restamped(start));

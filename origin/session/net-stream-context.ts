@@ -11,6 +11,7 @@ import type { StatusInfo } from './status.ts';
 export interface NetStreamContext {
   readonly connection: SessionTransport;
   readonly log: Logger;
-  sendStatus(streamId: number, info: StatusInfo): void;
-  sendData(streamId: number, values: AmfValue[]): void;
+  /** `timestamp`: a live player stamps its messages with its media's time (0 otherwise). */
+  sendStatus(streamId: number, info: StatusInfo, timestamp?: number): void;
+  sendData(streamId: number, values: AmfValue[], timestamp?: number): void;
 }

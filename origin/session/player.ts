@@ -3,7 +3,9 @@
  * Play.Start, |RtmpSampleAccess), PublishNotify/UnpublishNotify, and the media itself: through
  * a LiveDelivery to the client's own connection (instant start from the stream's cache, slow
  * players dropped to keyframes), or, for a client of an edge, through the edge's relay, which
- * carries one copy of the stream for all its clients.
+ * carries one copy of the stream for all its clients. Media keeps the publisher's timestamps
+ * (encode once); the player's own statuses and data messages are stamped with its media's time
+ * (see #timestamp), since ffmpeg makes data messages a stream that would otherwise start at 0.
  */
 import { streamBeginMessage } from '#protocol/rtmp/control.ts';
 import { ChunkStreamId } from '#protocol/rtmp/message.ts';
@@ -53,8 +55,8 @@ export class Player implements StreamSubscriber {
     this.#ctx.connection.send(streamBeginMessage(this.streamId), ChunkStreamId.Control);
     if (this.#reset) this.#status('NetStream.Play.Reset', `Playing and resetting ${this.name}.`);
     this.#status('NetStream.Play.Start', `Started playing ${this.name}.`);
-    this.#ctx.sendData(this.streamId, ['|RtmpSampleAccess', true, true]);
-    this.#ctx.sendData(this.streamId, ['onStatus', statusInfo('status', 'NetStream.Data.Start', 'Data start.')]);
+    this.#ctx.sendData(this.streamId, ['|RtmpSampleAccess', true, true], this.#timestamp());
+    this.#ctx.sendData(this.streamId, ['onStatus', statusInfo('status', 'NetStream.Data.Start', 'Data start.')], this.#timestamp());
     // An edge client gets media from its edge's relay; the subscription below then only brings
     // publish/unpublish events for the statuses.
     this.#relay = this.#ctx.connection.liveRelay?.attach(this.streamId, this.#stream) ?? null;
@@ -122,6 +124,18 @@ export class Player implements StreamSubscriber {
   }
 
   #status(code: string, description: string): void {
-    this.#ctx.sendStatus(this.streamId, statusInfo('status', code, description, { details: this.name, clientid: this.#ctx.connection.id }));
+    this.#ctx.sendStatus(this.streamId, statusInfo('status', code, description, { details: this.name, clientid: this.#ctx.connection.id }), this.#timestamp());
+  }
+
+  /**
+   * The time of the media this player last got or, before any, of the first media it will get: the
+   * stream's start for a joiner, where the edge's relay starts an edge client too (its copy of the
+   * stream holds the same packets when the PlayAttach that follows arrives). An edge client's later
+   * statuses carry that start as well: the origin never sees its media, and they are commands,
+   * which ffmpeg keeps out of its streams. 0 while nothing is published: the next publisher may
+   * start at any time, and nothing comes before 0.
+   */
+  #timestamp(): number {
+    return this.#delivery.lastMediaTimestamp ?? this.#stream.startTimestamp ?? 0;
   }
 }

@@ -89,16 +89,17 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     this.connection.close(reason);
   }
 
-  sendStatus(streamId: number, info: StatusInfo): void {
-    this.#sendCommand(onStatusCommand(info), streamId);
+  sendStatus(streamId: number, info: StatusInfo, timestamp = 0): void {
+    this.#sendCommand(onStatusCommand(info), streamId, timestamp);
   }
 
-  sendData(streamId: number, values: AmfValue[]): void {
-    this.connection.send(encodeData(values, streamId, 0, this.#amf3), ChunkStreamId.Data);
+  sendData(streamId: number, values: AmfValue[], timestamp = 0): void {
+    this.connection.send(encodeData(values, streamId, timestamp, this.#amf3), ChunkStreamId.Data);
   }
 
-  #sendCommand(command: RtmpCommand, streamId = 0): void {
-    this.connection.send(encodeCommand(command, streamId, this.#amf3), ChunkStreamId.Command);
+  #sendCommand(command: RtmpCommand, streamId = 0, timestamp = 0): void {
+    // The codec stamps commands 0; a live player's statuses carry its media's time.
+    this.connection.send({ ...encodeCommand(command, streamId, this.#amf3), timestamp }, ChunkStreamId.Command);
   }
 
   #onMessage(message: RtmpMessage): void {

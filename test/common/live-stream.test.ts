@@ -76,3 +76,21 @@ test('subscribers hear publish and unpublish; idle when nobody is left', () => {
   stream.unsubscribe(waiting);
   assert.equal(idle, true);
 });
+
+test('a joiner starts at the cached GOP, else at the latest media (headers restamped there, not 0); nothing while unpublished', () => {
+  const stream = new LiveStream('live/start', { maxGopBytes: 50_000 });
+  const owner = {};
+  assert.equal(stream.startTimestamp, null);
+  stream.startPublish(owner);
+  assert.equal(stream.startTimestamp, null, 'no media yet');
+  stream.push(packet(avcVideo('header', 7000, 1)));
+  stream.push(packet(avcVideo('key', 7000, 1)));
+  stream.push(packet(avcVideo('inter', 7033, 1)));
+  assert.equal(stream.startTimestamp, 7000, 'the cached keyframe');
+  stream.push(packet(avcVideo('key', 8000, 1, 60_000)));   // too big to cache: joiners wait for the next keyframe
+  stream.push(packet(avcVideo('inter', 8033, 1)));
+  assert.equal(stream.startTimestamp, 8033, 'the latest media');
+  assert.deepEqual(stream.startupPackets().map((p) => [p.isSequenceHeader, p.timestamp]), [[true, 8033]]);
+  stream.stopPublish(owner);
+  assert.equal(stream.startTimestamp, null, 'a waiting player must not get the last publisher\'s time');
+});
