@@ -5,7 +5,9 @@
  * ORIGIN_LINK_SECRET) or is generated once into <data-dir>/link-secret (mode 0600), so edges on
  * other machines can be given the same file. `npm run start:origin` / `start:edge` run one side.
  *
- * Flags: every origin flag (see origin/config.ts), plus --edge-port N (1935), --edge-http-port N (8080), --edge-name NAME.
+ * Flags: every origin flag (see origin/config.ts), plus --edge-port N (1935), --edge-http-port N (8080),
+ * --edge-rtmps-port N (off; with --tls-cert/--tls-key), --edge-name NAME. The edge, where clients go,
+ * gets the client limits, the TLS files, the Flash policy allow list and the policy port (843).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '#common/logger.ts';
 import { runService } from '#common/service-main.ts';
+import { clientLimitsOf } from '#common/client-limits.ts';
 import { loadOriginConfig, type OriginConfig } from './origin/config.ts';
 import { Origin } from './origin/origin.ts';
 import { defaultEdgeConfig } from './gateway/config.ts';
@@ -29,7 +32,7 @@ function storedSecret(dataDir: string): string {
 }
 
 /** Origin flags, plus the edge's port and name (taken out before the origin's strict parser sees them). */
-function loadConfig(argv: string[]): OriginConfig & { edgePort: number; edgeHttpPort: number; edgeName: string } {
+function loadConfig(argv: string[]): OriginConfig & { edgePort: number; edgeHttpPort: number; edgeRtmpsPort: number | null; edgeName: string } {
   const take = (flag: string) => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv.splice(i, 2)[1] : undefined;
@@ -37,12 +40,16 @@ function loadConfig(argv: string[]): OriginConfig & { edgePort: number; edgeHttp
   const edgePort = Number(take('--edge-port') ?? 1935);
   const edgeHttpPort = Number(take('--edge-http-port') ?? 8080);
   const edgeName = take('--edge-name') ?? `${hostname()}-edge`;
-  for (const [flag, port] of [['--edge-port', edgePort], ['--edge-http-port', edgeHttpPort]] as const) {
+  const edgeRtmps = take('--edge-rtmps-port');
+  const edgeRtmpsPort = edgeRtmps === undefined ? null : Number(edgeRtmps);
+  for (const [flag, port] of [['--edge-port', edgePort], ['--edge-http-port', edgeHttpPort], ['--edge-rtmps-port', edgeRtmpsPort ?? 0]] as const) {
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} must be a port number`);
   }
   // The edge takes 1935; the origin's direct RTMP port moves to 1936 unless set.
   const direct = argv.includes('--rtmp-port') || process.env.ORIGIN_RTMP_PORT ? [] : ['--rtmp-port', '1936'];
-  return { ...loadOriginConfig([...direct, ...argv], process.env), edgePort, edgeHttpPort, edgeName };
+  const config = loadOriginConfig([...direct, ...argv], process.env);
+  if (edgeRtmpsPort !== null && config.tls === null) throw new Error('--edge-rtmps-port needs --tls-cert and --tls-key');
+  return { ...config, edgePort, edgeHttpPort, edgeRtmpsPort, edgeName };
 }
 
 /** The origin and its local edge as one service: the edge starts once the origin's link listens. */
@@ -55,7 +62,8 @@ class LocalCluster {
   constructor(config: ReturnType<typeof loadConfig>) {
     config.linkSecret ??= storedSecret(config.dataDir);
     this.#config = config;
-    this.origin = new Origin(config);
+    // One process, one master policy port: the edge's (clients reach the edge).
+    this.origin = new Origin({ ...config, policyPort: null });
     this.log = this.origin.log;
   }
 
@@ -73,12 +81,11 @@ class LocalCluster {
       httpPort: config.edgeHttpPort,
       publicUrl: '',
       // The edge's clients get the limits the origin was given.
-      maxConnections: config.maxConnections,
-      handshakeTimeoutMs: config.handshakeTimeoutMs,
-      mediaFlushMs: config.mediaFlushMs,
-      maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
-      maxGopBytes: config.maxGopBytes,
-      maxMessageBytes: config.maxMessageBytes,
+      ...clientLimitsOf(config),
+      rtmpsPort: config.edgeRtmpsPort,
+      tls: config.tls,
+      policyDomains: config.policyDomains,
+      policyPort: config.policyPort,
       logLevel: config.logLevel,
     });
     await this.#edge.start();

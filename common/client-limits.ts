@@ -28,3 +28,10 @@ export const defaultClientLimits: ClientLimits = {
   maxGopBytes: 32 * 1024 * 1024,
   maxMessageBytes: 8 * 1024 * 1024,
 };
+
+/** Just the client limits of a larger configuration, to hand to another server of the same process. */
+export function clientLimitsOf(config: ClientLimits): ClientLimits {
+  const limits = {} as Record<keyof ClientLimits, number>;
+  for (const key of Object.keys(defaultClientLimits) as Array<keyof ClientLimits>) limits[key] = config[key];
+  return limits;
+}

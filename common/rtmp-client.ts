@@ -3,8 +3,9 @@
  * the messages the server sends back as events. The project's own tests and benchmarks use it
  * where no outside client exposes what must be checked (status codes, AMF3, raw bytes).
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import { connect as tcpConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
 import { decodeSharedObject, sharedObjectMessage, type SharedObjectMessage } from '#protocol/rtmp/shared-object.ts';
@@ -51,8 +52,9 @@ export class RtmpCallError extends Error {
 /** A method the server may call on this client (NetConnection.client); its return value is the `_result`. */
 export type ClientMethod = (...args: AmfValue[]) => AmfValue | Promise<AmfValue>;
 
-export class RtmpClient extends EventEmitter<RtmpClientEvents> {
-  readonly socket: Socket;
+export class RtmpClient<S extends Duplex = Socket> extends EventEmitter<RtmpClientEvents> {
+  /** The byte stream under the client: a TCP socket, or any Duplex (a test's RTMPT tunnel). */
+  readonly socket: S;
   readonly #decoder = new ChunkDecoder({ maxMessageSize: 32 * 1024 * 1024 });
   readonly #encoder = new ChunkEncoder();
   readonly #pending = new Map<number, { method: string; resolve: (values: AmfValue[]) => void; reject: (e: Error) => void }>();
@@ -61,7 +63,7 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   #amf3 = false;
   #closed = false;
 
-  private constructor(socket: Socket) {
+  private constructor(socket: S) {
     super();
     this.socket = socket;
   }
@@ -70,21 +72,26 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   static async open(host: string, port: number, options: RtmpClientOptions = {}): Promise<RtmpClient> {
     const socket = tcpConnect({ host, port });
     socket.setNoDelay(true);
-    const client = new RtmpClient(socket);
+    await once(socket, 'connect');
+    return RtmpClient.over(socket, options);
+  }
+
+  /** Completes the handshake over a byte stream that is open already (no RTMP connect yet). */
+  static async over<S extends Duplex>(stream: S, options: RtmpClientOptions = {}): Promise<RtmpClient<S>> {
+    const client = new RtmpClient(stream);
     await new Promise<void>((resolve, reject) => {
       const handshake = new ClientHandshake({ digest: options.digestHandshake ?? true });
       const timer = setTimeout(() => reject(new Error('handshake timeout')), options.timeoutMs ?? 5000);
       const fail = (error: Error) => { clearTimeout(timer); reject(error); };
-      socket.once('error', fail);
-      socket.once('connect', () => socket.write(handshake.start()));
+      stream.once('error', fail);
       const onData = (data: Buffer) => {
         try {
           const step = handshake.push(data);
-          if (step.send) socket.write(step.send);
+          if (step.send) stream.write(step.send);
           if (!step.done) return;
           clearTimeout(timer);
-          socket.off('data', onData);
-          socket.off('error', fail);
+          stream.off('data', onData);
+          stream.off('error', fail);
           client.#attach();
           if (step.rest.length) client.#onData(step.rest);
           resolve();
@@ -92,7 +99,8 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
           fail(error as Error);
         }
       };
-      socket.on('data', onData);
+      stream.on('data', onData);
+      stream.write(handshake.start());
     });
     return client;
   }
@@ -101,12 +109,18 @@ export class RtmpClient extends EventEmitter<RtmpClientEvents> {
   static async connect(url: string, options: RtmpClientOptions = {}): Promise<{ client: RtmpClient; info: AmfObject }> {
     const parsed = new URL(url);
     const client = await RtmpClient.open(parsed.hostname, Number(parsed.port || 1935), options);
+    return client.connectUrl(url, options);
+  }
+
+  /** Sends connect to the app of `url` (its path and query); closes the client if that fails. */
+  async connectUrl(url: string, options: RtmpClientOptions = {}): Promise<{ client: RtmpClient<S>; info: AmfObject }> {
+    const parsed = new URL(url);
     const app = parsed.pathname.replace(/^\//, '') + parsed.search;
     try {
-      const info = await client.connectApp(app, url, options);
-      return { client, info };
+      const info = await this.connectApp(app, url, options);
+      return { client: this, info };
     } catch (error) {
-      client.close();
+      this.close();
       throw error;
     }
   }

@@ -2,11 +2,10 @@
  * One RTMP connection over a socket: handshake, chunk stream in both directions, and the
  * protocol-control traffic (chunk size, acknowledgements, window, ping) that no application
  * cares about. Everything else comes out as `message` events. Used by the origin for direct
- * clients and by the edge for its clients. Bad bytes close this connection only, with the
- * codec's reason logged.
+ * clients and by the edge for its clients (over TCP, or over an RTMPT tunnel: `RtmpSocket`).
+ * Bad bytes close this connection only, with the codec's reason logged.
  */
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { ProtocolError } from '#protocol/errors.ts';
 import { ChunkDecoder, type ChunkDecoderLimits } from '#protocol/rtmp/chunk-decoder.ts';
 import { ChunkEncoder } from '#protocol/rtmp/chunk-encoder.ts';
@@ -42,6 +41,30 @@ export interface RtmpConnectionOptions {
   mediaFlushBytes: number;
 }
 
+/**
+ * What the connection needs of the byte stream under it. A net.Socket is one; the edge's RTMPT
+ * tunnel (gateway/rtmpt/rtmpt-tunnel.ts) is another, whose writes wait in a queue for the client's
+ * next HTTP poll.
+ */
+export interface RtmpSocket {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+  /** Bytes written but not yet taken by the peer (a slow player is judged by this). */
+  readonly writableLength: number;
+  readonly bytesWritten: number;
+  write(data: Buffer): unknown;
+  cork(): void;
+  uncork(): void;
+  /** No more writes; what was written still reaches the peer. */
+  end(): unknown;
+  destroy(): unknown;
+  setNoDelay?(noDelay: boolean): unknown;
+  on(event: 'data', listener: (data: Buffer) => void): unknown;
+  on(event: 'end', listener: () => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: NodeJS.ErrnoException) => void): unknown;
+}
+
 export const defaultConnectionOptions: RtmpConnectionOptions = {
   handshakeTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
@@ -63,7 +86,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly log: Logger;
-  readonly #socket: Socket;
+  readonly #socket: RtmpSocket;
   readonly #options: RtmpConnectionOptions;
   #handshake: ServerHandshake | null = new ServerHandshake();
   readonly #decoder: ChunkDecoder;
@@ -78,7 +101,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   #pending: Buffer[] = [];
   #pendingBytes = 0;
 
-  constructor(socket: Socket, options: Partial<RtmpConnectionOptions>, log: Logger) {
+  constructor(socket: RtmpSocket, options: Partial<RtmpConnectionOptions>, log: Logger) {
     super();
     this.#socket = socket;
     this.#options = { ...defaultConnectionOptions, ...options };
@@ -87,7 +110,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.log = log.child(`conn#${this.id}`);
     this.#decoder = new ChunkDecoder(this.#options.decoderLimits);
     this.#batcher = this.#options.mediaFlushMs > 0 ? sharedWriteBatcher(this.#options.mediaFlushMs) : null;
-    socket.setNoDelay(true);
+    socket.setNoDelay?.(true);
     socket.on('data', (data) => this.#onData(data));
     socket.on('end', () => this.close(null));
     socket.on('error', (error: NodeJS.ErrnoException) => {

@@ -7,14 +7,16 @@ import { hostname } from 'node:os';
 import type { LogLevel } from '#common/logger.ts';
 import { parseFlags, parseLogLevel } from '#common/service-main.ts';
 import { defaultClientLimits, type ClientLimits } from '#common/client-limits.ts';
+import { defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, loadListenerConfig, type ListenerConfig } from '#common/listener-config.ts';
+import { defaultRtmptLimits, type RtmptLimits } from './rtmpt/rtmpt-limits.ts';
 
 export interface OriginAddress {
   host: string;
   port: number;
 }
 
-/** The edge applies the same client limits as the origin (common/client-limits.ts). */
-export interface EdgeConfig extends ClientLimits {
+/** The edge applies the same client limits as the origin (common/client-limits.ts), plus its RTMPT ones. */
+export interface EdgeConfig extends ClientLimits, ListenerConfig, RtmptLimits {
   /** Origins' link addresses, tried in turn when the link is lost. */
   origins: OriginAddress[];
   /** Shared secret proven to the origin (and by it) over the link; never sent. */
@@ -50,6 +52,8 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
   originTls: false,
   originCaFile: null,
   ...defaultClientLimits,
+  ...defaultListenerConfig,
+  ...defaultRtmptLimits,
   loadIntervalMs: 2000,
   linkPingIntervalMs: 5000,
   reconnectMinMs: 250,
@@ -63,7 +67,17 @@ export const DEFAULT_LINK_PORT = 9035;
 
 const usage = `usage: node gateway/main.ts --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
   [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] [--log-level debug|info|warn|error]
+  ${LISTENER_USAGE}
+  [--rtmpt-idle-timeout-ms MS] [--rtmpt-max-queued-bytes N] [--rtmpt-max-reply-bytes N] [--rtmpt-max-body-bytes N]
   environment: EDGE_ORIGIN, EDGE_SECRET, EDGE_SECRET_FILE, EDGE_NAME, EDGE_BIND, EDGE_RTMP_PORT, EDGE_HTTP_PORT, EDGE_PUBLIC_URL, EDGE_MEDIA_FLUSH_MS, LOG_LEVEL`;
+
+/** RTMPT limits by flag, with the range each accepts. */
+const RTMPT_FLAGS = [
+  ['rtmpt-idle-timeout-ms', 'rtmptIdleTimeoutMs', 100, 3_600_000],
+  ['rtmpt-max-queued-bytes', 'rtmptMaxQueuedBytes', 64 * 1024, 1024 ** 3],
+  ['rtmpt-max-reply-bytes', 'rtmptMaxReplyBytes', 1024, 64 * 1024 * 1024],
+  ['rtmpt-max-body-bytes', 'rtmptMaxBodyBytes', 4096, 256 * 1024 * 1024],
+] as const satisfies readonly (readonly [string, keyof RtmptLimits, number, number])[];
 
 function wholeNumber(value: string, what: string, min: number, max: number): number {
   const n = Number(value);
@@ -82,7 +96,8 @@ export function parseOrigins(value: string): OriginAddress[] {
 
 export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConfig {
   const values = parseFlags(argv,
-    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'ping-interval-ms', 'media-flush-ms', 'stats-interval-ms', 'log-level'],
+    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'ping-interval-ms', 'media-flush-ms', 'stats-interval-ms', 'log-level',
+      ...RTMPT_FLAGS.map(([flag]) => flag), ...LISTENER_FLAGS],
     ['origin-tls'], usage);
   const originList = values.origin ?? env.EDGE_ORIGIN;
   if (!originList) throw new Error(`--origin is required\n${usage}`);
@@ -91,7 +106,7 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConf
   const secretFile = values['secret-file'] ?? env.EDGE_SECRET_FILE;
   const secret = values.secret ?? env.EDGE_SECRET ?? (secretFile ? readFileSync(secretFile, 'utf8').trim() : '');
   if (!secret) throw new Error(`--secret or --secret-file is required\n${usage}`);
-  const config: EdgeConfig = { ...defaultEdgeConfig, origins, secret, publicUrl: '' };
+  const config: EdgeConfig = { ...defaultEdgeConfig, ...loadListenerConfig(values, usage), origins, secret, publicUrl: '' };
   const name = values.name ?? env.EDGE_NAME;
   if (name) config.name = name;
   const bind = values.bind ?? env.EDGE_BIND;
@@ -109,6 +124,10 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConf
   if (mediaFlush) config.mediaFlushMs = wholeNumber(mediaFlush, '--media-flush-ms', 0, 1000);
   const stats = values['stats-interval-ms'];
   if (stats) config.statsIntervalMs = wholeNumber(stats, '--stats-interval-ms', 0, 3_600_000);
+  for (const [flag, key, min, max] of RTMPT_FLAGS) {
+    const value = values[flag];
+    if (value) config[key] = wholeNumber(value, `--${flag}`, min, max);
+  }
   const level = values['log-level'] ?? env.LOG_LEVEL;
   if (level) config.logLevel = parseLogLevel(level, usage);
   return config;

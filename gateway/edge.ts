@@ -4,10 +4,11 @@
  * the listener up and starts the link; `close()` stops listening, closes every client, then the link.
  */
 import { hostname } from 'node:os';
-import { createServer, type AddressInfo, type Server } from 'node:net';
-import { listen } from '#common/listen.ts';
+import type { AddressInfo } from 'node:net';
+import { FlashPolicy, FlashPolicyServer } from '#common/flash-policy.ts';
+import { RtmpListener } from '#common/rtmp-listener.ts';
 import { Logger } from '#common/logger.ts';
-import { RtmpConnection, type RtmpConnectionOptions } from '#common/rtmp-connection.ts';
+import { RtmpConnection, type RtmpConnectionOptions, type RtmpSocket } from '#common/rtmp-connection.ts';
 import { LinkFrameKind } from '#protocol/link/link-frame.ts';
 import type { EdgeConfig } from './config.ts';
 import { OriginLink, type OriginFrame } from './link/origin-link.ts';
@@ -16,6 +17,7 @@ import { EdgeSession } from './session/edge-session.ts';
 import { EdgeHttpServer } from './http/edge-http-server.ts';
 import { BrowserGateway } from './browser/ws-session.ts';
 import { EdgePlayback } from './playback/edge-playback.ts';
+import { RtmptServer } from './rtmpt/rtmpt-server.ts';
 
 /** What the edge counts, for its load reports, its stats log and benchmarks. */
 export interface EdgeStats {
@@ -38,7 +40,11 @@ export class Edge {
   readonly log: Logger;
   readonly link: OriginLink;
   readonly #relay: EdgeRelay;
-  readonly #server: Server;
+  /** The RTMP port, and the RTMPS port when configured: clients of either are the same EdgeSession. */
+  readonly #listeners: RtmpListener[];
+  /** Flash's cross-domain policy: /crossdomain.xml, and the socket policy on the RTMP ports (and 843 when enabled). */
+  readonly policy: FlashPolicy;
+  readonly #policyServer: FlashPolicyServer | null;
   readonly #connectionOptions: Partial<RtmpConnectionOptions>;
   readonly #sessions = new Map<number, EdgeSession>();
   /** The HTTP server (web client, /ws, HTTP/WS-FLV routes); started with the edge, closed with it. */
@@ -47,6 +53,8 @@ export class Edge {
   readonly browsers: BrowserGateway;
   /** HTTP-FLV and WS-FLV playback (/live/...): viewers are sessions on the link too. */
   readonly playback: EdgePlayback;
+  /** RTMPT (/open, /send, /idle, /close on the HTTP port): each tunnel is a client like a socket. */
+  readonly rtmpt: RtmptServer;
   #publicUrl = '';
   #statsTimer: NodeJS.Timeout | null = null;
   #closed = false;
@@ -84,20 +92,36 @@ export class Edge {
     this.playback = new EdgePlayback(this.http, this.link, {
       maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes, detachSession: (id) => this.#relay.detachSession(id),
     }, this.log.child('playback'));
-    this.#server = createServer((socket) => {
-      if (this.#sessions.size >= config.maxConnections) {
-        this.log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: config.maxConnections });
-        socket.destroy();
-        return;
-      }
-      const session = new EdgeSession(new RtmpConnection(socket, this.#connectionOptions, this.log), socket, this.link);
-      this.#sessions.set(session.id, session);
-      session.on('closing', () => this.#relay.detachSession(session.id));
-      session.on('close', () => {
-        this.#relay.detachSession(session.id);
-        this.#sessions.delete(session.id);
-      });
+    // Domains default to this edge's public host, known once it listens (see start()).
+    this.policy = new FlashPolicy(config.policyDomains ?? []);
+    this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
+    this.http.route('/crossdomain.xml', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/x-cross-domain-policy', 'cache-control': 'no-cache' });
+      res.end(this.policy.urlPolicy());
     });
+    const ports = [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: config.tls }])];
+    this.#listeners = ports.map(({ port, tls }) => new RtmpListener({
+      host: config.bind, port, tls, policy: this.policy, handshakeTimeoutMs: config.handshakeTimeoutMs,
+      accept: (socket) => { this.#accept(socket, tls ? 'rtmps' : 'rtmp'); },
+    }, this.log));
+    this.rtmpt = new RtmptServer(this.http, config, (tunnel) => this.#accept(tunnel, 'rtmpt'), this.log.child('rtmpt'));
+  }
+
+  /** A client over TCP or an RTMPT tunnel: one EdgeSession either way; false when the edge is full. */
+  #accept(socket: RtmpSocket, protocol: 'rtmp' | 'rtmps' | 'rtmpt'): boolean {
+    if (this.#sessions.size >= this.config.maxConnections) {
+      this.log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: this.config.maxConnections });
+      socket.destroy();
+      return false;
+    }
+    const session = new EdgeSession(new RtmpConnection(socket, this.#connectionOptions, this.log), socket, this.link, protocol);
+    this.#sessions.set(session.id, session);
+    session.on('closing', () => this.#relay.detachSession(session.id));
+    session.on('close', () => {
+      this.#relay.detachSession(session.id);
+      this.#sessions.delete(session.id);
+    });
+    return true;
   }
 
   get stats(): EdgeStats {
@@ -111,12 +135,17 @@ export class Edge {
 
   /** Listens for clients and starts the link; resolves with the RTMP address bound. */
   async start(): Promise<AddressInfo> {
-    const address = await listen(this.#server, this.config.rtmpPort, this.config.bind);
+    const addresses = await Promise.all(this.#listeners.map((listener) => listener.listen()));
+    const address = addresses[0]!;
     // A wildcard bind address is no place a client can dial: name the machine instead (--public-url overrides).
     const host = address.address === '0.0.0.0' || address.address === '::' ? hostname() : address.address;
     this.#publicUrl = this.config.publicUrl || `rtmp://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     this.log.info('RTMP listening', { address: `rtmp://${address.address}:${address.port}`, publicUrl: this.#publicUrl,
       origins: this.config.origins.map((o) => `${o.host}:${o.port}`).join(',') });
+    if (addresses[1]) this.log.info('RTMPS listening', { address: `rtmps://${addresses[1].address}:${addresses[1].port}` });
+    this.policy.ports = addresses.map((a) => a.port);
+    if (this.policy.domains.length === 0) this.policy.domains = [new URL(this.#publicUrl).hostname.replace(/^\[|\]$/g, '')];
+    if (this.#policyServer) await this.#policyServer.listen(this.config.policyPort!, this.config.bind);
     await this.http.start(this.config.httpPort, this.config.bind);
     this.link.start();
     if (this.config.statsIntervalMs > 0) {
@@ -130,7 +159,7 @@ export class Edge {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#statsTimer) clearInterval(this.#statsTimer);
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = Promise.all([...this.#listeners.map((listener) => listener.close()), this.#policyServer?.close()]);
     for (const session of [...this.#sessions.values()]) session.close(null);
     await Promise.all([closed, this.http.close()]);
     this.#relay.reset();

@@ -6,9 +6,10 @@ import { readFileSync } from 'node:fs';
 import type { LogLevel } from '#common/logger.ts';
 import { defaultClientLimits, type ClientLimits } from '#common/client-limits.ts';
 import { parseFlags, parseLogLevel } from '#common/service-main.ts';
+import { defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, loadListenerConfig, type ListenerConfig } from '#common/listener-config.ts';
 
-/** The origin applies the same client limits as the edge (common/client-limits.ts). */
-export interface OriginConfig extends ClientLimits {
+/** The origin applies the same client limits and listener settings as the edge (common/). */
+export interface OriginConfig extends ClientLimits, ListenerConfig {
   bind: string;
   rtmpPort: number;
   dataDir: string;
@@ -60,6 +61,7 @@ export const defaultOriginConfig: OriginConfig = {
   dataDir: './data',
   applications: ['live', 'classroom'],
   ...defaultClientLimits,
+  ...defaultListenerConfig,
   maxStreamsPerConnection: 32,
   maxSharedObjectBytes: 1024 * 1024,
   maxSharedObjectsPerRoom: 64,
@@ -86,6 +88,7 @@ export const defaultOriginConfig: OriginConfig = {
 
 const usage = `usage: node origin/main.ts [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--ping-interval-ms MS] [--media-flush-ms MS]
   [--http-port N] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] [--log-level debug|info|warn|error]
+  ${LISTENER_USAGE}
   [--link-port N] [--link-bind ADDR] [--link-secret S | --link-secret-file FILE] [--link-tls-cert FILE --link-tls-key FILE]
   environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, ORIGIN_MEDIA_FLUSH_MS, ORIGIN_HTTP_PORT, ORIGIN_RECORD_ROOMS,
   ORIGIN_LINK_PORT, ORIGIN_LINK_BIND, ORIGIN_LINK_SECRET, LOG_LEVEL`;
@@ -132,9 +135,9 @@ function loadLinkConfig(config: OriginConfig, values: Record<string, string | bo
 
 export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): OriginConfig {
   const values = parseFlags(argv, [
-    'bind', 'rtmp-port', 'data-dir', 'apps', 'log-level', 'handshake-timeout', 'ping-interval-ms', 'media-flush-ms', 'so-max-bytes', 'so-max-changes-per-second', 'call-timeout-ms', 'http-port', 'record-rooms', 'record-flush-ms', 'link-port', 'link-bind', 'link-secret', 'link-secret-file', 'link-tls-cert', 'link-tls-key',
+    'bind', 'rtmp-port', 'data-dir', 'apps', 'log-level', 'handshake-timeout', 'ping-interval-ms', 'media-flush-ms', 'so-max-bytes', 'so-max-changes-per-second', 'call-timeout-ms', 'http-port', 'record-rooms', 'record-flush-ms', 'link-port', 'link-bind', 'link-secret', 'link-secret-file', 'link-tls-cert', 'link-tls-key', ...LISTENER_FLAGS,
   ], [], usage);
-  const config = { ...defaultOriginConfig };
+  const config = { ...defaultOriginConfig, ...loadListenerConfig(values, usage) };
   const bind = values.bind ?? env.ORIGIN_BIND;
   if (bind) config.bind = bind;
   const rtmpPort = values['rtmp-port'] ?? env.ORIGIN_RTMP_PORT;

@@ -16,6 +16,8 @@ import type { SessionTransport } from '#common/session-transport.ts';
 import { RtmpSession } from './session/rtmp-session.ts';
 import { EdgeRegistry } from './link/edge-registry.ts';
 import { LinkServer } from './link/link-server.ts';
+import { FlashPolicy, FlashPolicyServer } from '#common/flash-policy.ts';
+import { hostname } from 'node:os';
 
 export class Origin implements OriginContext {
   readonly config: OriginConfig;
@@ -29,6 +31,9 @@ export class Origin implements OriginContext {
   readonly edges: EdgeRegistry;
   /** Null when no link secret is configured: edges are then never accepted. */
   readonly #link: LinkServer | null;
+  /** Flash's cross-domain policy: /crossdomain.xml, and the socket policy on the RTMP ports (and 843 when enabled). */
+  readonly policy: FlashPolicy;
+  readonly #policyServer: FlashPolicyServer | null;
 
   constructor(config: OriginConfig) {
     this.config = config;
@@ -44,16 +49,25 @@ export class Origin implements OriginContext {
       limits: { maxSharedObjectBytes: config.maxSharedObjectBytes, maxSharedObjectsPerRoom: config.maxSharedObjectsPerRoom, maxChatHistory: config.maxChatHistory },
       recordings: this.recordings,
     }, this.log);
+    // By default Flash may come only from the host this origin is reached at.
+    const wildcard = config.bind === '0.0.0.0' || config.bind === '::';
+    this.policy = new FlashPolicy(config.policyDomains ?? [wildcard ? hostname() : config.bind]);
+    this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
     this.http = new HttpApi({ host: config.bind, port: config.httpPort, recordings: this.recordings.store }, this.log.child('http'));
     this.#rtmp = new RtmpServer({
       host: config.bind,
-      port: config.rtmpPort,
+      ports: [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: config.tls }])],
+      policy: this.policy,
       maxConnections: config.maxConnections,
       connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, pingIntervalMs: config.pingIntervalMs, mediaFlushMs: config.mediaFlushMs },
       createSession: (transport) => this.createSession(transport),
     }, this.log);
     this.edges = new EdgeRegistry({ pingIntervalMs: config.linkPingIntervalMs, applications: this.applications, applicationNames: config.applications });
     this.edges.mount(this.http);
+    this.http.route('GET', /^\/crossdomain\.xml$/, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/x-cross-domain-policy' });
+      res.end(this.policy.urlPolicy());
+    });
     this.#link = config.linkSecret === null ? null : new LinkServer({
       host: config.linkBind ?? config.bind,
       port: config.linkPort,
@@ -90,8 +104,13 @@ export class Origin implements OriginContext {
     await this.recordings.init();
     const http = await this.http.listen();
     this.log.info('HTTP listening', { address: `http://${http.address}:${http.port}` });
-    const rtmp = await this.#rtmp.listen();
-    this.log.info('RTMP listening', { address: `rtmp://${rtmp.address}:${rtmp.port}`, apps: this.config.applications.join(',') });
+    const ports = await this.#rtmp.listen();
+    for (const { scheme, address } of ports) {
+      this.log.info(`${scheme.toUpperCase()} listening`, { address: `${scheme}://${address.address}:${address.port}`, apps: this.config.applications.join(',') });
+    }
+    this.policy.ports = ports.map(({ address }) => address.port);
+    if (this.#policyServer) await this.#policyServer.listen(this.config.policyPort!, this.config.bind);
+    const rtmp = ports[0]!.address;
     let link: AddressInfo | null = null;
     if (this.#link) {
       link = await this.#link.listen();
@@ -106,6 +125,7 @@ export class Origin implements OriginContext {
     // Edges first: their sessions close like direct clients (publishers unpublish, players detach).
     await this.#link?.close();
     await this.#rtmp.close();
+    await this.#policyServer?.close();
     // Rooms close with their clients; this saves the last persistent shared objects.
     await this.applications.close();
     await this.recordings.close();

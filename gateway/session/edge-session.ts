@@ -1,5 +1,5 @@
 /**
- * One RTMP client of the edge. The edge terminates RTMP (handshake, chunking, acknowledgements,
+ * One RTMP client of the edge, over TCP or an RTMPT tunnel. The edge terminates RTMP (handshake, chunking, acknowledgements,
  * pings: RtmpConnection) and carries everything else over the link as Message frames keyed by the
  * connection's id; the origin runs the client's session. The session remembers just enough to
  * survive a link loss: a client that only plays is kept, told its streams stopped, and replayed to
@@ -9,12 +9,11 @@
  * the link is down is held (for HOLD_CONNECT_MS) until it is back.
  */
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import type { AmfObject } from '#protocol/amf/types.ts';
 import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import { LinkFrameKind, type LinkFrame } from '#protocol/link/link-frame.ts';
-import type { RtmpConnection } from '#common/rtmp-connection.ts';
+import type { RtmpConnection, RtmpSocket } from '#common/rtmp-connection.ts';
 
 /** Where the session's frames go: the origin link (false while it is down). */
 export interface LinkSender {
@@ -63,8 +62,10 @@ const UNANSWERED = new Set(['_result', '_error', 'onStatus', 'play', 'play2', 'p
 
 export class EdgeSession extends EventEmitter<EdgeSessionEvents> {
   readonly connection: RtmpConnection;
-  readonly #socket: Socket;
+  readonly #socket: RtmpSocket;
   readonly #link: LinkSender;
+  /** How the client reached the edge, for the origin's SessionOpen: 'rtmp' or 'rtmpt'. */
+  readonly #protocol: string;
   /** SessionOpen was sent on the current link connection. */
   #open = false;
   #connect: RtmpMessage | null = null;
@@ -86,11 +87,12 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> {
   #closing = false;
   #closed = false;
 
-  constructor(connection: RtmpConnection, socket: Socket, link: LinkSender) {
+  constructor(connection: RtmpConnection, socket: RtmpSocket, link: LinkSender, protocol = 'rtmp') {
     super();
     this.connection = connection;
     this.#socket = socket;
     this.#link = link;
+    this.#protocol = protocol;
     connection.on('message', (message) => this.#onClientMessage(message));
     connection.on('close', () => this.#onClose());
   }
@@ -247,7 +249,7 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> {
   #openSession(): boolean {
     this.#open = this.#link.send({
       kind: LinkFrameKind.SessionOpen, sessionId: this.id,
-      remoteAddress: this.connection.remoteAddress, remotePort: this.connection.remotePort, protocol: 'rtmp',
+      remoteAddress: this.connection.remoteAddress, remotePort: this.connection.remotePort, protocol: this.#protocol,
     });
     return this.#open;
   }

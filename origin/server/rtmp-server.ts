@@ -1,19 +1,24 @@
 /**
- * The origin's RTMP listener: accepts sockets and gives each its own connection and session.
- * It owns the sessions it created so `close()` stops listening and closes every client.
+ * The origin's RTMP ports (plain, and RTMPS when configured): every socket a port accepts gets its
+ * own connection and session. It owns the sessions it created so `close()` stops listening and
+ * closes every client; the connection limit counts clients of all its ports together.
  */
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { RtmpConnection, type RtmpConnectionOptions } from '#common/rtmp-connection.ts';
-import { listen } from '#common/listen.ts';
+import type { FlashPolicy } from '#common/flash-policy.ts';
+import { RtmpListener, type TlsFiles } from '#common/rtmp-listener.ts';
 import type { Logger } from '#common/logger.ts';
 import type { SessionTransport } from '#common/session-transport.ts';
 import type { RtmpSession } from '../session/rtmp-session.ts';
 
 export interface RtmpServerOptions {
   host: string;
-  port: number;
+  /** One listener per entry: the RTMP port, and the RTMPS port with its certificate. */
+  ports: Array<{ port: number; tls: TlsFiles | null }>;
   maxConnections: number;
-  connection: Partial<RtmpConnectionOptions>;
+  connection: Partial<RtmpConnectionOptions> & { handshakeTimeoutMs: number };
+  /** Answered to a Flash Player's policy request on any of the ports. */
+  policy: FlashPolicy;
   /** The origin's one session factory, shared with the edge link (same options whichever way a client came). */
   createSession: (transport: SessionTransport) => RtmpSession;
 }
@@ -21,33 +26,39 @@ export interface RtmpServerOptions {
 export class RtmpServer {
   readonly #options: RtmpServerOptions;
   readonly #log: Logger;
-  readonly #server: Server;
+  readonly #listeners: RtmpListener[];
   readonly #sessions = new Set<RtmpSession>();
 
   constructor(options: RtmpServerOptions, log: Logger) {
     this.#options = options;
     this.#log = log;
-    this.#server = createServer((socket) => {
-      if (this.#sessions.size >= this.#options.maxConnections) {
-        this.#log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: this.#options.maxConnections });
-        socket.destroy();
-        return;
-      }
-      const session = this.#options.createSession(new RtmpConnection(socket, this.#options.connection, this.#log));
-      this.#sessions.add(session);
-      session.on('close', () => this.#sessions.delete(session));
-    });
+    this.#listeners = options.ports.map(({ port, tls }) => new RtmpListener({
+      host: options.host, port, tls, policy: options.policy, handshakeTimeoutMs: options.connection.handshakeTimeoutMs,
+      accept: (socket) => this.#accept(socket),
+    }, log));
   }
 
   get sessionCount(): number { return this.#sessions.size; }
 
-  listen(): Promise<AddressInfo> {
-    return listen(this.#server, this.#options.port, this.#options.host);
+  /** Listens on every port; resolves with each one's scheme and address, in the order configured. */
+  listen(): Promise<Array<{ scheme: 'rtmp' | 'rtmps'; address: AddressInfo }>> {
+    return Promise.all(this.#listeners.map(async (listener) => ({ scheme: listener.scheme, address: await listener.listen() })));
   }
 
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const closed = Promise.all(this.#listeners.map((listener) => listener.close()));
     for (const session of this.#sessions) session.close(null);
     await closed;
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#sessions.size >= this.#options.maxConnections) {
+      this.#log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: this.#options.maxConnections });
+      socket.destroy();
+      return;
+    }
+    const session = this.#options.createSession(new RtmpConnection(socket, this.#options.connection, this.#log));
+    this.#sessions.add(session);
+    session.on('close', () => this.#sessions.delete(session));
   }
 }

@@ -14,6 +14,7 @@ import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
 import { decodeFrames, eventually, publishTestStream, run, startOrigin, stop, stopAll, tempDir } from '../support/processes.ts';
 import { startCluster, startEdge, type Cluster } from '../support/cluster.ts';
 import { ffmpegFlv, startFlvPublish } from '../support/flv-publisher.ts';
+import { checkClassroomExchange } from '../support/classroom-exchange.ts';
 
 let cluster: Cluster;
 before(async () => { cluster = await startCluster(['edge-a', 'edge-b']); });
@@ -51,21 +52,8 @@ test('a call and a shared object change made through edge A reach a client on ed
   const teacher = await join(edgeA().base, 'Tina', 'teacher');
   const student = await join(edgeB().base, 'Sam', 'student');
   try {
-    const chat = await student.sharedObject('chat').connect();
-    const message = chat.waitFor((e) => e.kind === 'change' && (e.value as { text?: string }).text === 'through the edges');
-    const [sent] = await teacher.call('sendChat', 'through the edges');
-    assert.equal((sent as { name: string }).name, 'Tina');
-    await message;
-    // Clients' own shared object: a change through A seen on B.
-    const own = await student.sharedObject('notes').connect();
-    const mine = await teacher.sharedObject('notes').connect();
-    const seen = own.waitFor((e) => e.kind === 'change' && e.key === 'topic' && e.value === 'fractions');
-    mine.set('topic', 'fractions');
-    await seen;
-    // A server-to-client call through edge B, started by a call through edge A.
-    student.onCall('areYouThere', (teacherName) => `here, ${String(teacherName)}`);
-    const [answers] = await teacher.call('checkPresence', 3000);
-    assert.deepEqual((answers as Array<{ name: string; answered: boolean; answer: string }>).map((a) => [a.name, a.answered, a.answer]), [['Sam', true, 'here, Tina']]);
+    // A chat call and a shared object change through A seen on B; a server-to-client call through B, started by a call through A.
+    await checkClassroomExchange({ client: teacher, name: 'Tina', role: 'teacher' }, { client: student, name: 'Sam', role: 'student' }, 'through the edges');
   } finally {
     teacher.close();
     student.close();

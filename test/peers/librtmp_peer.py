@@ -17,6 +17,8 @@ usage: librtmp_peer.py MODE URL APP [JSON-ARGS]
              publish type args.type (live: librtmp's own RTMP_Write path, which always says
              "live"; record/append: the same packets as RTMP_Write, after a publish command of
              that type), answering the server's pings meanwhile: prints tags sent and pings received
+  play       play URL (live) for args.seconds with librtmp's RTMP_Read and write the FLV it makes
+             to args.out: prints the bytes written
 Prints one JSON object on stdout; exits 1 with a message on stderr on failure.
 """
 import json
@@ -237,6 +239,22 @@ def main():
     args = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
     if mode == "publish":
         publish(url, app, args)
+        return
+    if mode == "play":
+        conn = librtmp.RTMP(url, live=True, timeout=10)
+        conn.connect()
+        stream = conn.create_stream()
+        written = 0
+        end = time.time() + args["seconds"]
+        with open(args["out"], "wb") as out:
+            while time.time() < end:
+                data = stream.read(64 * 1024)
+                if not data:
+                    break
+                out.write(data)
+                written += len(data)
+        conn.close()
+        print(json.dumps({"bytes": written}))
         return
     peer = Peer.connect(url, app, amf_object(args.get("connect")))
     if mode == "remoting":

@@ -3,7 +3,7 @@
  * as users run them (`node gateway/main.ts`), each tracked by processes.ts and stopped by handle.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { repoRoot, startOrigin, stop, track, watchLogs, type OriginProcess } from './processes.ts';
+import { listenedPort, repoRoot, startOrigin, stop, track, watchLogs, type OriginProcess } from './processes.ts';
 
 export interface EdgeProcess {
   name: string;
@@ -13,6 +13,8 @@ export interface EdgeProcess {
   base: string;
   /** The edge's HTTP port (web client, WebSocket, HTTP/WS-FLV). */
   httpPort: number;
+  /** The RTMPS port; null unless started with --rtmps-port. */
+  rtmpsPort: number | null;
   child: ChildProcess;
   logs(): string;
   waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
@@ -39,7 +41,8 @@ export async function startEdge(name: string, originLink: string, secret: string
     const stats = logs().split('\n').filter((l) => / stats /.test(l)).at(-1) ?? '';
     return Object.fromEntries([...stats.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
   };
-  return { name, port, httpPort, base: `rtmp://127.0.0.1:${port}`, child, logs, waitForLog, lastStats, stop: () => stop(child) };
+  const rtmpsPort = listenedPort(logs(), 'RTMPS');
+  return { name, port, httpPort, rtmpsPort, base: `rtmp://127.0.0.1:${port}`, child, logs, waitForLog, lastStats, stop: () => stop(child) };
 }
 
 export interface Cluster {

@@ -62,6 +62,8 @@ export interface OriginProcess {
   httpPort: number;
   /** The edge link's port; null when the origin runs without a link secret (no link listener). */
   linkPort: number | null;
+  /** The RTMPS port; null unless started with --rtmps-port. */
+  rtmpsPort: number | null;
   /** The origin's --data-dir. */
   dataDir: string;
   child: ChildProcess;
@@ -91,7 +93,14 @@ export async function startOrigin(extraArgs: string[] = [], options: { dataDir?:
   // The link listener comes up after RTMP, or the origin says why it did not start.
   const linkLine = await waitForLog(/link (listening|not started)/);
   const linkPort = /link listening/.test(linkLine) ? Number(/:(\d+)\b/.exec(linkLine.split('address=')[1] ?? '')?.[1]) : null;
-  return { port, httpPort, linkPort, dataDir, child, logs: watched.logs, waitForLog, stop: () => stop(child) };
+  const rtmpsPort = listenedPort(watched.logs(), 'RTMPS');
+  return { port, httpPort, linkPort, rtmpsPort, dataDir, child, logs: watched.logs, waitForLog, stop: () => stop(child) };
+}
+
+/** The port of a server's `WHAT listening address=...:PORT` log line, or null when it has none. */
+export function listenedPort(logs: string, what: string): number | null {
+  const line = logs.split('\n').find((l) => l.includes(` ${what} listening `));
+  return line ? Number(/:(\d+)\b/.exec(line.split('address=')[1] ?? '')?.[1]) : null;
 }
 
 /** Collects a child's stdout and stderr; `waitForLog` resolves with the first line that matches. */
@@ -165,6 +174,15 @@ export function largestGap(times: number[]): number {
   let gap = 0;
   for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
   return gap;
+}
+
+/** A self-signed certificate for 127.0.0.1 made by openssl in `dir`, for RTMPS and TLS tests. */
+export async function selfSignedCertificate(dir: string): Promise<{ cert: string; key: string }> {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const made = await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1', '-keyout', key, '-out', cert]);
+  if (made.code !== 0) throw new Error(`openssl: ${made.stderr}`);
+  return { cert, key };
 }
 
 /** Polls `predicate` until true or throws after `timeoutMs`. */

@@ -4,6 +4,7 @@
  * high-resolution clock), so a player in the same process measures publish-to-play latency and
  * checks that no frame went missing. Far cheaper than an encoder, so 50 players fit in one process.
  */
+import type { Duplex } from 'node:stream';
 import { RtmpClient } from '#common/rtmp-client.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import { avcVideo } from './synthetic-media.ts';
@@ -77,13 +78,17 @@ export async function startSyntheticPublisher(appUrl: string, name: string, opti
   };
 }
 
-export interface LightPlayer {
-  client: RtmpClient;
+/** What a player of synthetic frames saw. */
+export interface SyntheticFrames {
   streamId: number;
   /** Sequence numbers of the synthetic frames received, in order. */
   seqs: number[];
   /** Publish-to-play latency of each synthetic frame, ms. */
   latencies: number[];
+}
+
+export interface LightPlayer extends SyntheticFrames {
+  client: RtmpClient;
   /** Bytes read from the socket so far. */
   bytes(): number;
 }
@@ -91,17 +96,22 @@ export interface LightPlayer {
 /** Plays `name` from `appUrl` and records every synthetic frame's sequence number and latency. */
 export async function startLightPlayer(appUrl: string, name: string): Promise<LightPlayer> {
   const { client } = await RtmpClient.connect(appUrl);
+  return { client, ...(await playSyntheticFrames(client, name)), bytes: () => client.socket.bytesRead };
+}
+
+/** Plays `name` on a connected client (over any transport), recording the synthetic frames as they come. */
+export async function playSyntheticFrames(client: RtmpClient<Duplex>, name: string): Promise<SyntheticFrames> {
   const streamId = await client.createStream();
-  const player: LightPlayer = { client, streamId, seqs: [], latencies: [], bytes: () => client.socket.bytesRead };
+  const frames: SyntheticFrames = { streamId, seqs: [], latencies: [] };
   client.on('media', (message) => {
     const stamp = frameStamp(message);
     if (!stamp) return;
-    player.seqs.push(stamp.seq);
-    player.latencies.push(clockMs() - stamp.sentAt);
+    frames.seqs.push(stamp.seq);
+    frames.latencies.push(clockMs() - stamp.sentAt);
   });
   client.streamCommand(streamId, 'play', name, -2000);
   await client.waitForStatus(streamId, 'NetStream.Play.Start');
-  return player;
+  return frames;
 }
 
 /** p-th percentile (0..100) of `values`. */
