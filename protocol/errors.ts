@@ -30,3 +30,9 @@ export class FlvError extends ProtocolError {}
 
 /** A command or data message did not have the shape RTMP requires (name, transaction id, ...). */
 export class CommandError extends ProtocolError {}
+
+/**
+ * RTP, RTCP or an RTP payload (H.264 per RFC 6184, Opus per RFC 7587, AVCC/Annex-B NAL unit
+ * framing) was truncated or malformed, or broke a limit; codes start with 'rtp.', 'rtcp.', 'h264.' or 'opus.'.
+ */
+export class RtpError extends ProtocolError {}
