@@ -1,12 +1,17 @@
 /**
- * Delivery of a live stream to one player: what it asked for (pause, receiveAudio/Video,
- * duration) and what it can take. Starts on a keyframe, and when the player's backlog passes
- * the limit drops media up to the next keyframe instead of queueing, so a slow player costs
- * bounded memory and never slows the others. Used by origin players and by edge relays.
+ * Delivery of a live stream to one consumer (an origin player, an origin → edge link
+ * subscription, an edge client): what it asked for (pause, receiveAudio/Video, duration), what it
+ * can take, and what it cost. The one slow-consumer policy of the project lives here: start on a
+ * keyframe, and when the output's backlog passes the limit drop media up to the next keyframe
+ * instead of queueing (sequence headers, data and the joiner's startup packets always go), so a
+ * slow consumer costs bounded memory and never slows the others. Drops are counted and logged
+ * here, rate-limited and with the consumer's identity, and the counters are readable for metrics.
+ * The consumers are thin adapters that only choose the output and their identity.
  */
+import type { Logger } from '#common/logger.ts';
 import type { MediaPacket } from './media-packet.ts';
 
-/** Where delivered packets go: a client connection (or anything with a backlog). */
+/** Where delivered packets go: a client connection, the link, an FLV writer (anything with a backlog). */
 export interface MediaOutput {
   /** Bytes written but not yet taken by the peer. */
   readonly backlogBytes: number;
@@ -21,33 +26,64 @@ export interface LiveDeliveryOptions {
   maxBacklogBytes: number;
 }
 
+/** Who receives the delivery, for its log lines. */
+export interface DeliveryConsumer {
+  readonly log: Logger;
+  /** What the consumer is, e.g. `player`; its summary line is `<label> closed`. */
+  readonly label: string;
+  /** The warning logged while it drops, saying what a drop means for this consumer. */
+  readonly dropWarning: string;
+  /** Fields naming it on every line (stream first, so an operator can grep a stream's troubles). */
+  readonly identity: Readonly<Record<string, unknown>>;
+}
+
 export interface LiveDeliveryEvents {
-  /** A packet was dropped; `backlog` is the output's backlog at that moment. */
-  onDrop?(dropped: number, backlog: number): void;
   onDurationReached?(): void;
 }
+
+/** What a delivery did so far; a snapshot, for metrics and diagnostics. */
+export interface DeliveryCounters {
+  /** Packets handed to the output and their payload bytes (the FLV body, before chunking or framing). */
+  packetsSent: number;
+  bytesSent: number;
+  /** Media packets not sent: past the backlog limit, or video waiting for its keyframe. */
+  packetsDropped: number;
+  bytesDropped: number;
+  /** Runs of packets dropped because the backlog was over the limit (each one a stall of the consumer). */
+  dropEpisodes: number;
+}
+
+/** At most one drop warning per consumer in this many ms: a stalled player drops every frame. */
+const DROP_LOG_INTERVAL_MS = 5000;
 
 export class LiveDelivery {
   readonly #output: MediaOutput;
   readonly #streamId: number;
   readonly #options: LiveDeliveryOptions;
+  readonly #consumer: DeliveryConsumer;
   readonly #events: LiveDeliveryEvents;
+  readonly #counters: DeliveryCounters = { packetsSent: 0, bytesSent: 0, packetsDropped: 0, bytesDropped: 0, dropEpisodes: 0 };
   #needKeyframe = true;
   #paused = false;
   #audio = true;
   #video = true;
   #firstTimestamp: number | null = null;
   #lastMediaTimestamp: number | null = null;
-  #dropped = 0;
+  /** In a run of backlog drops: the next such drop does not start a new episode. */
+  #overLimit = false;
+  #lastDropLog = 0;
+  #closed = false;
 
-  constructor(output: MediaOutput, streamId: number, options: LiveDeliveryOptions, events: LiveDeliveryEvents = {}) {
+  constructor(output: MediaOutput, streamId: number, options: LiveDeliveryOptions, consumer: DeliveryConsumer, events: LiveDeliveryEvents = {}) {
     this.#output = output;
     this.#streamId = streamId;
     this.#options = options;
+    this.#consumer = consumer;
     this.#events = events;
   }
 
-  get dropped(): number { return this.#dropped; }
+  get counters(): Readonly<DeliveryCounters> { return { ...this.#counters }; }
+  get isClosed(): boolean { return this.#closed; }
   /**
    * Timestamp of the last audio or video packet sent (null before the first): the player's own
    * messages are stamped with it so they never run behind the media it already got.
@@ -57,7 +93,16 @@ export class LiveDelivery {
     return { paused: this.#paused, audio: this.#audio, video: this.#video };
   }
 
-  /** The stream restarted (new publish, unpause): wait for a keyframe again. */
+  /**
+   * The stream was (re)published, or the consumer joined a published one: wait for a keyframe
+   * again, then send `startup` (the joiner's cache) whatever the backlog.
+   */
+  begin(startup: readonly MediaPacket[]): void {
+    this.restart();
+    for (const packet of startup) this.deliver(packet, true);
+  }
+
+  /** The stream restarted (unpublish, new publish): wait for a keyframe again. */
   restart(): void {
     this.#needKeyframe = true;
   }
@@ -76,20 +121,25 @@ export class LiveDelivery {
     this.#video = flag;
   }
 
-  /** `startup` packets (the joiner's cache) go out whatever the backlog. */
+  /** `startup` packets (the joiner's cache) go out whatever the backlog. Nothing goes once closed. */
   deliver(packet: MediaPacket, startup = false): void {
-    if (this.#paused) return;
+    if (this.#closed || this.#paused) return;
     if (packet.kind === 'audio' && !this.#audio) return;
     if (packet.kind === 'video') {
       if (!this.#video) return;
       if (!packet.isSequenceHeader && this.#needKeyframe) {
-        if (!packet.isKeyframe) return this.#drop();
+        if (!packet.isKeyframe) return this.#drop(packet);
         this.#needKeyframe = false;
       }
     }
-    if (!startup && !packet.isSequenceHeader && packet.kind !== 'data' && this.#output.backlogBytes > this.#options.maxBacklogBytes) {
-      this.#needKeyframe = true;
-      return this.#drop();
+    if (!startup && !packet.isSequenceHeader && packet.kind !== 'data') {
+      if (this.#output.backlogBytes > this.#options.maxBacklogBytes) {
+        this.#needKeyframe = true;
+        if (!this.#overLimit) this.#counters.dropEpisodes++;
+        this.#overLimit = true;
+        return this.#drop(packet);
+      }
+      this.#overLimit = false;
     }
     if (this.#options.duration > 0 && packet.kind !== 'data') {
       this.#firstTimestamp ??= packet.timestamp;
@@ -99,11 +149,28 @@ export class LiveDelivery {
       }
     }
     this.#output.sendMedia(packet, this.#streamId);
+    this.#counters.packetsSent++;
+    this.#counters.bytesSent += packet.payload.length;
     if (packet.kind !== 'data') this.#lastMediaTimestamp = packet.timestamp;
   }
 
-  #drop(): void {
-    this.#dropped++;
-    this.#events.onDrop?.(this.#dropped, this.#output.backlogBytes);
+  /** The consumer ended: nothing more is sent, and a consumer that dropped says how much. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const { packetsDropped, dropEpisodes } = this.#counters;
+    if (packetsDropped > 0) this.#consumer.log.info(`${this.#consumer.label} closed`, { ...this.#consumer.identity, dropped: packetsDropped, episodes: dropEpisodes });
+  }
+
+  #drop(packet: MediaPacket): void {
+    this.#counters.packetsDropped++;
+    this.#counters.bytesDropped += packet.payload.length;
+    // Waiting for a keyframe with nothing queued is a join or a restart, not a slow consumer.
+    const backlog = this.#output.backlogBytes;
+    const now = Date.now();
+    if (backlog > 0 && now - this.#lastDropLog > DROP_LOG_INTERVAL_MS) {
+      this.#lastDropLog = now;
+      this.#consumer.log.warn(this.#consumer.dropWarning, { ...this.#consumer.identity, backlog, dropped: this.#counters.packetsDropped });
+    }
   }
 }

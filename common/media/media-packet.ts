@@ -1,9 +1,11 @@
 /**
  * A media or data packet of a live stream as the hub keeps it: the publisher's message plus
  * what fan-out needs to know (keyframe, sequence header) and its chunk encoding, made once and
- * shared by every player that uses the same chunk size and message stream id.
+ * shared by every player that uses the same chunk size and message stream id. Outputs that need
+ * the codec's own bytes (WebRTC) read `frame`, likewise made once and shared.
  */
 import { parseAudioTag, parseVideoTag } from '#protocol/flv/codecs.ts';
+import { parseMediaFrame, type MediaFrame } from './media-frame.ts';
 import { encodeChunks } from '#protocol/rtmp/chunk-encoder.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 
@@ -21,6 +23,8 @@ export class MediaPacket {
   #encodedKey = '';
   #encoded: Buffer | null = null;
   #otherEncodings: Map<string, Buffer> | null = null;
+  /** undefined until first asked for; null when the packet carries no media frame. */
+  #frame: MediaFrame | null | undefined = undefined;
 
   constructor(type: number, timestamp: number, payload: Buffer) {
     this.type = type;
@@ -52,6 +56,12 @@ export class MediaPacket {
   /** The same packet with another timestamp (sequence headers and metadata sent to a late joiner). */
   restamped(timestamp: number): MediaPacket {
     return timestamp === this.timestamp ? this : new MediaPacket(this.type, timestamp, this.payload);
+  }
+
+  /** The codec-level frame (see MediaFrame), parsed on first use and kept; null for data and non-media tags. */
+  get frame(): MediaFrame | null {
+    if (this.#frame === undefined) this.#frame = parseMediaFrame(this.kind, this.timestamp, this.payload);
+    return this.#frame;
   }
 
   /** Chunked bytes for a connection with this chunk size, on this message stream id. */

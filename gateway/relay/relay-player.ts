@@ -5,7 +5,7 @@
  * client is dropped to keyframes by its own delivery and never holds up the link or the others.
  * Statuses (Play.Start, PublishNotify...) come from the origin as session messages, not from here.
  */
-import { LiveDelivery, type MediaOutput } from '#common/media/live-delivery.ts';
+import { LiveDelivery, type DeliveryCounters, type MediaOutput } from '#common/media/live-delivery.ts';
 import type { LiveStream, StreamSubscriber } from '#common/media/live-stream.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
 import type { LivePlayState } from '#common/session-transport.ts';
@@ -16,33 +16,31 @@ export class RelayPlayer implements StreamSubscriber {
   readonly streamId: number;
   readonly stream: LiveStream;
   readonly #delivery: LiveDelivery;
-  readonly #log: Logger;
-  #lastDropLog = 0;
-  #closed = false;
 
   constructor(sessionId: number, output: MediaOutput, streamId: number, stream: LiveStream, maxBacklogBytes: number, log: Logger) {
     this.sessionId = sessionId;
     this.streamId = streamId;
     this.stream = stream;
-    this.#log = log;
     this.#delivery = new LiveDelivery(output, streamId, { duration: 0, maxBacklogBytes }, {
-      onDrop: (dropped, backlog) => this.#onDrop(dropped, backlog),
+      log,
+      label: 'relay player',
+      dropWarning: 'slow player: dropping frames until the next keyframe',
+      identity: { stream: stream.key, streamId },
     });
   }
 
-  get dropped(): number { return this.#delivery.dropped; }
+  get counters(): Readonly<DeliveryCounters> { return this.#delivery.counters; }
 
   start(): void {
     this.stream.subscribe(this);
   }
 
   onPublish(_stream: LiveStream, startup: MediaPacket[]): void {
-    this.#delivery.restart();
-    for (const packet of startup) this.#delivery.deliver(packet, true);
+    this.#delivery.begin(startup);
   }
 
   onPacket(packet: MediaPacket): void {
-    if (!this.#closed) this.#delivery.deliver(packet);
+    this.#delivery.deliver(packet);
   }
 
   onUnpublish(): void {
@@ -58,17 +56,8 @@ export class RelayPlayer implements StreamSubscriber {
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#delivery.isClosed) return;
+    this.#delivery.close();
     this.stream.unsubscribe(this);
-    if (this.#delivery.dropped > 0) this.#log.info('relay player closed', { stream: this.stream.key, streamId: this.streamId, dropped: this.#delivery.dropped });
-  }
-
-  #onDrop(dropped: number, backlog: number): void {
-    const now = Date.now();
-    if (backlog > 0 && now - this.#lastDropLog > 5000) {
-      this.#lastDropLog = now;
-      this.#log.warn('slow player: dropping frames until the next keyframe', { stream: this.stream.key, backlog, dropped });
-    }
   }
 }

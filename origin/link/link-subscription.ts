@@ -7,7 +7,7 @@
  */
 import { LinkFrameKind, type LinkFrame } from '#protocol/link/link-frame.ts';
 import type { Logger } from '#common/logger.ts';
-import { LiveDelivery, type MediaOutput } from '#common/media/live-delivery.ts';
+import { LiveDelivery, type DeliveryCounters, type MediaOutput } from '#common/media/live-delivery.ts';
 import type { LiveStream, StreamSubscriber } from '#common/media/live-stream.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
 
@@ -22,27 +22,26 @@ export class LinkSubscription implements StreamSubscriber, MediaOutput {
   readonly stream: LiveStream;
   readonly #link: LinkWriter;
   readonly #delivery: LiveDelivery;
-  readonly #log: Logger;
   /** `sessionId/streamId` of the edge's NetStreams attached to this subscription. */
   readonly #plays = new Set<string>();
-  #lastDropLog = 0;
-  #packets = 0;
-  #closed = false;
 
   constructor(id: number, stream: LiveStream, link: LinkWriter, maxBacklogBytes: number, log: Logger) {
     this.id = id;
     this.stream = stream;
     this.#link = link;
-    this.#log = log;
     // Always unpaused with audio and video: each client's own wishes are applied at the edge.
-    this.#delivery = new LiveDelivery(this, 0, { duration: 0, maxBacklogBytes }, { onDrop: (dropped, backlog) => this.#onDrop(dropped, backlog) });
+    this.#delivery = new LiveDelivery(this, 0, { duration: 0, maxBacklogBytes }, {
+      log,
+      label: 'link subscription',
+      dropWarning: 'edge link lagging: dropping media until the next keyframe',
+      identity: { stream: stream.key, subscription: id },
+    });
   }
 
   get key(): string { return this.stream.key; }
   get playCount(): number { return this.#plays.size; }
-  /** StreamMessage frames sent (for diagnostics). */
-  get packets(): number { return this.#packets; }
-  get dropped(): number { return this.#delivery.dropped; }
+  /** StreamMessage frames sent (packetsSent) and media dropped while the link lagged. */
+  get counters(): Readonly<DeliveryCounters> { return this.#delivery.counters; }
   get backlogBytes(): number { return this.#link.backlogBytes; }
 
   /** Subscribe goes out first, so StreamState and the startup cache that follow have a subscription. */
@@ -63,21 +62,19 @@ export class LinkSubscription implements StreamSubscriber, MediaOutput {
 
   /** Ends the subscription; `notify` false when the link is gone (nothing can be written). */
   close(notify: boolean): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#delivery.isClosed) return;
+    this.#delivery.close();
     this.stream.unsubscribe(this);
     if (notify) this.#link.write({ kind: LinkFrameKind.Unsubscribe, subscriptionId: this.id });
-    if (this.#delivery.dropped > 0) this.#log.info('link subscription closed', { stream: this.stream.key, dropped: this.#delivery.dropped });
   }
 
   onPublish(_stream: LiveStream, startup: MediaPacket[]): void {
     this.#link.write({ kind: LinkFrameKind.StreamState, subscriptionId: this.id, published: true });
-    this.#delivery.restart();
-    for (const packet of startup) this.#delivery.deliver(packet, true);
+    this.#delivery.begin(startup);
   }
 
   onPacket(packet: MediaPacket): void {
-    if (!this.#closed) this.#delivery.deliver(packet);
+    this.#delivery.deliver(packet);
   }
 
   onUnpublish(): void {
@@ -87,15 +84,6 @@ export class LinkSubscription implements StreamSubscriber, MediaOutput {
 
   /** The delivery's output: one StreamMessage frame per packet, for every client of the edge. */
   sendMedia(packet: MediaPacket): void {
-    this.#packets++;
     this.#link.write({ kind: LinkFrameKind.StreamMessage, subscriptionId: this.id, type: packet.type, timestamp: packet.timestamp, payload: packet.payload });
-  }
-
-  #onDrop(dropped: number, backlog: number): void {
-    const now = Date.now();
-    if (backlog > 0 && now - this.#lastDropLog > 5000) {
-      this.#lastDropLog = now;
-      this.#log.warn('edge link lagging: dropping media until the next keyframe', { stream: this.stream.key, backlog, dropped });
-    }
   }
 }

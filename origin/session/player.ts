@@ -9,7 +9,7 @@
  */
 import { streamBeginMessage } from '#protocol/rtmp/control.ts';
 import { ChunkStreamId } from '#protocol/rtmp/message.ts';
-import { LiveDelivery } from '#common/media/live-delivery.ts';
+import { LiveDelivery, type DeliveryCounters } from '#common/media/live-delivery.ts';
 import type { LiveStream, StreamSubscriber } from '#common/media/live-stream.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
 import type { LiveRelayHandle } from '#common/session-transport.ts';
@@ -34,8 +34,6 @@ export class Player implements StreamSubscriber {
   readonly #reset: boolean;
   #relay: LiveRelayHandle | null = null;
   #joining = false;
-  #lastDropLog = 0;
-  #closed = false;
 
   constructor(ctx: NetStreamContext, streamId: number, name: string, stream: LiveStream, options: PlayOptions) {
     this.#ctx = ctx;
@@ -44,12 +42,15 @@ export class Player implements StreamSubscriber {
     this.#stream = stream;
     this.#reset = options.reset;
     this.#delivery = new LiveDelivery(ctx.connection, streamId, options, {
-      onDrop: (dropped, backlog) => this.#onDrop(dropped, backlog),
-      onDurationReached: () => this.#stop(),
-    });
+      log: ctx.log,
+      label: 'player',
+      dropWarning: 'slow player: dropping frames until the next keyframe',
+      identity: { stream: stream.key, streamId },
+    }, { onDurationReached: () => this.#stop() });
   }
 
-  get droppedPackets(): number { return this.#delivery.dropped; }
+  /** What this player's delivery sent and dropped (an edge client's media is counted by its edge). */
+  get counters(): Readonly<DeliveryCounters> { return this.#delivery.counters; }
 
   start(): void {
     this.#ctx.connection.send(streamBeginMessage(this.streamId), ChunkStreamId.Control);
@@ -71,13 +72,12 @@ export class Player implements StreamSubscriber {
       this.#ctx.connection.send(streamBeginMessage(this.streamId), ChunkStreamId.Control);
       this.#status('NetStream.Play.PublishNotify', `${this.name} is now published.`);
     }
-    this.#delivery.restart();
-    if (this.#relay) return;
-    for (const packet of startup) this.#delivery.deliver(packet, true);
+    // An edge client's media, startup included, comes from its edge's relay.
+    this.#delivery.begin(this.#relay ? [] : startup);
   }
 
   onPacket(packet: MediaPacket): void {
-    if (!this.#relay && !this.#closed) this.#delivery.deliver(packet);
+    if (!this.#relay) this.#delivery.deliver(packet);
   }
 
   onUnpublish(): void {
@@ -103,19 +103,10 @@ export class Player implements StreamSubscriber {
   }
 
   close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (this.#delivery.isClosed) return;
+    this.#delivery.close();
     this.#relay?.detach();
     this.#stream.unsubscribe(this);
-    if (this.#delivery.dropped > 0) this.#ctx.log.info('player closed', { stream: this.#stream.key, dropped: this.#delivery.dropped });
-  }
-
-  #onDrop(dropped: number, backlog: number): void {
-    const now = Date.now();
-    if (backlog > 0 && now - this.#lastDropLog > 5000) {
-      this.#lastDropLog = now;
-      this.#ctx.log.warn('slow player: dropping frames until the next keyframe', { stream: this.#stream.key, backlog, dropped });
-    }
   }
 
   #stop(): void {

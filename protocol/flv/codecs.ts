@@ -113,6 +113,24 @@ export function parseVideoTag(data: Buffer): VideoTagInfo | null {
   };
 }
 
+/**
+ * Bytes of FLV header before a video tag's codec data: 5 for AVC (frame type and codec, packet
+ * type, composition time), 1 for the Flash codecs (VP6's adjustment byte belongs to its data).
+ */
+export function videoTagHeaderSize(info: VideoTagInfo): number {
+  return info.codecId === VideoCodec.AVC && info.frameType !== FrameType.InfoCommand ? AVC_TAG_HEADER_SIZE : 1;
+}
+
+/** Bytes of FLV header before an audio tag's codec data: 2 for AAC (its packet type byte), 1 otherwise. */
+export function audioTagHeaderSize(info: AudioTagInfo): number {
+  return info.format === AudioFormat.Aac ? 2 : 1;
+}
+
+/** True for a video info/command frame: a one-byte command (seek start/end), not a picture. */
+export function isVideoCommandFrame(info: VideoTagInfo): boolean {
+  return info.frameType === FrameType.InfoCommand;
+}
+
 const FLV_SAMPLE_RATES = [5512, 11025, 22050, 44100] as const;
 
 /** Parses the audio tag header; null for an empty payload. */

@@ -1,0 +1,92 @@
+/** LiveDelivery: the slow-consumer policy, its counters and its rate-limited logging, with a fake output whose backlog the test sets. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LiveDelivery, type MediaOutput } from '#common/media/live-delivery.ts';
+import { MediaPacket } from '#common/media/media-packet.ts';
+import { Logger, type LogFields } from '#common/logger.ts';
+import { MessageType } from '#protocol/rtmp/message.ts';
+import { aacAudio, avcVideo } from '../support/synthetic-media.ts';
+
+class FakeOutput implements MediaOutput {
+  backlogBytes = 0;
+  readonly sent: MediaPacket[] = [];
+  sendMedia(packet: MediaPacket): void { this.sent.push(packet); }
+}
+
+class RecordingLogger extends Logger {
+  readonly lines: { level: string; message: string; fields?: LogFields }[] = [];
+  override warn(message: string, fields?: LogFields): void { this.lines.push({ level: 'warn', message, fields }); }
+  override info(message: string, fields?: LogFields): void { this.lines.push({ level: 'info', message, fields }); }
+}
+
+const LIMIT = 1000;
+const video = (kind: 'header' | 'key' | 'inter', timestamp: number) => MediaPacket.fromMessage(avcVideo(kind, timestamp, 1, 100));
+const audio = (timestamp: number) => MediaPacket.fromMessage(aacAudio('frame', timestamp, 1));
+const data = (timestamp: number) => new MediaPacket(MessageType.DataAmf0, timestamp, Buffer.from([2, 0, 1, 0x78]));
+
+function setUp() {
+  const output = new FakeOutput();
+  const log = new RecordingLogger('test');
+  const delivery = new LiveDelivery(output, 1, { duration: 0, maxBacklogBytes: LIMIT }, {
+    log,
+    label: 'player',
+    dropWarning: 'slow player: dropping frames until the next keyframe',
+    identity: { stream: 'live/x', streamId: 1 },
+  });
+  return { output, log, delivery };
+}
+
+test('a stalled consumer drops to the next keyframe; headers and data always go; the counters follow', () => {
+  const { output, log, delivery } = setUp();
+  output.backlogBytes = 10 * LIMIT;
+  delivery.begin([video('header', 0), video('key', 0)]);
+  assert.equal(output.sent.length, 2, 'startup goes out whatever the backlog');
+  output.backlogBytes = 0;
+  delivery.deliver(video('inter', 33));
+  assert.deepEqual(delivery.counters, { packetsSent: 3, bytesSent: 300, packetsDropped: 0, bytesDropped: 0, dropEpisodes: 0 });
+
+  output.backlogBytes = LIMIT + 1; // the player stalls
+  delivery.deliver(video('inter', 66));
+  delivery.deliver(audio(70));
+  delivery.deliver(video('header', 80));
+  delivery.deliver(data(80));
+  delivery.deliver(video('inter', 99));
+  assert.deepEqual(output.sent.slice(3).map((p) => p.kind + (p.isSequenceHeader ? ' header' : '')), ['video header', 'data']);
+  const stalled = delivery.counters;
+  assert.equal(stalled.packetsDropped, 3);
+  assert.equal(stalled.bytesDropped, 100 + 34 + 100);
+  assert.equal(stalled.dropEpisodes, 1, 'one stall, however many packets it drops');
+
+  output.backlogBytes = 0; // drained: audio flows, video waits for its keyframe
+  delivery.deliver(video('inter', 132));
+  delivery.deliver(audio(140));
+  delivery.deliver(video('key', 165));
+  assert.deepEqual(output.sent.slice(5).map((p) => p.timestamp), [140, 165]);
+  assert.equal(delivery.counters.packetsDropped, 4, 'the inter frame before the keyframe counts too');
+
+  output.backlogBytes = LIMIT + 1; // a second stall soon after
+  delivery.deliver(video('inter', 198));
+  assert.equal(delivery.counters.dropEpisodes, 2);
+  assert.equal(delivery.counters.packetsSent, 7);
+
+  const warnings = log.lines.filter((l) => l.level === 'warn');
+  assert.equal(warnings.length, 1, 'drop warnings are rate-limited');
+  assert.equal(warnings[0]!.message, 'slow player: dropping frames until the next keyframe');
+  assert.deepEqual(warnings[0]!.fields, { stream: 'live/x', streamId: 1, backlog: LIMIT + 1, dropped: 1 });
+
+  delivery.close();
+  delivery.deliver(video('key', 231));
+  assert.equal(output.sent.length, 7, 'nothing goes once closed');
+  assert.deepEqual(log.lines.at(-1), { level: 'info', message: 'player closed', fields: { stream: 'live/x', streamId: 1, dropped: 5, episodes: 2 } });
+});
+
+test('waiting for the first keyframe is counted but not logged as a slow consumer', () => {
+  const { output, log, delivery } = setUp();
+  delivery.begin([]);
+  delivery.deliver(video('inter', 0));
+  delivery.deliver(video('key', 33));
+  assert.equal(output.sent.length, 1);
+  assert.equal(delivery.counters.packetsDropped, 1);
+  assert.equal(delivery.counters.dropEpisodes, 0);
+  assert.equal(log.lines.length, 0);
+});
