@@ -36,3 +36,6 @@ export class CommandError extends ProtocolError {}
  * framing) was truncated or malformed, or broke a limit; codes start with 'rtp.', 'rtcp.', 'h264.' or 'opus.'.
  */
 export class RtpError extends ProtocolError {}
+
+/** An SDP offer was malformed, too large, or asked for nothing this server can take; codes start with 'sdp.'. */
+export class SdpError extends ProtocolError {}
