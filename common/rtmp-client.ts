@@ -15,6 +15,9 @@ import { pingResponseMessage, parseUserControl, setChunkSizeMessage } from '#pro
 import { ClientHandshake } from '#protocol/rtmp/handshake.ts';
 import { ChunkStreamId, MessageType, UserControlEvent, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import { RemoteSharedObject } from './remote-shared-object.ts';
+import { RtmpTransactions } from './rtmp-transactions.ts';
+
+export { RtmpCallError } from './rtmp-transactions.ts';
 
 export interface RtmpClientOptions {
   /** objectEncoding sent in connect (3 asks for AMF3 command messages). */
@@ -40,15 +43,6 @@ export interface RtmpClientEvents {
   close: [];
 }
 
-/** A call answered with `_error`: `info` carries the server's status object. */
-export class RtmpCallError extends Error {
-  readonly info: AmfObject;
-  constructor(method: string, info: AmfObject) {
-    super(`${method} failed: ${String(info.code)} ${String(info.description ?? '')}`);
-    this.info = info;
-  }
-}
-
 /** A method the server may call on this client (NetConnection.client); its return value is the `_result`. */
 export type ClientMethod = (...args: AmfValue[]) => AmfValue | Promise<AmfValue>;
 
@@ -57,9 +51,8 @@ export class RtmpClient<S extends Duplex = Socket> extends EventEmitter<RtmpClie
   readonly socket: S;
   readonly #decoder = new ChunkDecoder({ maxMessageSize: 32 * 1024 * 1024 });
   readonly #encoder = new ChunkEncoder();
-  readonly #pending = new Map<number, { method: string; resolve: (values: AmfValue[]) => void; reject: (e: Error) => void }>();
+  readonly #transactions = new RtmpTransactions();
   readonly #methods = new Map<string, ClientMethod>();
-  #nextTransaction = 1;
   #amf3 = false;
   #closed = false;
 
@@ -206,17 +199,13 @@ export class RtmpClient<S extends Duplex = Socket> extends EventEmitter<RtmpClie
     if (this.#closed) return;
     this.#closed = true;
     this.socket.destroy();
-    for (const pending of this.#pending.values()) pending.reject(new Error('connection closed'));
-    this.#pending.clear();
+    this.#transactions.rejectAll(new Error('connection closed'));
     this.emit('close');
   }
 
   #call(method: string, commandObject: AmfValue, args: AmfValue[], streamId: number): Promise<AmfValue[]> {
-    const transactionId = this.#nextTransaction++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(transactionId, { method, resolve, reject });
-      this.send(encodeCommand({ name: method, transactionId, commandObject, args }, streamId, this.#amf3), ChunkStreamId.Command);
-    });
+    return this.#transactions.open(method, (transactionId) =>
+      this.send(encodeCommand({ name: method, transactionId, commandObject, args }, streamId, this.#amf3), ChunkStreamId.Command));
   }
 
   #attach(): void {
@@ -261,13 +250,7 @@ export class RtmpClient<S extends Duplex = Socket> extends EventEmitter<RtmpClie
   }
 
   #onCommand(command: RtmpCommand, streamId: number): void {
-    const pending = this.#pending.get(command.transactionId);
-    if (pending && (command.name === '_result' || command.name === '_error')) {
-      this.#pending.delete(command.transactionId);
-      if (command.name === '_result') pending.resolve([command.commandObject, ...command.args]);
-      else pending.reject(new RtmpCallError(pending.method, (command.args[0] ?? {}) as AmfObject));
-      return;
-    }
+    if (this.#transactions.settle(command)) return;
     if (command.name === 'onStatus') {
       this.emit('status', streamId, (command.args[0] ?? {}) as AmfObject);
       return;

@@ -1,6 +1,6 @@
 /**
  * The edge as one entity: an RTMP listener for clients, one authenticated link to the origin that
- * carries all their sessions, and the local fan-out of the live streams they play. `start()` brings
+ * carries all their sessions (one SessionRegistry for clients of every protocol), and the local fan-out of the live streams they play. `start()` brings
  * the listener up and starts the link; `close()` stops listening, closes every client, then the link.
  */
 import { hostname } from 'node:os';
@@ -14,6 +14,7 @@ import type { EdgeConfig } from './config.ts';
 import { OriginLink, type OriginFrame } from './link/origin-link.ts';
 import { EdgeRelay } from './relay/edge-relay.ts';
 import { EdgeSession } from './session/edge-session.ts';
+import { SessionRegistry } from './session/session-registry.ts';
 import { EdgeHttpServer } from './http/edge-http-server.ts';
 import { BrowserGateway } from './browser/ws-session.ts';
 import { EdgePlayback } from './playback/edge-playback.ts';
@@ -21,6 +22,7 @@ import { RtmptServer } from './rtmpt/rtmpt-server.ts';
 
 /** What the edge counts, for its load reports, its stats log and benchmarks. */
 export interface EdgeStats {
+  /** Clients of every protocol (RTMP, RTMPS, RTMPT, WebSocket, HTTP/WS-FLV viewers). */
   clients: number;
   streams: number;
   players: number;
@@ -46,7 +48,8 @@ export class Edge {
   readonly policy: FlashPolicy;
   readonly #policyServer: FlashPolicyServer | null;
   readonly #connectionOptions: Partial<RtmpConnectionOptions>;
-  readonly #sessions = new Map<number, EdgeSession>();
+  /** Every client session, whatever its protocol: link frames, limits and load reports go through it. */
+  readonly sessions: SessionRegistry;
   /** The HTTP server (web client, /ws, HTTP/WS-FLV routes); started with the edge, closed with it. */
   readonly http: EdgeHttpServer;
   /** Browser sessions over WebSocket (/ws): sessions on the link like RTMP clients. */
@@ -68,29 +71,33 @@ export class Edge {
       pingIntervalMs: config.pingIntervalMs,
       mediaFlushMs: config.mediaFlushMs,
     };
+    this.sessions = new SessionRegistry(config.maxConnections);
     this.link = new OriginLink({
       origins: config.origins, secret: config.secret, edgeName: config.name, tls: config.originTls, caFile: config.originCaFile,
       pingIntervalMs: config.linkPingIntervalMs, loadIntervalMs: config.loadIntervalMs,
       reconnectMinMs: config.reconnectMinMs, reconnectMaxMs: config.reconnectMaxMs,
-      loadReport: () => ({ clients: this.#sessions.size, streams: this.#relay.streamCount, players: this.#relay.playerCount, publicUrl: this.#publicUrl }),
+      loadReport: () => ({
+        clients: this.sessions.clients, protocols: this.sessions.clientsByProtocol,
+        streams: this.#relay.streamCount, players: this.#relay.playerCount, publicUrl: this.#publicUrl,
+      }),
     }, this.log.child('link'));
     this.#relay = new EdgeRelay({
       maxGopBytes: config.maxGopBytes,
       maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
-      output: (sessionId) => this.#sessions.get(sessionId)?.connection ?? this.playback.output(sessionId),
+      output: (sessionId) => this.sessions.get(sessionId)?.mediaOutput ?? undefined,
     }, this.log.child('relay'));
     this.link.on('frame', (frame) => this.#onFrame(frame));
-    this.link.on('up', () => { for (const session of this.#sessions.values()) session.linkUp(); });
+    this.link.on('up', () => this.sessions.linkUp());
     this.link.on('down', () => {
       this.#relay.reset();
-      for (const session of [...this.#sessions.values()]) session.linkLost();
-      this.browsers.linkLost();
-      this.playback.linkLost();
+      this.sessions.linkLost();
     });
+    this.sessions.on('removed', (session) => this.#relay.detachSession(session.id));
     this.http = new EdgeHttpServer(this.log.child('http'));
-    this.browsers = new BrowserGateway(this.http, this.link, this.log.child('ws'));
-    this.playback = new EdgePlayback(this.http, this.link, {
-      maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes, detachSession: (id) => this.#relay.detachSession(id),
+    this.browsers = new BrowserGateway(this.http, this.link, this.sessions, this.log.child('ws'));
+    this.playback = new EdgePlayback(this.http, this.link, this.sessions, {
+      maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
+      detachSession: (id) => this.#relay.detachSession(id), publicUrl: () => this.#publicUrl,
     }, this.log.child('playback'));
     // Domains default to this edge's public host, known once it listens (see start()).
     this.policy = new FlashPolicy(config.policyDomains ?? []);
@@ -109,24 +116,21 @@ export class Edge {
 
   /** A client over TCP or an RTMPT tunnel: one EdgeSession either way; false when the edge is full. */
   #accept(socket: RtmpSocket, protocol: 'rtmp' | 'rtmps' | 'rtmpt'): boolean {
-    if (this.#sessions.size >= this.config.maxConnections) {
+    if (!this.sessions.hasRoom) {
       this.log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: this.config.maxConnections });
       socket.destroy();
       return false;
     }
     const session = new EdgeSession(new RtmpConnection(socket, this.#connectionOptions, this.log), socket, this.link, protocol);
-    this.#sessions.set(session.id, session);
+    this.sessions.add(session);
     session.on('closing', () => this.#relay.detachSession(session.id));
-    session.on('close', () => {
-      this.#relay.detachSession(session.id);
-      this.#sessions.delete(session.id);
-    });
+    session.on('close', () => this.sessions.remove(session));
     return true;
   }
 
   get stats(): EdgeStats {
     return {
-      clients: this.#sessions.size + this.browsers.size, streams: this.#relay.streamCount, players: this.#relay.playerCount,
+      clients: this.sessions.clients, streams: this.#relay.streamCount, players: this.#relay.playerCount,
       linkUp: this.link.isUp, linkRttMs: this.link.rttMs, linkBytesIn: this.link.bytesIn, linkBytesOut: this.link.bytesOut,
       relayMediaBytes: this.#relay.mediaBytes, flvViewers: this.playback.stats.viewers,
       transcoders: this.playback.stats.transcoders, transcodersStarted: this.playback.stats.transcodersStarted,
@@ -160,7 +164,10 @@ export class Edge {
     this.#closed = true;
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     const closed = Promise.all([...this.#listeners.map((listener) => listener.close()), this.#policyServer?.close()]);
-    for (const session of [...this.#sessions.values()]) session.close(null);
+    // Browsers and viewers are told the edge is stopping; RTMP clients just see the connection close.
+    this.browsers.close();
+    this.playback.close();
+    this.sessions.closeAll(null);
     await Promise.all([closed, this.http.close()]);
     this.#relay.reset();
     this.link.close();
@@ -173,7 +180,7 @@ export class Edge {
     } catch (error) {
       // A bug while handling one frame costs that client (if the frame had one), never the link.
       this.log.error('internal error while handling a link frame', { kind: frame.kind, error: (error as Error).stack ?? String(error) });
-      if ('sessionId' in frame) (this.#sessions.get(frame.sessionId) ?? this.browsers.get(frame.sessionId) ?? this.playback.get(frame.sessionId))?.close('internal error');
+      if ('sessionId' in frame) this.sessions.get(frame.sessionId)?.close('internal error');
     }
   }
 
@@ -181,15 +188,11 @@ export class Edge {
     switch (frame.kind) {
       case LinkFrameKind.Message: {
         const message = { type: frame.type, timestamp: frame.timestamp, streamId: frame.streamId, payload: frame.payload };
-        const session = this.#sessions.get(frame.sessionId);
-        if (session) session.deliver(message);
-        else (this.browsers.get(frame.sessionId) ?? this.playback.get(frame.sessionId))?.deliver(message);
+        this.sessions.get(frame.sessionId)?.deliver(message);
         return;
       }
       case LinkFrameKind.SessionClose:
-        this.#sessions.get(frame.sessionId)?.closeFromOrigin(frame.reason);
-        this.browsers.get(frame.sessionId)?.closeFromOrigin(frame.reason);
-        this.playback.get(frame.sessionId)?.closeFromOrigin(frame.reason);
+        this.sessions.get(frame.sessionId)?.closeFromOrigin(frame.reason);
         return;
       case LinkFrameKind.SessionOpen:
         this.log.warn('origin sent SessionOpen; sessions open from the edge only', { session: frame.sessionId });

@@ -3,9 +3,10 @@
  * becomes a session on the origin link exactly like an RTMP client (SessionOpen with the browser's
  * address, protocol 'ws', then an RTMP connect to `classroom/<room>` with { name, role, token }), so
  * the origin's application sees it like any other client. The browser speaks the JSON protocol v1
- * (README "Browser protocol"); this file turns it into RTMP commands and shared object messages
- * and back, validates every message (size, shape, types), rate-limits each connection, and closes a
- * connection only after repeated abuse. BrowserGateway owns the WebSocket server and the sessions.
+ * (README "Browser protocol"); this file turns it into calls of its LinkClient (the virtual RTMP
+ * client on the link) and shared object messages, and what comes back into JSON, validates every message (size, shape, types), rate-limits each connection, and closes a
+ * connection only after repeated abuse. BrowserGateway owns the WebSocket server; the sessions are in
+ * the edge's SessionRegistry, so browsers count against maxConnections and in the Load report.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
@@ -14,11 +15,12 @@ import type { Logger } from '#common/logger.ts';
 import { RemoteSharedObject } from '#common/remote-shared-object.ts';
 import { nextSessionId } from '#common/session-transport.ts';
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
-import { LinkFrameKind } from '#protocol/link/link-frame.ts';
-import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
-import { MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
-import { decodeSharedObject, sharedObjectMessage, type SharedObjectEvent, type SharedObjectMessage } from '#protocol/rtmp/shared-object.ts';
+import type { RtmpMessage } from '#protocol/rtmp/message.ts';
+import type { SharedObjectEvent } from '#protocol/rtmp/shared-object.ts';
+import { RtmpCallError } from '#common/rtmp-transactions.ts';
 import type { LinkSender } from '../session/edge-session.ts';
+import { LinkClient, LinkClientClosedError, requestTcUrl, type ServerCall } from '../session/link-client.ts';
+import type { EdgeClientSession, SessionRegistry } from '../session/session-registry.ts';
 import type { EdgeHttpServer } from '../http/edge-http-server.ts';
 import { amfToJson, jsonToAmf, JsonAmfError, type JsonValue } from './amf-json.ts';
 
@@ -98,26 +100,26 @@ function amfValue(value: unknown): AmfValue {
 const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export interface BrowserSessionEvents {
-  sharedObject: [message: SharedObjectMessage];
   close: [];
 }
 
-export class BrowserSession extends EventEmitter<BrowserSessionEvents> {
+export class BrowserSession extends EventEmitter<BrowserSessionEvents> implements EdgeClientSession {
   readonly id = nextSessionId();
+  readonly protocol = 'ws';
+  readonly internal = false;
+  /** The application channel plays no streams (browsers play over HTTP/WS-FLV). */
+  readonly mediaOutput = null;
   readonly log: Logger;
   readonly #ws: WebSocket;
-  readonly #link: LinkSender;
+  readonly #client: LinkClient;
   readonly #limits: BrowserLimits;
   readonly #remoteAddress: string;
-  readonly #remotePort: number;
-  #open = false;
+  /** connect's tcUrl: the URL of this edge the browser opened. */
+  readonly #tcUrl: string;
   #joined = false;
   #joining = false;
-  #nextTransaction = 2;
-  /** Our transaction id -> the browser's call id (null: the connect). */
-  readonly #pending = new Map<number, string | number | null>();
-  /** Server-to-browser calls awaiting the browser's answer (transaction ids). */
-  readonly #serverCalls = new Set<number>();
+  /** Numbers the ids of chats sent without one. */
+  #chats = 0;
   readonly #sharedObjects = new Map<string, RemoteSharedObject>();
   #tokens: number;
   #lastRefill = Date.now();
@@ -130,12 +132,14 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> {
   constructor(ws: WebSocket, req: IncomingMessage, link: LinkSender, limits: BrowserLimits, log: Logger) {
     super();
     this.#ws = ws;
-    this.#link = link;
     this.#limits = limits;
     this.#tokens = limits.burst;
     this.#remoteAddress = req.socket.remoteAddress ?? '';
-    this.#remotePort = req.socket.remotePort ?? 0;
+    this.#tcUrl = requestTcUrl(req, 'ws');
     this.log = log.child(`ws#${this.id}`);
+    this.#client = new LinkClient(link, { sessionId: this.id, protocol: this.protocol, remoteAddress: this.#remoteAddress, remotePort: req.socket.remotePort ?? 0, log: this.log });
+    this.#client.on('status', (streamId, info) => this.#sendJson({ type: 'status', streamId, info: amfToJson(info) }));
+    this.#client.on('call', (call) => this.#onServerCall(call));
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', () => this.#onClose());
     ws.on('error', (error) => { this.log.info('socket error', { error: error.message }); ws.terminate(); });
@@ -144,34 +148,22 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> {
 
   /** A message of this session from the origin. */
   deliver(message: RtmpMessage): void {
-    if (this.#closed) return;
-    try {
-      switch (message.type) {
-        case MessageType.CommandAmf0:
-        case MessageType.CommandAmf3:
-          return this.#onCommand(decodeCommand(message), message.streamId);
-        case MessageType.SharedObjectAmf0:
-        case MessageType.SharedObjectAmf3:
-          this.emit('sharedObject', decodeSharedObject(message));
-          return;
-        default:
-          return; // media, data and user control are not for this channel
-      }
-    } catch (error) {
-      this.log.warn('undecodable message from the origin', { type: message.type, error: (error as Error).message });
-    }
+    if (!this.#closed) this.#client.deliver(message);
   }
 
   /** The origin ended the session. */
   closeFromOrigin(reason: string): void {
-    this.#open = false;
+    this.#client.lost(reason);
     this.#end(1000, reason || 'closed by the origin');
   }
 
+  /** Nothing to resume: a browser that outlived a link loss would have been closed by linkLost. */
+  linkUp(): void {}
+
   /** The link dropped: what this session had (calls, shared objects) cannot be carried over. */
   linkLost(): void {
-    if (!this.#open && !this.#joining) return;
-    this.#open = false;
+    if (!this.#client.isOpen) return;
+    this.#client.lost('link lost');
     this.#end(1011, 'the edge lost its link to the origin');
   }
 
@@ -268,7 +260,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> {
       case 'call':
         return this.#call(callId(m), str(m, 'method', 64), amfArgs(m));
       case 'chat':
-        return this.#call(m.id === undefined ? `chat-${this.#nextTransaction}` : callId(m), 'sendChat', [str(m, 'text', 2000)]);
+        return this.#call(m.id === undefined ? `chat-${++this.#chats}` : callId(m), 'sendChat', [str(m, 'text', 2000)]);
       case 'result':
       case 'error':
         return this.#answerServerCall(m, type);
@@ -290,35 +282,37 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> {
     const name = str(m, 'name', 64);
     const role = optStr(m, 'role', 16);
     const token = optStr(m, 'token', 1024);
-    if (!this.#openSession()) throw new BadMessage('no_origin', 'the edge has no link to the origin; try again shortly');
+    if (!this.#client.open()) throw new BadMessage('no_origin', 'the edge has no link to the origin; try again shortly');
     this.#joining = true;
     const connectArgs: AmfObject = { name };
     if (role !== undefined) connectArgs.role = role;
     if (token !== undefined) connectArgs.token = token;
-    const commandObject: AmfObject = {
-      app: `classroom/${room}`, flashVer: 'WS 1,0,0,0', tcUrl: `ws://edge/classroom/${room}`, fpad: false,
-      capabilities: 15, audioCodecs: 0, videoCodecs: 0, videoFunction: 0, objectEncoding: 0,
-    };
-    this.#pending.set(1, null);
-    this.#forward(encodeCommand({ name: 'connect', transactionId: 1, commandObject, args: [connectArgs] }, 0));
+    this.#client.connect(`classroom/${room}`, [connectArgs], { tcUrl: this.#tcUrl, flashVer: 'WS 1,0,0,0' }).then(
+      (info) => this.#onConnectReply(true, info),
+      (error: Error) => { if (!(error instanceof LinkClientClosedError)) this.#onConnectReply(false, error instanceof RtmpCallError ? error.info : null); },
+    );
     this.log.info('join', { room, name, role });
   }
 
   #call(id: string | number, method: string, args: AmfValue[]): void {
     if (method === 'connect' || method.startsWith('_') || !/^[A-Za-z][A-Za-z0-9_.]*$/.test(method)) throw new BadMessage('bad_message', `'${method}' is not a method name a browser may call`);
-    if (this.#pending.size >= this.#limits.maxPendingCalls) throw new BadMessage('too_many_calls', `at most ${this.#limits.maxPendingCalls} calls may await an answer`);
-    const tx = this.#nextTransaction++;
-    this.#pending.set(tx, id);
-    this.#forward(encodeCommand({ name: method, transactionId: tx, commandObject: null, args }, 0));
+    if (this.#client.pendingCalls >= this.#limits.maxPendingCalls) throw new BadMessage('too_many_calls', `at most ${this.#limits.maxPendingCalls} calls may await an answer`);
+    this.#client.call(method, ...args).then(
+      (values) => this.#sendJson({ type: 'result', id, value: amfToJson(values[0] ?? null) }),
+      (error: Error) => {
+        if (!(error instanceof RtmpCallError)) return; // the session ended: the browser gets 'closed' instead
+        const status = error.info;
+        this.#sendJson({ type: 'error', id, code: 'call_failed', message: String(status.description ?? status.code ?? 'call failed'), info: amfToJson(status) });
+      },
+    );
   }
 
   #answerServerCall(m: Json, type: 'result' | 'error'): void {
     const tx = m.id;
-    if (typeof tx !== 'number' || !this.#serverCalls.delete(tx)) throw new BadMessage('bad_message', `'${type}' answers no call of the server (id ${JSON.stringify(tx ?? null)})`);
-    const value = type === 'result'
-      ? amfValue(m.value ?? null)
-      : { level: 'error', code: 'NetConnection.Call.Failed', description: typeof m.message === 'string' ? m.message.slice(0, 500) : 'failed' };
-    this.#forward(encodeCommand({ name: type === 'result' ? '_result' : '_error', transactionId: tx, commandObject: null, args: [value] }, 0));
+    const answered = typeof tx === 'number' && (type === 'result'
+      ? this.#client.answer(tx, amfValue(m.value ?? null))
+      : this.#client.fail(tx, typeof m.message === 'string' ? m.message.slice(0, 500) : 'failed'));
+    if (!answered) throw new BadMessage('bad_message', `'${type}' answers no call of the server (id ${JSON.stringify(tx ?? null)})`);
   }
 
   #sharedObject(type: string, m: Json): void {
@@ -328,7 +322,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> {
       if (so) throw new BadMessage('bad_message', `shared object '${name}' is already in use`);
       if (this.#sharedObjects.size >= this.#limits.maxSharedObjects) throw new BadMessage('too_many_shared_objects', `at most ${this.#limits.maxSharedObjects} shared objects at once`);
       const persistent = field(m, 'persistent', 'boolean', { optional: true }) === true;
-      so = new RemoteSharedObject(this, name, persistent);
+      so = new RemoteSharedObject(this.#client, name, persistent);
       this.#watch(so);
       this.#sharedObjects.set(name, so);
       so.connect(10_000).catch(() => {}); // the outcome reaches the browser as so.sync or so.status
@@ -372,35 +366,9 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> {
     so.on('status', (code, level) => this.#sendJson({ type: 'so.status', name, code, level }));
   }
 
-  /** What RemoteSharedObject sends goes to the origin as an AMF0 shared object message. */
-  sendSharedObject(message: SharedObjectMessage): void {
-    this.#forward(sharedObjectMessage(message, false));
-  }
-
-  #onCommand(command: RtmpCommand, streamId: number): void {
-    const tx = command.transactionId;
-    if ((command.name === '_result' || command.name === '_error') && this.#pending.has(tx)) {
-      const id = this.#pending.get(tx)!;
-      this.#pending.delete(tx);
-      const info = command.args[0];
-      if (id === null) return this.#onConnectReply(command.name === '_result', info);
-      if (command.name === '_result') {
-        const values = command.args;
-        this.#sendJson({ type: 'result', id, value: amfToJson(values[0] ?? null) });
-      } else {
-        const status = (info ?? {}) as AmfObject;
-        this.#sendJson({ type: 'error', id, code: 'call_failed', message: String(status.description ?? status.code ?? 'call failed'), info: amfToJson(info ?? null) });
-      }
-      return;
-    }
-    if (command.name === 'onStatus') {
-      this.#sendJson({ type: 'status', streamId, info: amfToJson(command.args[0] ?? null) });
-      return;
-    }
-    if (command.name === '_result' || command.name === '_error') return;
-    // A call of the server on this client (NetConnection.client): answered by {type:'result'|'error', id}.
-    if (tx !== 0) this.#serverCalls.add(tx);
-    this.#sendJson({ type: 'call', id: tx !== 0 ? tx : null, method: command.name, args: command.args.map((a) => amfToJson(a)) });
+  /** A call of the server on this client (NetConnection.client): answered by {type:'result'|'error', id}. */
+  #onServerCall(call: ServerCall): void {
+    this.#sendJson({ type: 'call', id: call.transactionId !== 0 ? call.transactionId : null, method: call.method, args: call.args.map((a) => amfToJson(a)) });
   }
 
   #onConnectReply(ok: boolean, info: AmfValue): void {
@@ -416,45 +384,36 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> {
     this.#sendJson({ type: 'joined', info: amfToJson(info ?? null) });
   }
 
-  #openSession(): boolean {
-    this.#open = this.#link.send({ kind: LinkFrameKind.SessionOpen, sessionId: this.id, remoteAddress: this.#remoteAddress, remotePort: this.#remotePort, protocol: 'ws' });
-    return this.#open;
-  }
-
-  #forward(message: RtmpMessage): void {
-    if (!this.#open) return;
-    this.#link.send({ kind: LinkFrameKind.Message, sessionId: this.id, type: message.type, timestamp: 0, streamId: message.streamId, payload: message.payload });
-  }
-
   #onClose(): void {
     if (this.#finished) return;
     this.#finished = true;
     this.#closed = true;
-    if (this.#open) this.#link.send({ kind: LinkFrameKind.SessionClose, sessionId: this.id, reason: 'browser disconnected' });
-    this.#open = false;
+    this.#client.close('browser disconnected');
     for (const so of this.#sharedObjects.values()) so.removeAllListeners();
     this.#sharedObjects.clear();
     this.emit('close');
   }
 }
 
-/** The `/ws` endpoint: accepts WebSocket upgrades on the edge's HTTP server and keeps the sessions. */
+/** The `/ws` endpoint: accepts WebSocket upgrades on the edge's HTTP server into the edge's sessions. */
 export class BrowserGateway {
   readonly #wss: WebSocketServer;
-  readonly #sessions = new Map<number, BrowserSession>();
+  readonly #sessions: SessionRegistry;
   readonly #link: LinkSender;
   readonly #log: Logger;
   readonly #limits: BrowserLimits;
 
-  constructor(http: EdgeHttpServer, link: LinkSender, log: Logger, limits: Partial<BrowserLimits> = {}) {
+  constructor(http: EdgeHttpServer, link: LinkSender, sessions: SessionRegistry, log: Logger, limits: Partial<BrowserLimits> = {}) {
     this.#link = link;
+    this.#sessions = sessions;
     this.#log = log;
     this.#limits = { ...defaultBrowserLimits, ...limits };
     // Messages up to 16x the protocol limit get a `too_large` reply; beyond that ws closes the socket (1009).
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#limits.maxMessageBytes * 16, perMessageDeflate: false });
     http.upgrade('/ws', (req, socket, head) => {
-      if (this.#sessions.size >= this.#limits.maxSessions) {
-        this.#log.warn('browser refused: too many sessions', { limit: this.#limits.maxSessions });
+      // Browsers have their own cap, and count against the edge's maxConnections like every client.
+      if (this.size >= this.#limits.maxSessions || !sessions.hasRoom) {
+        this.#log.warn('browser refused: too many sessions', { limit: Math.min(this.#limits.maxSessions, sessions.limit) });
         socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
         return;
       }
@@ -463,26 +422,18 @@ export class BrowserGateway {
     http.onClose(() => this.close());
   }
 
-  get size(): number { return this.#sessions.size; }
-
-  get(sessionId: number): BrowserSession | undefined {
-    return this.#sessions.get(sessionId);
-  }
-
-  linkLost(): void {
-    for (const session of [...this.#sessions.values()]) session.linkLost();
-  }
+  get size(): number { return this.#sessions.count('ws'); }
 
   close(): void {
-    for (const session of [...this.#sessions.values()]) session.close('the edge is stopping');
+    for (const session of this.#sessions.ofProtocol('ws')) session.close('the edge is stopping');
     for (const ws of this.#wss.clients) ws.terminate();
     this.#wss.close();
   }
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
     const session = new BrowserSession(ws, req, this.#link, this.#limits, this.#log);
-    this.#sessions.set(session.id, session);
+    this.#sessions.add(session);
     session.log.info('browser connected', { peer: req.socket.remoteAddress });
-    session.on('close', () => this.#sessions.delete(session.id));
+    session.on('close', () => this.#sessions.remove(session));
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Browser playback on the edge: `GET /live/<app>/<room...>/<stream>.flv` (HTTP-FLV, chunked) and
  * the same path over WebSocket (WS-FLV, one binary message per write), for mpegts.js. Each viewer
- * is a session on the link (FlvViewerSession); its first audio/video tags decide whether it gets
+ * is a session on the link (FlvViewerSession) in the edge's SessionRegistry, so it counts
+ * against maxConnections like any client; its first audio/video tags decide whether it gets
  * the stream as is (H.264/AAC) or from the stream's shared Transcoder. `GET /playback/stats` counts
  * viewers and transcoders.
  */
@@ -15,6 +16,8 @@ import type { Logger } from '#common/logger.ts';
 import { parseScope, parseStreamName } from '../../origin/core/scope.ts';
 import { sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import type { LinkSender } from '../session/edge-session.ts';
+import { requestTcUrl } from '../session/link-client.ts';
+import type { SessionRegistry } from '../session/session-registry.ts';
 import { RelayPlayer } from '../relay/relay-player.ts';
 import { FlvMediaOutput, type ByteSink } from './flv-output.ts';
 import { FlvViewerSession } from './flv-viewer-session.ts';
@@ -27,8 +30,10 @@ const MAX_UNDECIDED_PACKETS = 60;
 export interface EdgePlaybackOptions {
   maxGopBytes: number;
   maxPlayerBacklogBytes: number;
-  /** The relay's players of a session that ended. */
+  /** Stops the relay's delivery to a session (a viewer switched to its stream's transcoder). */
   detachSession(sessionId: number): void;
+  /** This edge's public RTMP URL: the tcUrl base of sessions the edge opens itself (transcoders' inputs). */
+  publicUrl(): string;
 }
 
 export interface PlaybackStats {
@@ -108,17 +113,18 @@ interface Viewer {
 export class EdgePlayback {
   readonly #options: EdgePlaybackOptions;
   readonly #link: LinkSender;
+  readonly #sessions: SessionRegistry;
   readonly #log: Logger;
+  /** What playback keeps of each viewer (the sessions themselves are in the edge's registry). */
   readonly #viewers = new Map<number, Viewer>();
-  /** Transcoders by stream key, and by their input session id (for link frames). */
   readonly #transcoders = new Map<string, Transcoder>();
-  readonly #inputs = new Map<number, FlvViewerSession>();
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   #transcodersStarted = 0;
 
-  constructor(http: EdgeHttpServer, link: LinkSender, options: EdgePlaybackOptions, log: Logger) {
+  constructor(http: EdgeHttpServer, link: LinkSender, sessions: SessionRegistry, options: EdgePlaybackOptions, log: Logger) {
     this.#options = options;
     this.#link = link;
+    this.#sessions = sessions;
     this.#log = log;
     http.route(PLAYBACK_PREFIX, (req, res, url) => this.#onHttp(req, res, url), { prefix: true });
     http.upgrade(PLAYBACK_PREFIX, (req, socket, head, url) => this.#onUpgrade(req, socket, head, url), { prefix: true });
@@ -131,22 +137,6 @@ export class EdgePlayback {
 
   get stats(): PlaybackStats {
     return { viewers: this.#viewers.size, transcoders: this.#transcoders.size, transcodersStarted: this.#transcodersStarted };
-  }
-
-  /** A link session of playback (a viewer or a transcoder's input), for the edge's frame dispatch. */
-  get(sessionId: number): FlvViewerSession | undefined {
-    return this.#viewers.get(sessionId)?.session ?? this.#inputs.get(sessionId);
-  }
-
-  /** Where the relay delivers a playback session's stream. */
-  output(sessionId: number): MediaOutput | undefined {
-    return this.get(sessionId)?.output;
-  }
-
-  /** The link dropped: viewers are told and closed (a browser player reconnects by itself). */
-  linkLost(): void {
-    for (const session of [...this.#inputs.values()]) session.close('the edge lost its link to the origin');
-    for (const viewer of [...this.#viewers.values()]) viewer.session.close('the edge lost its link to the origin');
   }
 
   close(): void {
@@ -167,9 +157,10 @@ export class EdgePlayback {
       this.#log.warn('bad playback request', { path: url.pathname, error: (error as Error).message });
       return sendText(res, url.pathname.endsWith('.flv') ? 400 : 404, `${(error as Error).message}\n`);
     }
+    if (!this.#admits()) return sendText(res, 503, 'the edge has too many clients\n');
     const socket = res.socket;
     const sink: ByteSink = { get backlogBytes() { return res.writableLength + (socket?.writableLength ?? 0); }, write: (bytes) => { res.write(bytes); } };
-    const viewer = this.#open(target, 'http-flv', req, sink);
+    const viewer = this.#open(target, 'http-flv', requestTcUrl(req, 'http'), req, sink);
     viewer.session.once('playing', () => {
       if (!res.headersSent) res.writeHead(200, { 'content-type': 'video/x-flv', 'access-control-allow-origin': '*', 'cache-control': 'no-store' });
     });
@@ -190,9 +181,13 @@ export class EdgePlayback {
       socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
+    if (!this.#admits()) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const sink: ByteSink = { get backlogBytes() { return ws.bufferedAmount; }, write: (bytes) => ws.send(bytes, { binary: true }) };
-      const viewer = this.#open(target, 'ws-flv', req, sink);
+      const viewer = this.#open(target, 'ws-flv', requestTcUrl(req, 'ws'), req, sink);
       viewer.session.once('close', (reason) => {
         // A close reason is at most 123 bytes.
         if (ws.readyState === ws.OPEN) ws.close(reason ? 4000 : 1000, Buffer.from(reason ?? '').subarray(0, 123).toString());
@@ -203,17 +198,30 @@ export class EdgePlayback {
     });
   }
 
-  #open(target: { app: string; stream: string }, protocol: string, req: IncomingMessage, sink: ByteSink): Viewer {
+  /** A viewer more fits in the edge's maxConnections (which counts clients of every protocol). */
+  #admits(): boolean {
+    if (this.#sessions.hasRoom) return true;
+    this.#log.warn('viewer refused: too many clients', { limit: this.#sessions.limit });
+    return false;
+  }
+
+  /** Registers a playback session with the edge until it closes. */
+  #register(session: FlvViewerSession): void {
+    this.#sessions.add(session);
+    session.once('close', () => this.#sessions.remove(session));
+  }
+
+  #open(target: { app: string; stream: string }, protocol: string, tcUrl: string, req: IncomingMessage, sink: ByteSink): Viewer {
     const flv = new FlvMediaOutput(sink);
     const viewer: Viewer = { session: null!, flv, transcoder: null, player: null };
     const gate = new CodecGate(flv, () => this.#transcode(viewer));
-    viewer.session = new FlvViewerSession({ ...target, protocol, output: gate,
+    viewer.session = new FlvViewerSession({ ...target, protocol, tcUrl, output: gate,
       remoteAddress: req.socket.remoteAddress ?? '', remotePort: req.socket.remotePort ?? 0 }, this.#link, this.#log);
     this.#viewers.set(viewer.session.id, viewer);
+    this.#register(viewer.session);
     viewer.session.log.info('viewer', { stream: viewer.session.streamKey, peer: req.socket.remoteAddress });
     viewer.session.once('close', () => {
       this.#viewers.delete(viewer.session.id);
-      this.#options.detachSession(viewer.session.id);
       viewer.player?.close();
       viewer.transcoder?.removeViewer();
     });
@@ -227,9 +235,9 @@ export class EdgePlayback {
     if (!transcoder || transcoder.closed) {
       const [app, stream] = [key.slice(0, key.lastIndexOf('/')), key.slice(key.lastIndexOf('/') + 1)];
       transcoder = new Transcoder(key, (output) => {
-        const input = new FlvViewerSession({ app, stream, protocol: 'transcoder', remoteAddress: '127.0.0.1', remotePort: 0, output }, this.#link, this.#log);
-        this.#inputs.set(input.id, input);
-        input.once('close', () => { this.#inputs.delete(input.id); this.#options.detachSession(input.id); });
+        const input = new FlvViewerSession({ app, stream, protocol: 'transcoder', tcUrl: `${this.#options.publicUrl()}/${app}`,
+          remoteAddress: '127.0.0.1', remotePort: 0, output, internal: true }, this.#link, this.#log);
+        this.#register(input);
         return input;
       }, this.#options.maxGopBytes, this.#log.child('transcoder'));
       const created = transcoder;

@@ -1,29 +1,34 @@
 /**
  * A playback viewer on the link: one session the origin sees like an RTMP client (SessionOpen
  * with protocol 'http-flv'/'ws-flv' and the browser's address, then connect, createStream and
- * play), so the origin's application may refuse it and the edge still carries one upstream copy
+ * play, all through its LinkClient), so the origin's application may refuse it and the edge still carries one upstream copy
  * of the stream. The origin answers the play with PlayAttach; the edge relay then delivers to
  * this session's MediaOutput (FLV to a browser, or to a transcoder's ffmpeg).
  */
 import { EventEmitter } from 'node:events';
 import type { AmfObject } from '#protocol/amf/types.ts';
-import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
-import { MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
-import { LinkFrameKind } from '#protocol/link/link-frame.ts';
+import type { RtmpMessage } from '#protocol/rtmp/message.ts';
 import { nextSessionId } from '#common/session-transport.ts';
 import type { MediaOutput } from '#common/media/live-delivery.ts';
 import type { Logger } from '#common/logger.ts';
+import { RtmpCallError } from '#common/rtmp-transactions.ts';
 import type { LinkSender } from '../session/edge-session.ts';
+import { LinkClient, LinkClientClosedError } from '../session/link-client.ts';
+import type { EdgeClientSession } from '../session/session-registry.ts';
 
 export interface FlvViewerOptions {
   /** connect's app: `application/room`. */
   app: string;
   stream: string;
   protocol: string;
+  /** The URL of this edge the viewer used (connect's tcUrl). */
+  tcUrl: string;
   remoteAddress: string;
   remotePort: number;
   /** Where the relay delivers the stream. */
   output: MediaOutput;
+  /** Opened by the edge itself (a transcoder's input), not a browser. */
+  internal?: boolean;
 }
 
 export interface FlvViewerEvents {
@@ -33,97 +38,85 @@ export interface FlvViewerEvents {
   close: [reason: string | null];
 }
 
-const CONNECT_TX = 1;
-const CREATE_STREAM_TX = 2;
 /** Statuses that end a viewer: the origin refused or lost what it asked for. */
 const FAILURES = /^NetConnection\.Connect\.(Rejected|Failed|Closed)$|^NetStream\.Play\.(StreamNotFound|Failed|BadName)$|Play\.Forbidden|\.Failed$/;
 
-function infoOf(command: RtmpCommand): { code: string; description: string } {
-  const info = (command.args[0] ?? {}) as AmfObject;
+function describe(info: AmfObject): { code: string; description: string } {
   return { code: typeof info.code === 'string' ? info.code : '', description: typeof info.description === 'string' ? info.description : '' };
 }
 
-export class FlvViewerSession extends EventEmitter<FlvViewerEvents> {
+export class FlvViewerSession extends EventEmitter<FlvViewerEvents> implements EdgeClientSession {
   readonly id = nextSessionId();
   readonly output: MediaOutput;
   readonly log: Logger;
+  readonly protocol: string;
+  readonly internal: boolean;
   readonly #options: FlvViewerOptions;
-  readonly #link: LinkSender;
-  #open = false;
-  #streamId = 0;
+  readonly #client: LinkClient;
   #closed = false;
 
   constructor(options: FlvViewerOptions, link: LinkSender, log: Logger) {
     super();
     this.#options = options;
     this.output = options.output;
-    this.#link = link;
+    this.protocol = options.protocol;
+    this.internal = options.internal ?? false;
     this.log = log.child(`${options.protocol}#${this.id}`);
+    this.#client = new LinkClient(link, { sessionId: this.id, protocol: options.protocol, remoteAddress: options.remoteAddress, remotePort: options.remotePort, log: this.log });
+    this.#client.on('status', (_streamId, info) => {
+      const { code, description } = describe(info);
+      if (FAILURES.test(code)) this.close(`${code}${description ? `: ${description}` : ''}`);
+    });
   }
 
   get streamKey(): string { return `${this.#options.app}/${this.#options.stream}`; }
+  get mediaOutput(): MediaOutput { return this.output; }
 
-  /** Opens the session and asks the origin to connect; false (and closed) if the link is down. */
+  /** Opens the session and starts the play at the origin; false (and closed) if the link is down. */
   start(): boolean {
-    const { remoteAddress, remotePort, protocol, app } = this.#options;
-    this.#open = this.#link.send({ kind: LinkFrameKind.SessionOpen, sessionId: this.id, remoteAddress, remotePort, protocol });
-    if (!this.#open) {
+    if (!this.#client.open()) {
       this.close('the edge has no link to the origin');
       return false;
     }
-    this.#send(encodeCommand({ name: 'connect', transactionId: CONNECT_TX, args: [], commandObject: {
-      app, tcUrl: `rtmp://edge/${app}`, flashVer: `classroom-gateway ${protocol}`, fpad: false, capabilities: 15, audioCodecs: 0x0fff, videoCodecs: 0xff, objectEncoding: 0,
-    } }, 0));
+    this.#play().catch((error: Error) => {
+      if (error instanceof LinkClientClosedError) return; // closed meanwhile, with its own reason
+      this.close(error instanceof RtmpCallError ? describe(error.info).description || error.message : error.message);
+    });
     return true;
   }
 
-  /** A message of this session from the origin. */
-  deliver(message: RtmpMessage): void {
-    if (this.#closed || (message.type !== MessageType.CommandAmf0 && message.type !== MessageType.CommandAmf3)) return;
-    let command: RtmpCommand;
-    try {
-      command = decodeCommand(message);
-    } catch {
-      return;
-    }
-    if (command.name === '_error') return this.close(infoOf(command).description || `${command.name} to transaction ${command.transactionId}`);
-    if (command.name === '_result' && command.transactionId === CONNECT_TX) {
-      this.#send(encodeCommand({ name: 'createStream', transactionId: CREATE_STREAM_TX, commandObject: null, args: [] }, 0));
-      return;
-    }
-    if (command.name === '_result' && command.transactionId === CREATE_STREAM_TX) {
-      this.#streamId = typeof command.args[0] === 'number' ? command.args[0] : 1;
-      this.#send(encodeCommand({ name: 'play', transactionId: 0, commandObject: null, args: [this.#options.stream, -1000] }, this.#streamId));
-      return;
-    }
-    if (command.name === 'onStatus') {
-      const { code, description } = infoOf(command);
-      if (code === 'NetStream.Play.Start') {
-        this.log.info('playing', { stream: this.streamKey });
-        this.emit('playing');
-      } else if (FAILURES.test(code)) {
-        this.close(`${code}${description ? `: ${description}` : ''}`);
-      }
-    }
+  async #play(): Promise<void> {
+    const { app, tcUrl, stream } = this.#options;
+    await this.#client.connect(app, [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
+    const streamId = await this.#client.createStream();
+    await this.#client.play(streamId, stream, -1000);
+    this.log.info('playing', { stream: this.streamKey });
+    this.emit('playing');
   }
 
-  /** The origin ended the session. */
+  deliver(message: RtmpMessage): void {
+    if (!this.#closed) this.#client.deliver(message);
+  }
+
   closeFromOrigin(reason: string): void {
-    this.#open = false;
+    this.#client.lost(reason);
     this.close(reason || 'closed by the origin');
+  }
+
+  /** Nothing to resume: a viewer that outlived a link loss would have been closed by linkLost. */
+  linkUp(): void {}
+
+  /** The link dropped: the viewer is closed (a browser player reconnects by itself). */
+  linkLost(): void {
+    this.#client.lost('link lost');
+    this.close('the edge lost its link to the origin');
   }
 
   close(reason: string | null): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#open) this.#link.send({ kind: LinkFrameKind.SessionClose, sessionId: this.id, reason: 'viewer left' });
-    this.#open = false;
+    this.#client.close('viewer left');
     this.log.info('viewer session closed', { stream: this.streamKey, reason: reason ?? undefined });
     this.emit('close', reason);
-  }
-
-  #send(message: RtmpMessage): void {
-    if (!this.#open) return;
-    this.#link.send({ kind: LinkFrameKind.Message, sessionId: this.id, type: message.type, timestamp: message.timestamp, streamId: message.streamId, payload: message.payload });
   }
 }

@@ -14,6 +14,7 @@ import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/c
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import { LinkFrameKind, type LinkFrame } from '#protocol/link/link-frame.ts';
 import type { RtmpConnection, RtmpSocket } from '#common/rtmp-connection.ts';
+import type { EdgeClientSession } from './session-registry.ts';
 
 /** Where the session's frames go: the origin link (false while it is down). */
 export interface LinkSender {
@@ -60,12 +61,14 @@ const MAX_HELD_MESSAGES = 256;
 const UNANSWERED = new Set(['_result', '_error', 'onStatus', 'play', 'play2', 'publish', 'pause', 'seek', 'receiveAudio', 'receiveVideo',
   'closeStream', 'deleteStream', 'FCSubscribe', 'FCUnsubscribe']);
 
-export class EdgeSession extends EventEmitter<EdgeSessionEvents> {
+export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements EdgeClientSession {
   readonly connection: RtmpConnection;
+  /** A real RTMP client: counted, and the relay writes its streams to its connection. */
+  readonly internal = false;
   readonly #socket: RtmpSocket;
   readonly #link: LinkSender;
-  /** How the client reached the edge, for the origin's SessionOpen: 'rtmp' or 'rtmpt'. */
-  readonly #protocol: string;
+  /** How the client reached the edge, for the origin's SessionOpen: 'rtmp', 'rtmps' or 'rtmpt'. */
+  readonly protocol: string;
   /** SessionOpen was sent on the current link connection. */
   #open = false;
   #connect: RtmpMessage | null = null;
@@ -92,13 +95,14 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> {
     this.connection = connection;
     this.#socket = socket;
     this.#link = link;
-    this.#protocol = protocol;
+    this.protocol = protocol;
     connection.on('message', (message) => this.#onClientMessage(message));
     connection.on('close', () => this.#onClose());
   }
 
   get id(): number { return this.connection.id; }
   get log() { return this.connection.log; }
+  get mediaOutput(): RtmpConnection { return this.connection; }
   get playingStreams(): number { return this.#plays.size; }
 
   /** A message of this session from the origin. */
@@ -249,7 +253,7 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> {
   #openSession(): boolean {
     this.#open = this.#link.send({
       kind: LinkFrameKind.SessionOpen, sessionId: this.id,
-      remoteAddress: this.connection.remoteAddress, remotePort: this.connection.remotePort, protocol: this.#protocol,
+      remoteAddress: this.connection.remoteAddress, remotePort: this.connection.remotePort, protocol: this.protocol,
     });
     return this.#open;
   }
