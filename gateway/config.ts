@@ -41,6 +41,13 @@ export interface EdgeConfig extends ClientLimits, ListenerConfig, RtmptLimits {
   reconnectMaxMs: number;
   /** Link and client counters logged this often (0: never). */
   statsIntervalMs: number;
+  /** Address WebRTC media binds and announces (ICE host candidate); null: the --bind address, or every interface when that is a wildcard. */
+  webrtcBind: string | null;
+  /** UDP ports WebRTC media may use (both 0: any). */
+  webrtcPortRangeBegin: number;
+  webrtcPortRangeEnd: number;
+  /** A WebRTC publisher is asked for a keyframe at least this often (ms). */
+  keyframeIntervalMs: number;
   logLevel: LogLevel;
 }
 
@@ -59,6 +66,10 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
   reconnectMinMs: 250,
   reconnectMaxMs: 5000,
   statsIntervalMs: 0,
+  webrtcBind: null,
+  webrtcPortRangeBegin: 0,
+  webrtcPortRangeEnd: 0,
+  keyframeIntervalMs: 2000,
   logLevel: 'info',
 };
 
@@ -68,6 +79,7 @@ export const DEFAULT_LINK_PORT = 9035;
 const usage = `usage: node gateway/main.ts --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
   [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] [--log-level debug|info|warn|error]
   ${LISTENER_USAGE}
+  [--webrtc-bind ADDR] [--webrtc-ports FIRST-LAST] [--keyframe-interval-ms MS]
   [--rtmpt-idle-timeout-ms MS] [--rtmpt-max-queued-bytes N] [--rtmpt-max-reply-bytes N] [--rtmpt-max-body-bytes N]
   environment: EDGE_ORIGIN, EDGE_SECRET, EDGE_SECRET_FILE, EDGE_NAME, EDGE_BIND, EDGE_RTMP_PORT, EDGE_HTTP_PORT, EDGE_PUBLIC_URL, EDGE_MEDIA_FLUSH_MS, LOG_LEVEL`;
 
@@ -96,7 +108,7 @@ export function parseOrigins(value: string): OriginAddress[] {
 
 export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConfig {
   const values = parseFlags(argv,
-    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'ping-interval-ms', 'media-flush-ms', 'stats-interval-ms', 'log-level',
+    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'ping-interval-ms', 'media-flush-ms', 'stats-interval-ms', 'log-level', 'webrtc-bind', 'webrtc-ports', 'keyframe-interval-ms',
       ...RTMPT_FLAGS.map(([flag]) => flag), ...LISTENER_FLAGS],
     ['origin-tls'], usage);
   const originList = values.origin ?? env.EDGE_ORIGIN;
@@ -122,6 +134,15 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConf
   if (values['ping-interval-ms']) config.pingIntervalMs = wholeNumber(values['ping-interval-ms'], '--ping-interval-ms', 100, 600_000);
   const mediaFlush = values['media-flush-ms'] ?? env.EDGE_MEDIA_FLUSH_MS;
   if (mediaFlush) config.mediaFlushMs = wholeNumber(mediaFlush, '--media-flush-ms', 0, 1000);
+  if (values['webrtc-bind']) config.webrtcBind = values['webrtc-bind'];
+  const ports = values['webrtc-ports'];
+  if (ports) {
+    const match = /^(\d+)-(\d+)$/.exec(ports);
+    if (!match) throw new Error(`--webrtc-ports must be FIRST-LAST, got ${JSON.stringify(ports)}\n${usage}`);
+    config.webrtcPortRangeBegin = wholeNumber(match[1]!, '--webrtc-ports first port', 1024, 65535);
+    config.webrtcPortRangeEnd = wholeNumber(match[2]!, '--webrtc-ports last port', config.webrtcPortRangeBegin, 65535);
+  }
+  if (values['keyframe-interval-ms']) config.keyframeIntervalMs = wholeNumber(values['keyframe-interval-ms'], '--keyframe-interval-ms', 500, 60_000);
   const stats = values['stats-interval-ms'];
   if (stats) config.statsIntervalMs = wholeNumber(stats, '--stats-interval-ms', 0, 3_600_000);
   for (const [flag, key, min, max] of RTMPT_FLAGS) {

@@ -19,6 +19,8 @@ import { EdgeHttpServer } from './http/edge-http-server.ts';
 import { BrowserGateway } from './browser/ws-session.ts';
 import { EdgePlayback } from './playback/edge-playback.ts';
 import { RtmptServer } from './rtmpt/rtmpt-server.ts';
+import { WhipEndpoint } from './webrtc/whip-endpoint.ts';
+import { OpusToAac } from './webrtc/opus-to-aac.ts';
 
 /** What the edge counts, for its load reports, its stats log and benchmarks. */
 export interface EdgeStats {
@@ -56,6 +58,8 @@ export class Edge {
   readonly browsers: BrowserGateway;
   /** HTTP-FLV and WS-FLV playback (/live/...): viewers are sessions on the link too. */
   readonly playback: EdgePlayback;
+  /** WHIP (/whip/...): browsers publishing over WebRTC, sessions on the link like RTMP publishers. */
+  readonly whip: WhipEndpoint;
   /** RTMPT (/open, /send, /idle, /close on the HTTP port): each tunnel is a client like a socket. */
   readonly rtmpt: RtmptServer;
   #publicUrl = '';
@@ -99,6 +103,14 @@ export class Edge {
       maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
       detachSession: (id) => this.#relay.detachSession(id), publicUrl: () => this.#publicUrl,
     }, this.log.child('playback'));
+    const wildcard = config.bind === '0.0.0.0' || config.bind === '::';
+    this.whip = new WhipEndpoint(this.http, this.link, this.sessions, {
+      ingest: {
+        bindAddress: config.webrtcBind ?? (wildcard ? undefined : config.bind), portRangeBegin: config.webrtcPortRangeBegin || undefined,
+        portRangeEnd: config.webrtcPortRangeEnd || undefined, keyframeIntervalMs: config.keyframeIntervalMs, gatheringTimeoutMs: 2000,
+      },
+      createAudioEncoder: () => new OpusToAac(),
+    }, this.log.child('whip'));
     // Domains default to this edge's public host, known once it listens (see start()).
     this.policy = new FlashPolicy(config.policyDomains ?? []);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));

@@ -39,3 +39,9 @@ export class RtpError extends ProtocolError {}
 
 /** An SDP offer was malformed, too large, or asked for nothing this server can take; codes start with 'sdp.'. */
 export class SdpError extends ProtocolError {}
+
+/**
+ * An Ogg page (RFC 3533) or an Ogg Opus header (RFC 7845) was truncated, malformed, failed its
+ * CRC or broke a limit, or a packet handed to the writer could not be framed; codes start with 'ogg.'.
+ */
+export class OggError extends ProtocolError {}

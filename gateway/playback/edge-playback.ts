@@ -13,7 +13,7 @@ import { parseAudioTag, parseVideoTag, AudioFormat, VideoCodec } from '#protocol
 import type { MediaOutput } from '#common/media/live-delivery.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
 import type { Logger } from '#common/logger.ts';
-import { parseScope, parseStreamName } from '../../origin/core/scope.ts';
+import { parseAppStreamPath } from '../http/stream-path.ts';
 import { sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import type { LinkSender } from '../session/edge-session.ts';
 import { requestTcUrl } from '../session/link-client.ts';
@@ -44,18 +44,10 @@ export interface PlaybackStats {
 
 /** `/live/APP[/ROOM...]/STREAM.flv` as connect's app and the stream name; throws a message for a 400. */
 export function parsePlaybackPath(pathname: string): { app: string; stream: string } {
-  let path: string;
-  try {
-    path = decodeURIComponent(pathname.slice(PLAYBACK_PREFIX.length));
-  } catch {
-    throw new Error('bad URL encoding');
-  }
-  if (!path.endsWith('.flv')) throw new Error('expected /live/<app>/<room...>/<stream>.flv');
-  const segments = path.slice(0, -'.flv'.length).split('/');
-  if (segments.length < 2) throw new Error('expected /live/<app>/<room...>/<stream>.flv');
-  const stream = segments.pop()!;
-  const app = parseScope(segments.join('/')).path;
-  return { app, stream: parseStreamName(stream) };
+  const usage = 'expected /live/<app>/<room...>/<stream>.flv';
+  const relative = pathname.slice(PLAYBACK_PREFIX.length);
+  if (!relative.endsWith('.flv')) throw new Error(usage);
+  return parseAppStreamPath(relative.slice(0, -'.flv'.length), usage);
 }
 
 /** True when a tag needs transcoding for a browser (anything but H.264 video and AAC audio). */

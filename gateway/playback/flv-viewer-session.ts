@@ -5,38 +5,25 @@
  * of the stream. The origin answers the play with PlayAttach; the edge relay then delivers to
  * this session's MediaOutput (FLV to a browser, or to a transcoder's ffmpeg).
  */
-import { EventEmitter } from 'node:events';
 import type { AmfObject } from '#protocol/amf/types.ts';
-import type { RtmpMessage } from '#protocol/rtmp/message.ts';
-import { nextSessionId } from '#common/session-transport.ts';
 import type { MediaOutput } from '#common/media/live-delivery.ts';
 import type { Logger } from '#common/logger.ts';
 import { RtmpCallError } from '#common/rtmp-transactions.ts';
 import type { LinkSender } from '../session/edge-session.ts';
-import { LinkClient, LinkClientClosedError } from '../session/link-client.ts';
-import type { EdgeClientSession } from '../session/session-registry.ts';
+import { LinkClientClosedError } from '../session/link-client.ts';
+import { LinkClientSession, type LinkClientSessionEvents, type LinkSessionTarget } from '../session/link-client-session.ts';
 
-export interface FlvViewerOptions {
-  /** connect's app: `application/room`. */
-  app: string;
-  stream: string;
-  protocol: string;
-  /** The URL of this edge the viewer used (connect's tcUrl). */
-  tcUrl: string;
-  remoteAddress: string;
-  remotePort: number;
+export interface FlvViewerOptions extends LinkSessionTarget {
   /** Where the relay delivers the stream. */
   output: MediaOutput;
   /** Opened by the edge itself (a transcoder's input), not a browser. */
   internal?: boolean;
 }
 
-export interface FlvViewerEvents {
+export type FlvViewerEvents = LinkClientSessionEvents & {
   /** The origin started the play (NetStream.Play.Start). */
   playing: [];
-  /** The session ended; `reason` says why (null when closed by its owner without one). */
-  close: [reason: string | null];
-}
+};
 
 /** Statuses that end a viewer: the origin refused or lost what it asked for. */
 const FAILURES = /^NetConnection\.Connect\.(Rejected|Failed|Closed)$|^NetStream\.Play\.(StreamNotFound|Failed|BadName)$|Play\.Forbidden|\.Failed$/;
@@ -45,36 +32,28 @@ function describe(info: AmfObject): { code: string; description: string } {
   return { code: typeof info.code === 'string' ? info.code : '', description: typeof info.description === 'string' ? info.description : '' };
 }
 
-export class FlvViewerSession extends EventEmitter<FlvViewerEvents> implements EdgeClientSession {
-  readonly id = nextSessionId();
+export class FlvViewerSession extends LinkClientSession<FlvViewerEvents> {
   readonly output: MediaOutput;
-  readonly log: Logger;
-  readonly protocol: string;
-  readonly internal: boolean;
   readonly #options: FlvViewerOptions;
-  readonly #client: LinkClient;
-  #closed = false;
 
   constructor(options: FlvViewerOptions, link: LinkSender, log: Logger) {
-    super();
+    super(link, options, log);
     this.#options = options;
     this.output = options.output;
-    this.protocol = options.protocol;
-    this.internal = options.internal ?? false;
-    this.log = log.child(`${options.protocol}#${this.id}`);
-    this.#client = new LinkClient(link, { sessionId: this.id, protocol: options.protocol, remoteAddress: options.remoteAddress, remotePort: options.remotePort, log: this.log });
-    this.#client.on('status', (_streamId, info) => {
+    this.client.on('status', (_streamId, info) => {
       const { code, description } = describe(info);
       if (FAILURES.test(code)) this.close(`${code}${description ? `: ${description}` : ''}`);
     });
   }
+
+  protected get leaveReason(): string { return 'viewer left'; }
 
   get streamKey(): string { return `${this.#options.app}/${this.#options.stream}`; }
   get mediaOutput(): MediaOutput { return this.output; }
 
   /** Opens the session and starts the play at the origin; false (and closed) if the link is down. */
   start(): boolean {
-    if (!this.#client.open()) {
+    if (!this.client.open()) {
       this.close('the edge has no link to the origin');
       return false;
     }
@@ -87,36 +66,14 @@ export class FlvViewerSession extends EventEmitter<FlvViewerEvents> implements E
 
   async #play(): Promise<void> {
     const { app, tcUrl, stream } = this.#options;
-    await this.#client.connect(app, [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
-    const streamId = await this.#client.createStream();
-    await this.#client.play(streamId, stream, -1000);
+    await this.client.connect(app, [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
+    const streamId = await this.client.createStream();
+    await this.client.play(streamId, stream, -1000);
     this.log.info('playing', { stream: this.streamKey });
     this.emit('playing');
   }
 
-  deliver(message: RtmpMessage): void {
-    if (!this.#closed) this.#client.deliver(message);
-  }
-
-  closeFromOrigin(reason: string): void {
-    this.#client.lost(reason);
-    this.close(reason || 'closed by the origin');
-  }
-
-  /** Nothing to resume: a viewer that outlived a link loss would have been closed by linkLost. */
-  linkUp(): void {}
-
-  /** The link dropped: the viewer is closed (a browser player reconnects by itself). */
-  linkLost(): void {
-    this.#client.lost('link lost');
-    this.close('the edge lost its link to the origin');
-  }
-
-  close(reason: string | null): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#client.close('viewer left');
+  protected ended(reason: string | null): void {
     this.log.info('viewer session closed', { stream: this.streamKey, reason: reason ?? undefined });
-    this.emit('close', reason);
   }
 }

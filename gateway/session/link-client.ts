@@ -142,6 +142,11 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
     this.#send(sharedObjectMessage(message, false));
   }
 
+  /** Media or data on a NetStream this client publishes (after `publish` resolved); dropped when the session is not open. */
+  sendStreamMessage(message: RtmpMessage): void {
+    if (!this.#ended) this.#send(message);
+  }
+
   /** A message of this session from the origin. */
   deliver(message: RtmpMessage): void {
     if (this.#ended) return;

@@ -4,25 +4,15 @@
  * Sorenson Spark + Nellymoser that three pages watch through a single transcoder. Decoded video
  * frames and audio must increase in every page.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from '../support/chromium.ts';
-import { eventually, publishTestStream, stopAll } from '../support/processes.ts';
-import { startCluster, type Cluster } from '../support/cluster.ts';
+import type { Page } from 'playwright-core';
+import { browserClusterPerFile } from '../support/chromium.ts';
+import { eventually, publishTestStream } from '../support/processes.ts';
 
-let cluster: Cluster;
-let browser: BrowserContext | null = null;
-before(async () => {
-  cluster = await startCluster(['edge-a', 'edge-b']);
-  browser = await launchChromium();
-});
-after(async () => {
-  await browser?.close();
-  await stopAll();
-});
-const edgeA = () => cluster.edges[0]!;
-const edgeB = () => cluster.edges[1]!;
+const fixture = browserClusterPerFile(['edge-a', 'edge-b']);
+const edgeA = () => fixture.cluster.edges[0]!;
+const edgeB = () => fixture.cluster.edges[1]!;
 
 const PAGE = `<!doctype html><html><body><video id="v" autoplay></video><script src="/vendor/mpegts.js"></script><script>
   window.startPlayer = (url) => {
@@ -42,7 +32,7 @@ const PAGE = `<!doctype html><html><body><video id="v" autoplay></video><script 
 /** A page on the edge's origin (so /vendor/mpegts.js loads) playing WS-FLV of `stream`. */
 async function openPlayer(stream: string): Promise<Page> {
   const base = `http://127.0.0.1:${edgeB().httpPort}`;
-  const page = await browser!.newPage();
+  const page = await fixture.browser.newPage();
   page.on('console', (message) => { if (message.type() === 'error' || message.type() === 'warning') console.log(`page ${message.type()}: ${message.text()}`); });
   await page.route(`${base}/player.html`, (route) => route.fulfill({ contentType: 'text/html', body: PAGE }));
   await page.goto(`${base}/player.html`);
@@ -69,7 +59,7 @@ async function assertPlays(page: Page, what: string): Promise<Progress> {
 
 test('mpegts.js in Chromium plays WS-FLV of an H.264/AAC stream published through another edge', async () => {
   publishTestStream(`${edgeA().base}/live/cam`);
-  await cluster.origin.waitForLog(/publish started stream=live\/cam/);
+  await fixture.cluster.origin.waitForLog(/publish started stream=live\/cam/);
   const page = await openPlayer('live/cam');
   try {
     await assertPlays(page, 'H.264/AAC page');
@@ -80,7 +70,7 @@ test('mpegts.js in Chromium plays WS-FLV of an H.264/AAC stream published throug
 
 test('three Chromium pages play a Sorenson Spark + Nellymoser stream through one transcoder', async () => {
   publishTestStream(`${edgeA().base}/live/flash`, { flashCodecs: true });
-  await cluster.origin.waitForLog(/publish started stream=live\/flash/);
+  await fixture.cluster.origin.waitForLog(/publish started stream=live\/flash/);
   const pages = await Promise.all([1, 2, 3].map(() => openPlayer('live/flash')));
   try {
     for (const [i, page] of pages.entries()) await assertPlays(page, `transcoded page ${i + 1}`);

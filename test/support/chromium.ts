@@ -4,7 +4,9 @@
  * fresh profile folder per launch (removed with the test's temp dirs).
  */
 import { chromium, type BrowserContext } from 'playwright-core';
-import { tempDir } from './processes.ts';
+import { after, before } from 'node:test';
+import { startCluster, type Cluster } from './cluster.ts';
+import { stopAll, tempDir } from './processes.ts';
 
 const BASE_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync'];
@@ -19,4 +21,23 @@ export const MEDIA_ARGS = [
 export function launchChromium(extraArgs: readonly string[] = MEDIA_ARGS): Promise<BrowserContext> {
   // playwright passes the profile folder as --user-data-dir.
   return chromium.launchPersistentContext(tempDir('cg-chromium-'), { executablePath: '/usr/bin/chromium', args: [...BASE_ARGS, ...extraArgs] });
+}
+
+export interface BrowserCluster {
+  readonly cluster: Cluster;
+  readonly browser: BrowserContext;
+}
+
+/** One cluster (startCluster) and one Chromium per test file: started before the first test, stopped after the last. */
+export function browserClusterPerFile(edgeNames: string[], options: Parameters<typeof startCluster>[1] = {}): BrowserCluster {
+  const fixture = {} as { cluster: Cluster; browser: BrowserContext };
+  before(async () => {
+    fixture.cluster = await startCluster(edgeNames, options);
+    fixture.browser = await launchChromium();
+  });
+  after(async () => {
+    await fixture.browser?.close();
+    await stopAll();
+  });
+  return fixture;
 }

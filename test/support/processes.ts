@@ -134,9 +134,9 @@ export function publishTestStream(url: string, options: { seconds?: number; flas
 }
 
 /** Decodes `seconds` of a stream with ffmpeg and counts decoded video and audio frames. */
-export async function decodeFrames(url: string, seconds: number): Promise<{ video: number; audio: number; stderr: string }> {
+export async function decodeFrames(url: string, seconds: number, options: { audio?: boolean } = {}): Promise<{ video: number; audio: number; stderr: string }> {
   const result = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rw_timeout', '10000000', '-i', url,
-    '-t', String(seconds), '-map', '0:v', '-map', '0:a', '-f', 'framecrc', '-'], (seconds + 20) * 1000);
+    '-t', String(seconds), '-map', '0:v', ...(options.audio === false ? [] : ['-map', '0:a']), '-f', 'framecrc', '-'], (seconds + 20) * 1000);
   const lines = result.stdout.split('\n').filter((l) => !l.startsWith('#'));
   return {
     video: lines.filter((l) => l.startsWith('0,')).length,

@@ -1,0 +1,114 @@
+/**
+ * A browser publishing over WebRTC, as one edge client session: to the origin it is an ordinary
+ * RTMP publisher (a LinkClient: connect to the app/room, createStream, publish), so Flash clients
+ * and ffmpeg play it and the room recording records it; from the browser it is a WebRtcIngest.
+ * Video goes through as H.264 (FLV AVC tags); audio is Opus, which RTMP players cannot decode, so
+ * it goes through an AAC encoder (ffmpeg) started and stopped with the session. Signalling (WHIP,
+ * or the WebSocket channel) only creates it, waits for `start()`'s answer, and closes it.
+ */
+import type { Logger } from '#common/logger.ts';
+import { RtmpCallError } from '#common/rtmp-transactions.ts';
+import type { AmfObject } from '#protocol/amf/types.ts';
+import { MessageType } from '#protocol/rtmp/message.ts';
+import type { IngestChoice } from '#protocol/sdp/sdp.ts';
+import type { LinkSender } from '../session/edge-session.ts';
+import { LinkClientSession, type LinkSessionTarget } from '../session/link-client-session.ts';
+import { WebRtcIngest, type WebRtcIngestOptions } from './webrtc-ingest.ts';
+import type { OpusToAac } from './opus-to-aac.ts';
+
+/** Opus's RTP clock runs at 48 kHz. */
+const OPUS_SAMPLES_PER_MS = 48;
+
+/** `stream` is the name to publish; `protocol` how the browser signalled ('whip', or the WebSocket channel's). */
+export interface WebRtcPublishOptions extends LinkSessionTarget {
+  offer: string;
+  choice: IngestChoice;
+  ingest: WebRtcIngestOptions;
+  /** Null: the offer had no audio this edge takes. */
+  createAudioEncoder: (() => OpusToAac) | null;
+}
+
+/** Why the origin refused, from its status or _error info. */
+function refusal(error: Error): string {
+  if (error instanceof RtmpCallError) {
+    const info = error.info as AmfObject | null;
+    return [info?.code, info?.description].filter((v) => typeof v === 'string' && v).join(': ') || error.message;
+  }
+  return error.message;
+}
+
+export class WebRtcPublishSession extends LinkClientSession {
+  readonly mediaOutput = null;
+  readonly #options: WebRtcPublishOptions;
+  #ingest: WebRtcIngest | null = null;
+  #audio: OpusToAac | null = null;
+  #streamId = 0;
+
+  constructor(options: WebRtcPublishOptions, link: LinkSender, log: Logger) {
+    super(link, options, log);
+    this.#options = options;
+    this.client.on('status', (streamId, info) => {
+      if (streamId === this.#streamId && info.level === 'error') this.close(`${String(info.code)}${info.description ? `: ${String(info.description)}` : ''}`);
+    });
+  }
+
+  protected get leaveReason(): string { return 'publisher left'; }
+
+  get streamKey(): string { return `${this.#options.app}/${this.#options.stream}`; }
+  get stats() { return this.#ingest?.stats ?? null; }
+
+  /**
+   * Publishes at the origin, then answers the browser: resolves with the SDP answer, rejects with
+   * the origin's reason (the app refused the connect, the name is taken, ...) and closes.
+   */
+  async start(): Promise<string> {
+    if (!this.client.open()) {
+      this.close('the edge has no link to the origin');
+      throw new Error('the edge has no link to the origin');
+    }
+    const { app, tcUrl, stream } = this.#options;
+    try {
+      await this.client.connect(app, [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
+      this.#streamId = await this.client.createStream();
+      await this.client.publish(this.#streamId, stream, 'live');
+    } catch (error) {
+      const reason = refusal(error as Error);
+      this.close(reason);
+      throw new Error(reason);
+    }
+    if (this.closed) throw new Error('closed while publishing');
+    const ingest = new WebRtcIngest(this.#options.offer, this.#options.choice, this.#options.ingest, this.log);
+    this.#ingest = ingest;
+    ingest.on('video', (tag, timestamp) => this.#send(MessageType.Video, tag.body, timestamp));
+    ingest.on('closed', (reason) => this.close(reason));
+    if (this.#options.createAudioEncoder) this.#startAudio(ingest, this.#options.createAudioEncoder());
+    this.log.info('publishing from WebRTC', { stream: this.streamKey, video: this.#options.choice.video?.format.parameters ?? 'none', audio: this.#options.createAudioEncoder ? 'opus -> aac' : 'none' });
+    return ingest.answer();
+  }
+
+  /**
+   * Opus through the AAC encoder: its output is timed from the first Opus packet, which sits at
+   * `start` on the publisher's timeline, so audio and video keep one clock.
+   */
+  #startAudio(ingest: WebRtcIngest, audio: OpusToAac): void {
+    this.#audio = audio;
+    let start: number | null = null;
+    ingest.on('opus', (packet, timestamp) => {
+      start ??= timestamp;
+      audio.push(packet, (timestamp * OPUS_SAMPLES_PER_MS) >>> 0);
+    });
+    audio.on('config', (body) => this.#send(MessageType.Audio, body, start ?? 0));
+    audio.on('frame', (frame) => this.#send(MessageType.Audio, frame.data, (start ?? 0) + frame.timestamp));
+    audio.on('error', (error) => this.log.warn('audio encoder failed; the stream goes on without audio', { error: error.message }));
+  }
+
+  #send(type: number, payload: Buffer, timestamp: number): void {
+    this.client.sendStreamMessage({ type, streamId: this.#streamId, timestamp, payload });
+  }
+
+  protected ended(reason: string | null): void {
+    this.#ingest?.close(reason ?? 'closed');
+    this.#audio?.close();
+    this.log.info('WebRTC publish ended', { stream: this.streamKey, reason: reason ?? undefined, ...(this.#audio ? { audio: JSON.stringify(this.#audio.counters) } : {}) });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * A browser publishes its camera and microphone with WHIP to one edge (Chromium with a fake
+ * camera, H.264 preferred); ffmpeg playing it over RTMP through another edge decodes H.264, and the
+ * origin's players see an ordinary stream; DELETE ends it. Hostile offers get 400 and disturb
+ * nothing. Run by whip-publish.test.ts inside a loopback-only network namespace.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { browserClusterPerFile } from '../support/chromium.ts';
+import { decodeFrames, run } from '../support/processes.ts';
+
+const fixture = browserClusterPerFile(['whip-a', 'whip-b'], { edgeArgs: ['--webrtc-bind', '127.0.0.1', '--keyframe-interval-ms', '1000'] });
+const browser = () => fixture.browser;
+const cluster = () => fixture.cluster;
+
+const edgeA = () => cluster().edges[0]!;
+const edgeB = () => cluster().edges[1]!;
+
+/** Publishes camera and microphone with WHIP (H.264 preferred) to `url`; resolves with the Location. */
+const PAGE = `<!doctype html><title>whip</title><script>
+  window.publish = async (url) => {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
+    const pc = new RTCPeerConnection();
+    window.pc = pc;
+    for (const track of stream.getTracks()) {
+      const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
+      if (track.kind === 'video') transceiver.setCodecPreferences(RTCRtpSender.getCapabilities('video').codecs.filter((c) => /h264|rtx/i.test(c.mimeType)));
+    }
+    await pc.setLocalDescription(await pc.createOffer());
+    await new Promise((resolve) => {
+      if (pc.iceGatheringState === 'complete') resolve();
+      pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
+    });
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
+    if (response.status !== 201) throw new Error('WHIP ' + response.status + ': ' + await response.text());
+    await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
+    return response.headers.get('location');
+  };
+</script>`;
+
+/** A page on edge A publishing with WHIP to `path`. */
+async function publish(path: string): Promise<{ page: Page; location: string }> {
+  const base = `http://127.0.0.1:${edgeA().httpPort}`;
+  const page = await browser().newPage();
+  await page.route(`${base}/whip-test.html`, (route) => route.fulfill({ contentType: 'text/html', body: PAGE }));
+  await page.goto(`${base}/whip-test.html`);
+  const location = await page.evaluate((url) => (globalThis as unknown as { publish(u: string): Promise<string> }).publish(url), `${base}${path}`);
+  return { page, location };
+}
+
+test('Chromium publishes with WHIP to edge A; ffmpeg through edge B decodes H.264; DELETE ends the stream', async () => {
+  const { page, location } = await publish('/whip/live/whipcam');
+  assert.match(location, /^\/whip\/resource\/\d+$/);
+  const frames = await decodeFrames(`${edgeB().base}/live/whipcam`, 3);
+  assert.ok(frames.video >= 30, `ffmpeg decoded ${frames.video} video frames through edge B: ${frames.stderr}`);
+  assert.ok(frames.audio >= 100, `ffmpeg decoded ${frames.audio} AAC frames (Opus transcoded) through edge B: ${frames.stderr}`);
+  const probe = await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_name,width,height,sample_rate', '-of', 'csv=p=0', `${edgeB().base}/live/whipcam`], 30_000);
+  assert.match(probe.stdout, /h264,640,360/, probe.stdout + probe.stderr);
+  assert.match(probe.stdout, /aac,48000/, probe.stdout + probe.stderr);
+  // The origin sees an ordinary stream too.
+  const started = Date.now();
+  const direct = await decodeFrames(`rtmp://127.0.0.1:${cluster().origin.port}/live/whipcam`, 1);
+  assert.ok(direct.video >= 10 && direct.audio >= 20, `${JSON.stringify(direct)} after ${Date.now() - started} ms`);
+
+  const deleted = await fetch(`http://127.0.0.1:${edgeA().httpPort}${location}`, { method: 'DELETE' });
+  assert.equal(deleted.status, 200);
+  assert.equal((await fetch(`http://127.0.0.1:${edgeA().httpPort}${location}`, { method: 'DELETE' })).status, 404);
+  await page.close();
+});
+
+test('hostile offers get 400 (or 413/415) with a reason; a publish still works after them', async () => {
+  const url = `http://127.0.0.1:${edgeA().httpPort}/whip/live/hostile`;
+  const post = (body: string, type = 'application/sdp') => fetch(url, { method: 'POST', headers: { 'content-type': type }, body });
+  const cases: Array<[string, Response]> = [
+    ['garbage', await post('not sdp at all')],
+    ['no media', await post('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n')],
+    ['VP8 only', await post('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n')],
+    ['1 MiB', await post(`v=0\r\n${'a=x\r\n'.repeat(200_000)}`)],
+    ['wrong type', await post('v=0\r\n', 'text/plain')],
+  ];
+  const statuses = Object.fromEntries(await Promise.all(cases.map(async ([what, res]) => [what, `${res.status} ${(await res.text()).trim()}`])));
+  assert.match(statuses.garbage, /^400 sdp\.not_sdp/);
+  assert.match(statuses['no media'], /^400 sdp\.no_media/);
+  assert.match(statuses['VP8 only'], /^400 sdp\.no_supported_codec.*VP8/);
+  assert.match(statuses['1 MiB'], /^413 /);
+  assert.match(statuses['wrong type'], /^415 /);
+  assert.equal((await fetch(`http://127.0.0.1:${edgeA().httpPort}/whip/live/%2e%2e/etc`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0' })).status, 400);
+  const { page, location } = await publish('/whip/live/after-hostile');
+  const frames = await decodeFrames(`${edgeA().base}/live/after-hostile`, 1, { audio: false });
+  assert.ok(frames.video >= 10, frames.stderr);
+  await fetch(`http://127.0.0.1:${edgeA().httpPort}${location}`, { method: 'DELETE' });
+  await page.close();
+});
