@@ -38,7 +38,7 @@ const servers = () => [
 ];
 
 describe('python3-librtmp', () => {
-  test(`publishes ${SECONDS} s (live and record) through the edge and to the origin while pinged; ffmpeg plays every second`, async () => {
+  test(`publishes ${SECONDS} s (live and record) through the edge and to the origin while pinged; ffmpeg plays every second`, async (t) => {
     const runs = servers().flatMap(({ via, base }) => (['live', 'record'] as const).map((type) => ({ via, base, type, name: `py-${via}-${type}` })));
     await Promise.all(runs.map(async ({ base, type, name }) => {
       const file = join(work, `${name}.flv`);
@@ -59,6 +59,8 @@ describe('python3-librtmp', () => {
         assert.ok(largestGap(times) < 0.5, `${name}: ${kind} has no gap (largest ${largestGap(times)} s)`);
       }
       assert.ok(timeline.video.length >= SECONDS * 30 - 30, `${name}: ${timeline.video.length} video frames`);
+      t.diagnostic(`${name}: ${report.pings} pings answered; ffmpeg played ${timeline.video.length} video frames ${timeline.video[0]}-${timeline.video.at(-1)} s, `
+        + `${timeline.audio.length} audio frames, largest gap ${largestGap(timeline.video).toFixed(3)} s`);
     }));
     // Both records made a whole file on the origin.
     for (const via of ['edge', 'origin']) {
@@ -67,13 +69,14 @@ describe('python3-librtmp', () => {
     }
   });
 
-  test('a connection that only calls methods stays up across many pings', async () => {
+  test('a connection that only calls methods stays up across many pings', async (t) => {
     await Promise.all(servers().map(async ({ via, base }) => {
       const out = await librtmp('calls', `${base}/classroom/pings-${via}`, `classroom/pings-${via}`,
         { connect: { name: `caller-${via}` }, method: 'whoami', seconds: 6 }, 30_000);
       assert.ok(out.pings >= 4, `${via}: ${out.pings} pings answered`);
       assert.equal(out.answered, out.calls, `${via}: every call answered (${out.answered}/${out.calls})`);
       assert.ok(out.calls >= 5);
+      t.diagnostic(`${via}: ${out.answered}/${out.calls} calls answered across ${out.pings} pings`);
     }));
   });
 });
