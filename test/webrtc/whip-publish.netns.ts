@@ -8,9 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { browserClusterPerFile } from '../support/chromium.ts';
-import { decodeFrames, run } from '../support/processes.ts';
+import { join } from 'node:path';
+import { decodeFrames, eventually, mediaTimeline, run } from '../support/processes.ts';
 
-const fixture = browserClusterPerFile(['whip-a', 'whip-b'], { edgeArgs: ['--webrtc-bind', '127.0.0.1', '--keyframe-interval-ms', '1000'] });
+const fixture = browserClusterPerFile(['whip-a', 'whip-b'], {
+  originArgs: ['--record-rooms', 'always'],
+  edgeArgs: ['--webrtc-bind', '127.0.0.1', '--keyframe-interval-ms', '1000'],
+});
 const browser = () => fixture.browser;
 const cluster = () => fixture.cluster;
 
@@ -67,6 +71,30 @@ test('Chromium publishes with WHIP to edge A; ffmpeg through edge B decodes H.26
   assert.equal(deleted.status, 200);
   assert.equal((await fetch(`http://127.0.0.1:${edgeA().httpPort}${location}`, { method: 'DELETE' })).status, 404);
   await page.close();
+});
+
+test("the room recording of a browser's publish has H.264 and AAC of matching durations", async () => {
+  const { page, location } = await publish('/whip/live/whiproom/cam');
+  const frames = await decodeFrames(`${edgeB().base}/live/whiproom/cam`, 4);
+  assert.ok(frames.video >= 40 && frames.audio >= 100, frames.stderr);
+  assert.equal((await fetch(`http://127.0.0.1:${edgeA().httpPort}${location}`, { method: 'DELETE' })).status, 200);
+  await page.close();
+  // The origin's API lists the finished file once the publisher is gone.
+  type Entry = { path: string; recording: boolean; duration?: number };
+  let file: Entry | undefined;
+  await eventually(async () => {
+    const list = await (await fetch(`http://127.0.0.1:${cluster().origin.httpPort}/api/recordings`)).json() as { files: Entry[] };
+    file = list.files.find((f) => /whiproom\/rec-[^/]+\/cam\.flv$/.test(f.path) && !f.recording);
+    return file !== undefined;
+  }, 15_000, 'the room recording to finish');
+  const timeline = await mediaTimeline(join(cluster().origin.dataDir, 'recordings', file!.path));
+  const video = timeline.video.at(-1)! - timeline.video[0]!;
+  const audio = timeline.audio.at(-1)! - timeline.audio[0]!;
+  assert.ok(video > 3 && audio > 3, `video ${video} s, audio ${audio} s`);
+  assert.ok(Math.abs(video - audio) < 0.5, `track durations match: video ${video.toFixed(3)} s, audio ${audio.toFixed(3)} s`);
+  const startOffset = timeline.audio[0]! - timeline.video[0]!;
+  assert.ok(Math.abs(startOffset) < 0.5, `tracks start together: audio - video = ${startOffset.toFixed(3)} s`);
+  console.log(`recording: video ${video.toFixed(3)} s, audio ${audio.toFixed(3)} s, audio start - video start ${startOffset.toFixed(3)} s, metadata duration ${file!.duration}`);
 });
 
 test('hostile offers get 400 (or 413/415) with a reason; a publish still works after them', async () => {
