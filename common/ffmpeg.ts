@@ -77,6 +77,11 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
   /** The last lines of stderr. */
   get stderrTail(): string { return [...this.#stderr, this.#partialLine].filter(Boolean).join('\n'); }
 
+  /** Writes to its input while it takes input (a write after it exited or was stopped is dropped: the exit says why). */
+  write(bytes: Buffer): void {
+    if (this.#child.stdin.writable) this.#child.stdin.write(bytes);
+  }
+
   /** Ends its input and terminates it (SIGKILL if it has not exited after a grace period). */
   stop(): void {
     if (this.#exited || this.#requested) return;

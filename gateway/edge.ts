@@ -20,6 +20,8 @@ import { BrowserGateway } from './browser/ws-session.ts';
 import { EdgePlayback } from './playback/edge-playback.ts';
 import { RtmptServer } from './rtmpt/rtmpt-server.ts';
 import { WhipEndpoint } from './webrtc/whip-endpoint.ts';
+import { WhepEndpoint } from './webrtc/whep-endpoint.ts';
+import { AacToOpus } from './webrtc/aac-to-opus.ts';
 import { OpusToAac } from './webrtc/opus-to-aac.ts';
 
 /** What the edge counts, for its load reports, its stats log and benchmarks. */
@@ -60,6 +62,8 @@ export class Edge {
   readonly playback: EdgePlayback;
   /** WHIP (/whip/...): browsers publishing over WebRTC, sessions on the link like RTMP publishers. */
   readonly whip: WhipEndpoint;
+  /** WHEP (/whep/...): browsers playing over WebRTC, sessions on the link like RTMP viewers. */
+  readonly whep: WhepEndpoint;
   /** RTMPT (/open, /send, /idle, /close on the HTTP port): each tunnel is a client like a socket. */
   readonly rtmpt: RtmptServer;
   #publicUrl = '';
@@ -104,13 +108,15 @@ export class Edge {
       detachSession: (id) => this.#relay.detachSession(id), publicUrl: () => this.#publicUrl,
     }, this.log.child('playback'));
     const wildcard = config.bind === '0.0.0.0' || config.bind === '::';
+    const webrtc = {
+      bindAddress: config.webrtcBind ?? (wildcard ? undefined : config.bind), portRangeBegin: config.webrtcPortRangeBegin || undefined,
+      portRangeEnd: config.webrtcPortRangeEnd || undefined, gatheringTimeoutMs: 2000,
+    };
     this.whip = new WhipEndpoint(this.http, this.link, this.sessions, {
-      ingest: {
-        bindAddress: config.webrtcBind ?? (wildcard ? undefined : config.bind), portRangeBegin: config.webrtcPortRangeBegin || undefined,
-        portRangeEnd: config.webrtcPortRangeEnd || undefined, keyframeIntervalMs: config.keyframeIntervalMs, gatheringTimeoutMs: 2000,
-      },
+      ingest: { ...webrtc, keyframeIntervalMs: config.keyframeIntervalMs },
       createAudioEncoder: () => new OpusToAac(),
     }, this.log.child('whip'));
+    this.whep = new WhepEndpoint(this.http, this.link, this.sessions, { egress: webrtc, createAudioTranscoder: () => new AacToOpus() }, this.log.child('whep'));
     // Domains default to this edge's public host, known once it listens (see start()).
     this.policy = new FlashPolicy(config.policyDomains ?? []);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));

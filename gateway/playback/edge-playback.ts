@@ -151,11 +151,17 @@ export class EdgePlayback {
     }
     if (!this.#admits()) return sendText(res, 503, 'the edge has too many clients\n');
     const socket = res.socket;
-    const sink: ByteSink = { get backlogBytes() { return res.writableLength + (socket?.writableLength ?? 0); }, write: (bytes) => { res.write(bytes); } };
-    const viewer = this.#open(target, 'http-flv', requestTcUrl(req, 'http'), req, sink);
-    viewer.session.once('playing', () => {
+    // The relay may deliver the cached GOP before the play's status reaches the session: whichever
+    // comes first sends the headers, so they are never the implicit ones of a bare write.
+    const sendHeaders = () => {
       if (!res.headersSent) res.writeHead(200, { 'content-type': 'video/x-flv', 'access-control-allow-origin': '*', 'cache-control': 'no-store' });
-    });
+    };
+    const sink: ByteSink = {
+      get backlogBytes() { return res.writableLength + (socket?.writableLength ?? 0); },
+      write: (bytes) => { sendHeaders(); res.write(bytes); },
+    };
+    const viewer = this.#open(target, 'http-flv', requestTcUrl(req, 'http'), req, sink);
+    viewer.session.once('playing', sendHeaders);
     viewer.session.once('close', (reason) => {
       if (!res.headersSent) sendText(res, /NotFound|BadName/.test(reason ?? '') ? 404 : /Rejected|Forbidden/.test(reason ?? '') ? 403 : 502, `${reason ?? 'closed'}\n`);
       else res.end();

@@ -116,7 +116,7 @@ export class OpusToAac extends EventEmitter<OpusToAacEvents> {
       if (this.#ending && exit.code === 0) this.close('ended');
       else if (!exit.requested) this.#fail(new OpusToAacError(`ffmpeg ${exit.reason}`, exit.stderr));
     });
-    this.#write(this.#ogg.headerPages());
+    this.#ffmpeg.write(this.#ogg.headerPages());
   }
 
   get pid(): number | undefined { return this.#ffmpeg.pid; }
@@ -152,7 +152,7 @@ export class OpusToAac extends EventEmitter<OpusToAacEvents> {
     }
     this.#writtenEnd = this.#ogg.endSamplePosition;
     this.#counters.written++;
-    this.#write(pages);
+    this.#ffmpeg.write(pages);
   }
 
   /**
@@ -162,7 +162,7 @@ export class OpusToAac extends EventEmitter<OpusToAacEvents> {
   end(): void {
     if (this.#closed || this.#ending) return;
     this.#ending = true;
-    this.#write(this.#ogg.end());
+    this.#ffmpeg.write(this.#ogg.end());
     this.#ffmpeg.stdin.end();
   }
 
@@ -172,11 +172,6 @@ export class OpusToAac extends EventEmitter<OpusToAacEvents> {
     this.#closed = true;
     this.#ffmpeg.stop();
     this.emit('close', reason);
-  }
-
-  #write(bytes: Buffer): void {
-    const stdin = this.#ffmpeg.stdin;
-    if (stdin.writable) stdin.write(bytes);
   }
 
   #onOutput(data: Buffer): void {

@@ -35,6 +35,19 @@ export interface WebRtcIngestOptions {
   gatheringTimeoutMs: number;
 }
 
+/** The local description once ICE gathering is complete (or `timeoutMs` passed: what was gathered so far), for answers without trickle. */
+export async function gatheredAnswer(pc: InstanceType<typeof PeerConnection>, timeoutMs: number): Promise<string> {
+  if (pc.gatheringState() !== 'complete') {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      pc.onGatheringStateChange((state) => { if (state === 'complete') { clearTimeout(timer); resolve(); } });
+    });
+  }
+  const description = pc.localDescription();
+  if (!description?.sdp) throw new Error('no local description');
+  return description.sdp;
+}
+
 export interface WebRtcIngestStats {
   videoPackets: number;
   audioPackets: number;
@@ -109,16 +122,8 @@ export class WebRtcIngest extends EventEmitter<WebRtcIngestEvents> {
   }
 
   /** The SDP answer once ICE gathering is complete (or the timeout passed: what was gathered so far). */
-  async answer(): Promise<string> {
-    if (this.#pc.gatheringState() !== 'complete') {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.gatheringTimeoutMs);
-        this.#pc.onGatheringStateChange((state) => { if (state === 'complete') { clearTimeout(timer); resolve(); } });
-      });
-    }
-    const description = this.#pc.localDescription();
-    if (!description?.sdp) throw new Error('no local description');
-    return description.sdp;
+  answer(): Promise<string> {
+    return gatheredAnswer(this.#pc, this.#options.gatheringTimeoutMs);
   }
 
   /** Sends a PLI for the video (at most one per 300 ms: the browser needs time to make one). */

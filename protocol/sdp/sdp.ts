@@ -117,22 +117,25 @@ export interface IngestChoice {
   audio: { mid: string; format: SdpFormat } | null;
 }
 
+/** The H.264 (packetization-mode 1: FU-A and STAP-A) format to use: constrained baseline 42e01f first, then any baseline, then any profile. */
+function preferredH264(formats: readonly SdpFormat[]): SdpFormat | undefined {
+  const h264 = formats.filter((f) => /^h264$/i.test(f.codec) && f.clockRate === 90000 && fmtpParameters(f.parameters).get('packetization-mode') === '1');
+  const profile = (f: SdpFormat) => (fmtpParameters(f.parameters).get('profile-level-id') ?? '').toLowerCase();
+  return h264.find((f) => profile(f).startsWith('42e0')) ?? h264.find((f) => profile(f).startsWith('42')) ?? h264[0];
+}
+
 /**
- * What the edge takes from a publishing browser: H.264 with packetization-mode 1 (constrained
- * baseline 42e01f preferred, as RTMP players all decode it; then any baseline, then any profile)
- * and Opus. A section offering neither is left out of the answer; an offer with nothing usable at
- * all is refused with the codecs it offered.
+ * H.264 (preferredH264) and Opus from the first video and audio sections whose direction is one
+ * of `directions` (the offerer's view); an offer with nothing usable is refused with what it offered.
  */
-export function chooseIngestCodecs(sections: readonly SdpMediaSection[]): IngestChoice {
+function chooseCodecs(sections: readonly SdpMediaSection[], directions: readonly SdpDirection[], nothing: string): IngestChoice {
   const choice: IngestChoice = { video: null, audio: null };
   const offered: string[] = [];
   for (const section of sections) {
-    if (section.direction !== 'sendonly' && section.direction !== 'sendrecv') continue;
+    if (!directions.includes(section.direction)) continue;
     offered.push(...section.formats.map((f) => f.codec));
     if (section.kind === 'video' && !choice.video) {
-      const h264 = section.formats.filter((f) => /^h264$/i.test(f.codec) && f.clockRate === 90000 && fmtpParameters(f.parameters).get('packetization-mode') === '1');
-      const profile = (f: SdpFormat) => (fmtpParameters(f.parameters).get('profile-level-id') ?? '').toLowerCase();
-      const best = h264.find((f) => profile(f).startsWith('42e0')) ?? h264.find((f) => profile(f).startsWith('42')) ?? h264[0];
+      const best = preferredH264(section.formats);
       if (best) choice.video = { mid: section.mid, format: best };
     } else if (section.kind === 'audio' && !choice.audio) {
       const opus = section.formats.find((f) => /^opus$/i.test(f.codec) && f.clockRate === 48000);
@@ -141,7 +144,30 @@ export function chooseIngestCodecs(sections: readonly SdpMediaSection[]): Ingest
   }
   if (!choice.video && !choice.audio) {
     const codecs = [...new Set(offered)].join(', ') || 'none';
-    throw new SdpError('sdp.no_supported_codec', `nothing to receive: the edge takes H.264 (packetization-mode 1) and Opus; offered: ${codecs}`);
+    throw new SdpError('sdp.no_supported_codec', `${nothing}; offered: ${codecs}`);
   }
   return choice;
+}
+
+/**
+ * What the edge takes from a publishing browser: H.264 with packetization-mode 1 (constrained
+ * baseline 42e01f preferred, as RTMP players all decode it; then any baseline, then any profile)
+ * and Opus. A section offering neither is left out of the answer; an offer with nothing usable at
+ * all is refused with the codecs it offered.
+ */
+export function chooseIngestCodecs(sections: readonly SdpMediaSection[]): IngestChoice {
+  return chooseCodecs(sections, ['sendonly', 'sendrecv'], 'nothing to receive: the edge takes H.264 (packetization-mode 1) and Opus');
+}
+
+/** What the edge sends a playing browser, and in which media section (mid) and payload type. */
+export type EgressChoice = IngestChoice;
+
+/**
+ * What the edge sends to a browser that plays (WHEP): the same codecs as it takes (H.264 as the
+ * RTMP stream carries it, packetization-mode 1; Opus, transcoded from AAC), from sections the
+ * browser receives on (recvonly or sendrecv). The payload types are the browser's own, so the
+ * RTP the edge sends is what the browser asked for.
+ */
+export function chooseEgressCodecs(sections: readonly SdpMediaSection[]): EgressChoice {
+  return chooseCodecs(sections, ['recvonly', 'sendrecv'], 'nothing to send: the edge sends H.264 (packetization-mode 1) and Opus');
 }

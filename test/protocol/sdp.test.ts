@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { SdpError } from '#protocol/errors.ts';
-import { chooseIngestCodecs, fmtpParameters, parseSdp } from '#protocol/sdp/sdp.ts';
+import { chooseEgressCodecs, chooseIngestCodecs, fmtpParameters, parseSdp } from '#protocol/sdp/sdp.ts';
 import { prng } from '../support/bytes.ts';
 
 const chromium = readFileSync(new URL('../fixtures/sdp/chromium-h264-opus-offer.sdp', import.meta.url), 'utf8');
@@ -78,4 +78,18 @@ test('random and mutated offers only ever throw SdpError', () => {
     }
   }
   assert.ok(errors > 0);
+});
+
+test("egress (WHEP) takes the browser's receive sections: its H.264 42e01f mode 1 and Opus payload types; a send-only offer is refused", () => {
+  const recvonly = chromium.replaceAll('a=sendonly', 'a=recvonly');
+  const choice = chooseEgressCodecs(parseSdp(recvonly));
+  assert.equal(choice.audio?.mid, '0');
+  assert.equal(choice.audio?.format.payloadType, 111);
+  assert.equal(choice.video?.mid, '1');
+  assert.match(choice.video!.format.parameters, /profile-level-id=42e01f/);
+  assert.match(choice.video!.format.parameters, /packetization-mode=1/);
+  assert.deepEqual(chooseEgressCodecs(parseSdp(chromium.replaceAll('a=sendonly', 'a=sendrecv'))), choice);
+  assertSdpError(() => chooseEgressCodecs(parseSdp(chromium)), 'sdp.no_supported_codec');
+  const vp8 = 'm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:v\r\na=recvonly\r\na=rtpmap:96 VP8/90000\r\n';
+  assert.throws(() => chooseEgressCodecs(parseSdp(minimal(vp8))), (e: unknown) => e instanceof SdpError && /nothing to send.*VP8/.test(e.message));
 });

@@ -123,10 +123,12 @@ export function watchLogs(child: ChildProcess, what: string): { logs(): string; 
 }
 
 /** ffmpeg publishing a generated H.264/AAC (or Flash-era) test stream in real time until stopped. */
-export function publishTestStream(url: string, options: { seconds?: number; flashCodecs?: boolean; gop?: number } = {}): ChildProcess {
+export function publishTestStream(url: string, options: { seconds?: number; flashCodecs?: boolean; gop?: number; baseline?: boolean } = {}): ChildProcess {
+  // baseline: constrained-baseline H.264 without B-frames, what a WebRTC browser plays as is.
+  const profile = options.baseline ? ['-pix_fmt', 'yuv420p', '-profile:v', 'baseline', '-bf', '0'] : [];
   const codecs = options.flashCodecs
     ? ['-c:v', 'flv', '-c:a', 'nellymoser', '-ar', '44100']
-    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', String(options.gop ?? 30), '-c:a', 'aac'];
+    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', ...profile, '-g', String(options.gop ?? 30), '-c:a', 'aac'];
   const args = ['-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
     ...(options.seconds ? ['-t', String(options.seconds)] : []), ...codecs, '-f', 'flv', url];

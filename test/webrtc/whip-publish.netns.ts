@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { browserClusterPerFile } from '../support/chromium.ts';
 import { join } from 'node:path';
 import { decodeFrames, eventually, mediaTimeline, run } from '../support/processes.ts';
+import { SIGNAL_SCRIPT } from '../support/webrtc-page.ts';
 
 const fixture = browserClusterPerFile(['whip-a', 'whip-b'], {
   originArgs: ['--record-rooms', 'always'],
@@ -22,7 +23,7 @@ const edgeA = () => cluster().edges[0]!;
 const edgeB = () => cluster().edges[1]!;
 
 /** Publishes camera and microphone with WHIP (H.264 preferred) to `url`; resolves with the Location. */
-const PAGE = `<!doctype html><title>whip</title><script>
+const PAGE = `<!doctype html><title>whip</title><script>${SIGNAL_SCRIPT}
   window.publish = async (url) => {
     const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
     const pc = new RTCPeerConnection();
@@ -31,15 +32,7 @@ const PAGE = `<!doctype html><title>whip</title><script>
       const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
       if (track.kind === 'video') transceiver.setCodecPreferences(RTCRtpSender.getCapabilities('video').codecs.filter((c) => /h264|rtx/i.test(c.mimeType)));
     }
-    await pc.setLocalDescription(await pc.createOffer());
-    await new Promise((resolve) => {
-      if (pc.iceGatheringState === 'complete') resolve();
-      pc.onicegatheringstatechange = () => { if (pc.iceGatheringState === 'complete') resolve(); };
-    });
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription.sdp });
-    if (response.status !== 201) throw new Error('WHIP ' + response.status + ': ' + await response.text());
-    await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
-    return response.headers.get('location');
+    return window.signal(pc, url);
   };
 </script>`;
 
