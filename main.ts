@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import type { Logger } from '#common/logger.ts';
 import { runService } from '#common/service-main.ts';
 import { clientLimitsOf } from '#common/client-limits.ts';
+import { isWildcardAddress } from '#common/listen.ts';
 import { loadOriginConfig, type OriginConfig } from './origin/config.ts';
 import { Origin } from './origin/origin.ts';
 import { defaultEdgeConfig } from './gateway/config.ts';
@@ -74,7 +75,7 @@ class LocalCluster {
     this.#edge = new Edge({
       ...defaultEdgeConfig,
       name: config.edgeName,
-      origins: [{ host: link.address === '0.0.0.0' || link.address === '::' ? '127.0.0.1' : link.address, port: link.port }],
+      origins: [{ host: isWildcardAddress(link.address) ? '127.0.0.1' : link.address, port: link.port }],
       secret: config.linkSecret!,
       bind: config.bind,
       rtmpPort: config.edgePort,

@@ -6,6 +6,7 @@
  * `<allow-access-from domain="*" .../>` into crossdomain.xml; here the allow list is configuration,
  * and by default it names only the hosts the server itself is reached at.
  */
+import type { ServerResponse } from 'node:http';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { listen } from './listen.ts';
 import type { Logger } from './logger.ts';
@@ -38,6 +39,12 @@ export class FlashPolicy {
   /** The URL policy for /crossdomain.xml (to-ports belongs to socket policies only). */
   urlPolicy(): string {
     return this.#document('<site-control permitted-cross-domain-policies="master-only"/>', '');
+  }
+
+  /** Answers a GET of /crossdomain.xml (every HTTP port of origin and edge). */
+  sendUrlPolicy(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/x-cross-domain-policy', 'cache-control': 'no-cache' });
+    res.end(this.urlPolicy());
   }
 
   /** The socket policy, followed by the NUL byte that ends it on the wire. */

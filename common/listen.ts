@@ -4,6 +4,11 @@
  */
 import type { AddressInfo, Server } from 'node:net';
 
+/** 0.0.0.0 or ::, an address to bind to but no place a client can dial. */
+export function isWildcardAddress(address: string): boolean {
+  return address === '0.0.0.0' || address === '::';
+}
+
 export function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);

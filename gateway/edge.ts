@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { FlashPolicy, FlashPolicyServer } from '#common/flash-policy.ts';
 import { RtmpListener } from '#common/rtmp-listener.ts';
+import { isWildcardAddress } from '#common/listen.ts';
 import { Logger } from '#common/logger.ts';
 import { RtmpConnection, type RtmpConnectionOptions, type RtmpSocket } from '#common/rtmp-connection.ts';
 import { LinkFrameKind } from '#protocol/link/link-frame.ts';
@@ -107,9 +108,8 @@ export class Edge {
       maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
       detachSession: (id) => this.#relay.detachSession(id), publicUrl: () => this.#publicUrl,
     }, this.log.child('playback'));
-    const wildcard = config.bind === '0.0.0.0' || config.bind === '::';
     const webrtc = {
-      bindAddress: config.webrtcBind ?? (wildcard ? undefined : config.bind), portRangeBegin: config.webrtcPortRangeBegin || undefined,
+      bindAddress: config.webrtcBind ?? (isWildcardAddress(config.bind) ? undefined : config.bind), portRangeBegin: config.webrtcPortRangeBegin || undefined,
       portRangeEnd: config.webrtcPortRangeEnd || undefined, gatheringTimeoutMs: 2000,
     };
     this.whip = new WhipEndpoint(this.http, this.link, this.sessions, {
@@ -120,10 +120,7 @@ export class Edge {
     // Domains default to this edge's public host, known once it listens (see start()).
     this.policy = new FlashPolicy(config.policyDomains ?? []);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
-    this.http.route('/crossdomain.xml', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/x-cross-domain-policy', 'cache-control': 'no-cache' });
-      res.end(this.policy.urlPolicy());
-    });
+    this.http.route('/crossdomain.xml', (_req, res) => this.policy.sendUrlPolicy(res));
     const ports = [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: config.tls }])];
     this.#listeners = ports.map(({ port, tls }) => new RtmpListener({
       host: config.bind, port, tls, policy: this.policy, handshakeTimeoutMs: config.handshakeTimeoutMs,
@@ -160,7 +157,7 @@ export class Edge {
     const addresses = await Promise.all(this.#listeners.map((listener) => listener.listen()));
     const address = addresses[0]!;
     // A wildcard bind address is no place a client can dial: name the machine instead (--public-url overrides).
-    const host = address.address === '0.0.0.0' || address.address === '::' ? hostname() : address.address;
+    const host = isWildcardAddress(address.address) ? hostname() : address.address;
     this.#publicUrl = this.config.publicUrl || `rtmp://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     this.log.info('RTMP listening', { address: `rtmp://${address.address}:${address.port}`, publicUrl: this.#publicUrl,
       origins: this.config.origins.map((o) => `${o.host}:${o.port}`).join(',') });

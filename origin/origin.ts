@@ -18,6 +18,7 @@ import { EdgeRegistry } from './link/edge-registry.ts';
 import { LinkServer } from './link/link-server.ts';
 import { FlashPolicy, FlashPolicyServer } from '#common/flash-policy.ts';
 import { hostname } from 'node:os';
+import { isWildcardAddress } from '#common/listen.ts';
 
 export class Origin implements OriginContext {
   readonly config: OriginConfig;
@@ -50,8 +51,7 @@ export class Origin implements OriginContext {
       recordings: this.recordings,
     }, this.log);
     // By default Flash may come only from the host this origin is reached at.
-    const wildcard = config.bind === '0.0.0.0' || config.bind === '::';
-    this.policy = new FlashPolicy(config.policyDomains ?? [wildcard ? hostname() : config.bind]);
+    this.policy = new FlashPolicy(config.policyDomains ?? [isWildcardAddress(config.bind) ? hostname() : config.bind]);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
     this.http = new HttpApi({ host: config.bind, port: config.httpPort, recordings: this.recordings.store }, this.log.child('http'));
     this.#rtmp = new RtmpServer({
@@ -64,10 +64,7 @@ export class Origin implements OriginContext {
     }, this.log);
     this.edges = new EdgeRegistry({ pingIntervalMs: config.linkPingIntervalMs, applications: this.applications, applicationNames: config.applications });
     this.edges.mount(this.http);
-    this.http.route('GET', /^\/crossdomain\.xml$/, (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/x-cross-domain-policy' });
-      res.end(this.policy.urlPolicy());
-    });
+    this.http.route('GET', /^\/crossdomain\.xml$/, (_req, res) => this.policy.sendUrlPolicy(res));
     this.#link = config.linkSecret === null ? null : new LinkServer({
       host: config.linkBind ?? config.bind,
       port: config.linkPort,

@@ -48,6 +48,30 @@ function findRoute<H>(routes: Route<H>[], pathname: string): Route<H> | undefine
     .sort((a, b) => b.path.length - a.path.length)[0];
 }
 
+/** The client went away before its request body was complete. */
+export class RequestAborted extends Error {}
+
+/**
+ * A request's body, or null when it is over `maxBytes`: the rest is then read and dropped, so
+ * memory stays bounded and the refusal can be answered on the same connection instead of a reset.
+ * Past `discardUpTo` bytes even that stops and the request is destroyed (RequestAborted).
+ */
+export function readBoundedBody(req: IncomingMessage, maxBytes: number, discardUpTo = Infinity): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const abort = () => reject(new RequestAborted('request aborted'));
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else chunks.length = 0;
+      if (size > discardUpTo) req.destroy();
+    });
+    req.once('end', () => resolve(size <= maxBytes ? Buffer.concat(chunks, size) : null));
+    req.once('error', abort).once('close', abort); // after 'end' these settle nothing
+  });
+}
+
 export function sendText(res: ServerResponse, status: number, text: string): void {
   if (res.headersSent) { res.destroy(); return; }
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });

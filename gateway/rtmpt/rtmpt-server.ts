@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '#common/logger.ts';
 import type { RtmpSocket } from '#common/rtmp-connection.ts';
-import { sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
+import { readBoundedBody, RequestAborted, sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import type { RtmptLimits } from './rtmpt-limits.ts';
 import { RtmptTunnel } from './rtmpt-tunnel.ts';
 
@@ -54,28 +54,6 @@ export function parseRtmptPath(pathname: string): RtmptRequest | { error: string
   if (rest.length !== 2 || !sessionId) return { error: `expected /${tunnelCommand}/<session>/<sequence>`, sessionId };
   if (!SEQUENCE.test(rest[1]!)) return { error: 'bad sequence number', sessionId };
   return { command: tunnelCommand, sessionId, sequence: Number(rest[1]) };
-}
-
-/** The client went away before its request body was complete. */
-class RequestAborted extends Error {}
-
-/**
- * The request's body, or null when it is over `maxBytes`: the rest is then read and dropped, so
- * memory stays bounded and the refusal can be answered on the same connection.
- */
-function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const abort = () => reject(new RequestAborted('request aborted'));
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) chunks.push(chunk);
-      else chunks.length = 0;
-    });
-    req.once('end', () => resolve(size <= maxBytes ? Buffer.concat(chunks, size) : null));
-    req.once('error', abort).once('close', abort); // after 'end' these settle nothing
-  });
 }
 
 function sendFcs(res: ServerResponse, body: Buffer): void {
@@ -139,7 +117,7 @@ export class RtmptServer {
       const tunnel = named;
       if (!tunnel) return this.#refuse(req, res, 404, 'unknown RTMPT session', undefined);
       if (!tunnel.acceptRequest(request.sequence)) return this.#refuse(req, res, 400, `sequence number ${request.sequence} is not above the session's last`, tunnel);
-      const body = readBody(req, this.#limits.rtmptMaxBodyBytes);
+      const body = readBoundedBody(req, this.#limits.rtmptMaxBodyBytes);
       body.catch(() => undefined); // awaited in its turn below; an abort before then must not count as unhandled
       await tunnel.inOrder(async () => this.#handle(request.command, tunnel, await body, req, res));
     } catch (error) {
@@ -149,7 +127,7 @@ export class RtmptServer {
   }
 
   async #open(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!(await readBody(req, this.#limits.rtmptMaxBodyBytes))) return this.#refuse(req, res, 400, this.#bodyTooLarge(), undefined);
+    if (!(await readBoundedBody(req, this.#limits.rtmptMaxBodyBytes))) return this.#refuse(req, res, 400, this.#bodyTooLarge(), undefined);
     const peer = { address: req.socket.remoteAddress ?? 'unknown', port: req.socket.remotePort ?? 0 };
     const tunnel = new RtmptTunnel(randomBytes(12).toString('hex'), peer, {
       maxQueuedBytes: this.#limits.rtmptMaxQueuedBytes, maxReplyBytes: this.#limits.rtmptMaxReplyBytes,

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '#common/logger.ts';
 import { ProtocolError } from '#protocol/errors.ts';
 import { defaultSdpLimits, parseSdp, type SdpMediaSection } from '#protocol/sdp/sdp.ts';
-import { sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
+import { readBoundedBody, RequestAborted, sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import { parseAppStreamPath } from '../http/stream-path.ts';
 import { requestTcUrl } from '../session/link-client.ts';
 import type { EdgeClientSession, SessionRegistry } from '../session/session-registry.ts';
@@ -29,27 +29,8 @@ export function requestOrigin(req: IncomingMessage, protocol: string): { protoco
   return { protocol, tcUrl: requestTcUrl(req, 'http'), remoteAddress: req.socket.remoteAddress ?? 'unknown', remotePort: req.socket.remotePort ?? 0 };
 }
 
-/** Past this much, an oversize body is not even read to its end: the connection is cut. */
+/** Past this much, an oversize offer is not even read to its end: the connection is cut. */
 const MAX_DISCARDED_BYTES = 16 * 1024 * 1024;
-
-/**
- * The request body, refused past `limit` bytes. The rest of an oversize body is read and thrown
- * away (up to MAX_DISCARDED_BYTES), so the client gets its 413 instead of a reset connection.
- */
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_DISCARDED_BYTES) {
-      req.destroy();
-      break;
-    }
-    if (size <= limit) chunks.push(chunk);
-  }
-  if (size > limit) throw new HttpRefusal(413, `the offer is larger than ${limit} bytes`);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** A session a signalling endpoint made, and how to start it once registered: resolves with the SDP answer, rejects with the origin's reason. */
 export interface SignalledSession {
@@ -103,6 +84,11 @@ export class SignallingEndpoint<Choice> {
       if (req.method !== 'POST') throw new HttpRefusal(405, `POST an SDP offer to ${this.#protocol.prefix}<app>/<room...>/<stream>`);
       await this.#open(req, res, url);
     } catch (error) {
+      if (error instanceof RequestAborted) {
+        this.#log.warn(`${name} request aborted before its body was read`, { path: url.pathname });
+        res.destroy();
+        return;
+      }
       const status = error instanceof HttpRefusal ? error.status : 500;
       if (status === 500) this.#log.error(`${name} request failed`, { error: (error as Error).stack ?? String(error) });
       else this.#log.warn(`${name} request refused`, { status, path: url.pathname, reason: (error as Error).message });
@@ -119,7 +105,9 @@ export class SignallingEndpoint<Choice> {
       throw new HttpRefusal(400, (error as Error).message);
     }
     if (!/^application\/sdp\b/i.test(req.headers['content-type'] ?? '')) throw new HttpRefusal(415, 'the offer must be application/sdp');
-    const offer = await readBody(req, defaultSdpLimits.maxBytes);
+    const body = await readBoundedBody(req, defaultSdpLimits.maxBytes, MAX_DISCARDED_BYTES);
+    if (!body) throw new HttpRefusal(413, `the offer is larger than ${defaultSdpLimits.maxBytes} bytes`);
+    const offer = body.toString('utf8');
     let choice: Choice;
     try {
       choice = this.#protocol.choose(parseSdp(offer));

@@ -33,15 +33,16 @@ export async function startEdge(name: string, originLink: string, secret: string
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
   }));
   const { logs, waitForLog } = watchLogs(child, `edge ${name}`);
-  const line = await waitForLog(/RTMP listening/);
-  const port = Number(/rtmp:\/\/[^ ]*:(\d+)/.exec(line)?.[1]);
-  const httpPort = Number(/http:\/\/[^ ]*:(\d+)/.exec(await waitForLog(/HTTP listening/))?.[1]);
+  // RTMP and RTMPS listen before HTTP.
+  await waitForLog(/HTTP listening/);
+  const port = listenedPort(logs(), 'RTMP')!;
+  const httpPort = listenedPort(logs(), 'HTTP')!;
+  const rtmpsPort = listenedPort(logs(), 'RTMPS');
   if (options.waitForLink !== false) await waitForLog(/link up/);
   const lastStats = () => {
     const stats = logs().split('\n').filter((l) => / stats /.test(l)).at(-1) ?? '';
     return Object.fromEntries([...stats.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
   };
-  const rtmpsPort = listenedPort(logs(), 'RTMPS');
   return { name, port, httpPort, rtmpsPort, base: `rtmp://127.0.0.1:${port}`, child, logs, waitForLog, lastStats, stop: () => stop(child) };
 }
 

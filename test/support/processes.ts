@@ -85,21 +85,19 @@ export async function startOrigin(extraArgs: string[] = [], options: { dataDir?:
   }));
   const watched = watchLogs(child, 'origin');
   const { waitForLog } = watched;
-  const line = await waitForLog(/RTMP listening/);
-  const port = Number(/:(\d+)\b/.exec(line.split('address=')[1] ?? '')?.[1]);
-  // The HTTP API listens before RTMP, so its line is already there.
-  const httpLine = watched.logs().split('\n').find((l) => /HTTP listening/.test(l)) ?? '';
-  const httpPort = Number(/:(\d+)\b/.exec(httpLine.split('address=')[1] ?? '')?.[1]);
-  // The link listener comes up after RTMP, or the origin says why it did not start.
-  const linkLine = await waitForLog(/link (listening|not started)/);
-  const linkPort = /link listening/.test(linkLine) ? Number(/:(\d+)\b/.exec(linkLine.split('address=')[1] ?? '')?.[1]) : null;
-  const rtmpsPort = listenedPort(watched.logs(), 'RTMPS');
+  // The HTTP API, RTMP and RTMPS listen before the link listener, which comes up or says why it did not start.
+  await waitForLog(/link (listening|not started)/);
+  const logs = watched.logs();
+  const port = listenedPort(logs, 'RTMP')!;
+  const httpPort = listenedPort(logs, 'HTTP')!;
+  const linkPort = listenedPort(logs, 'link');
+  const rtmpsPort = listenedPort(logs, 'RTMPS');
   return { port, httpPort, linkPort, rtmpsPort, dataDir, child, logs: watched.logs, waitForLog, stop: () => stop(child) };
 }
 
 /** The port of a server's `WHAT listening address=...:PORT` log line, or null when it has none. */
 export function listenedPort(logs: string, what: string): number | null {
-  const line = logs.split('\n').find((l) => l.includes(` ${what} listening `));
+  const line = logs.split('\n').find((l) => l.includes(`] ${what} listening `));
   return line ? Number(/:(\d+)\b/.exec(line.split('address=')[1] ?? '')?.[1]) : null;
 }
 
