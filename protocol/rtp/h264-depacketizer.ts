@@ -2,7 +2,7 @@
  * H.264 depacketizer (RFC 6184, packetization-mode 1): reassembles the access units of one
  * SSRC from single NAL unit, STAP-A and FU-A packets, for the bridge to hand to RTMP as AVCC.
  * Packets go through a small reorder buffer first. An access unit ends at the marker bit, or
- * when the RTP timestamp changes (for senders that leave the marker out). One that lost a
+ * when the RTP timestamp changes (for senders that leave the marker out): FrameDepacketizer. One that lost a
  * packet, a fragment, or was malformed or too large is dropped whole and reported, so the
  * caller can ask the sender for a keyframe (RTCP PLI); until one arrives `awaitingKeyframe`
  * says that the pictures coming through refer to something missing.
@@ -12,7 +12,7 @@ import { RtpError } from '../errors.ts';
 import { requireInteger } from './bounds.ts';
 import { h264PacketType, H264PacketType, parseFuA, parseStapA } from './h264-payload.ts';
 import { isKeyframe } from './nal-units.ts';
-import { type OrderedRtpPacket, RtpReorderBuffer } from './reorder-buffer.ts';
+import { FrameDepacketizer } from './frame-depacketizer.ts';
 import type { RtpPacket } from './rtp-packet.ts';
 
 export interface H264DepacketizerLimits {
@@ -72,90 +72,20 @@ interface Assembly {
   dropped: boolean;
 }
 
-/** What went missing right before a packet, or null when nothing did. */
-function describeGap({ lostBefore, restarted }: OrderedRtpPacket): string | null {
-  if (restarted) return 'the sender restarted its sequence numbers';
-  return lostBefore > 0 ? `${lostBefore} packets lost` : null;
-}
-
-export class H264Depacketizer {
+export class H264Depacketizer extends FrameDepacketizer<Assembly, H264DepacketizerEvent> {
   readonly #limits: H264DepacketizerLimits;
-  readonly #reorder: RtpReorderBuffer;
-  #current: Assembly | null = null;
-  /** Why the next access unit may miss its beginning (packets lost before a padding packet), or null. */
-  #lossBeforeNext: string | null = null;
-  #awaitingKeyframe = true;
 
   constructor(limits?: Partial<H264DepacketizerLimits>) {
-    this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    const all = { ...DEFAULT_LIMITS, ...limits };
+    super(all.reorderWindow);
+    this.#limits = all;
     requireInteger(this.#limits.maxAccessUnitBytes, 1, 2 ** 31, 'maxAccessUnitBytes');
     requireInteger(this.#limits.maxNalUnits, 1, 2 ** 20, 'maxNalUnits');
     requireInteger(this.#limits.maxPacketsPerAccessUnit, 1, 2 ** 20, 'maxPacketsPerAccessUnit');
-    this.#reorder = new RtpReorderBuffer(this.#limits.reorderWindow);
   }
 
-  /**
-   * True from the start and after any dropped access unit, until an access unit with an IDR
-   * picture comes out: the time to send PLIs (rate-limited) and, for a decoder that cannot
-   * conceal, to skip what comes out.
-   */
-  get awaitingKeyframe(): boolean {
-    return this.#awaitingKeyframe;
-  }
-
-  /** Duplicate, late and lost packet counts of the reorder buffer. */
-  get stats(): RtpReorderBuffer['stats'] {
-    return this.#reorder.stats;
-  }
-
-  /**
-   * Takes one RTP packet of the stream (one SSRC, the H.264 payload type); returns the access
-   * units completed and dropped, in order. Never throws on payload content: a bad payload
-   * drops its access unit.
-   */
-  push(packet: RtpPacket): H264DepacketizerEvent[] {
-    const events: H264DepacketizerEvent[] = [];
-    for (const ordered of this.#reorder.push(packet)) this.#receive(ordered, events);
-    return events;
-  }
-
-  /**
-   * Stops waiting for missing packets: releases the held ones, the gaps counting as loss. For a
-   * caller's timer when a stream stalls behind a gap. An access unit whose marker has not been
-   * seen stays open.
-   */
-  flush(): H264DepacketizerEvent[] {
-    const events: H264DepacketizerEvent[] = [];
-    for (const ordered of this.#reorder.flush()) this.#receive(ordered, events);
-    return events;
-  }
-
-  #receive(ordered: OrderedRtpPacket, events: H264DepacketizerEvent[]): void {
-    const { packet } = ordered;
-    const gap = describeGap(ordered);
-    // Padding-only packets (bandwidth probes) take a sequence number but carry no NAL unit, and
-    // say nothing of access unit boundaries: lost packets before one may belong to the open
-    // access unit or to the next.
-    if (packet.payload.length === 0) {
-      if (gap === null) return;
-      if (this.#current) this.#drop(this.#current, 'packet-loss', gap, events);
-      this.#lossBeforeNext = gap;
-      return;
-    }
-    const loss = gap ?? this.#lossBeforeNext;
-    this.#lossBeforeNext = null;
-    let assembly = this.#current;
-    if (assembly && assembly.timestamp !== packet.timestamp) {
-      // The missing packets may have been this access unit's tail (and its marker)...
-      if (loss !== null) this.#drop(assembly, 'packet-loss', loss, events);
-      this.#finish(assembly, events);
-      assembly = null;
-    }
-    if (!assembly) {
-      assembly = { timestamp: packet.timestamp, nalUnits: [], bytes: 0, packets: 0, fragments: null, fragmentHeader: 0, dropped: false };
-      this.#current = assembly;
-    }
-    // ...and are part of this one: its middle, or its beginning if it starts here.
+  protected take(open: Assembly | null, packet: RtpPacket, loss: string | null, events: H264DepacketizerEvent[]): Assembly {
+    const assembly = open ?? { timestamp: packet.timestamp, nalUnits: [], bytes: 0, packets: 0, fragments: null, fragmentHeader: 0, dropped: false };
     if (loss !== null) this.#drop(assembly, 'packet-loss', loss, events);
     if (++assembly.packets > this.#limits.maxPacketsPerAccessUnit) {
       this.#drop(assembly, 'too-large', `access unit over ${this.#limits.maxPacketsPerAccessUnit} packets`, events);
@@ -168,7 +98,11 @@ export class H264Depacketizer {
         this.#drop(assembly, 'malformed', err.code, events);
       }
     }
-    if (packet.marker) this.#finish(assembly, events);
+    return assembly;
+  }
+
+  protected dropLost(assembly: Assembly, detail: string, events: H264DepacketizerEvent[]): void {
+    this.#drop(assembly, 'packet-loss', detail, events);
   }
 
   #addPayload(assembly: Assembly, payload: Buffer, events: H264DepacketizerEvent[]): void {
@@ -227,16 +161,15 @@ export class H264Depacketizer {
     assembly.nalUnits = [];
     assembly.fragments = null;
     assembly.bytes = 0;
-    this.#awaitingKeyframe = true;
+    this.keyframeNeeded = true;
     events.push({ kind: 'dropped', timestamp: assembly.timestamp, reason, detail });
   }
 
-  #finish(assembly: Assembly, events: H264DepacketizerEvent[]): void {
-    this.#current = null;
+  protected finish(assembly: Assembly, events: H264DepacketizerEvent[]): void {
     if (assembly.fragments) this.#drop(assembly, 'missing-fragment', 'FU-A without its end fragment', events);
     if (assembly.dropped || assembly.nalUnits.length === 0) return;
     const keyframe = isKeyframe(assembly.nalUnits);
-    if (keyframe) this.#awaitingKeyframe = false;
+    if (keyframe) this.keyframeNeeded = false;
     events.push({ kind: 'access-unit', timestamp: assembly.timestamp, nalUnits: assembly.nalUnits, keyframe });
   }
 }

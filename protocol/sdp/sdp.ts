@@ -1,7 +1,7 @@
 /**
  * SDP (RFC 8866) as WebRTC peers write it, read only as far as the edge needs: the media sections
  * of an offer with their mid, direction and payload formats (rtpmap, fmtp), and the choice of what
- * the edge takes from a browser (H.264 packetization-mode 1 and Opus). The transport parts (ICE,
+ * the edge takes from a browser (H.264 packetization-mode 1, else VP8; and Opus). The transport parts (ICE,
  * DTLS) are for the WebRTC stack, which gets the offer text as it came. Bounded and strict: a
  * hostile offer is an SdpError with a code, never an exception of another kind.
  */
@@ -41,16 +41,30 @@ const DIRECTIONS: readonly SdpDirection[] = ['sendrecv', 'sendonly', 'recvonly',
 /** What a line of SDP may hold: printable text and tabs (RFC 8866 forbids NUL, CR and LF inside). */
 const LINE = /^[a-z]=[\x20-\x7e\t\u00a0-\uffff]*$/;
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** An offer's bytes as text: SDP is UTF-8 (RFC 8866), and bytes that are not are refused rather than replaced. */
+export function decodeSdp(bytes: Uint8Array): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new SdpError('sdp.not_utf8', 'the SDP is not valid UTF-8');
+  }
+}
+
 /** Parses the media sections of an offer; throws SdpError on anything malformed or over a limit. */
 export function parseSdp(text: string, limits: SdpLimits = defaultSdpLimits): SdpMediaSection[] {
   if (Buffer.byteLength(text) > limits.maxBytes) throw new SdpError('sdp.too_large', `SDP of ${Buffer.byteLength(text)} bytes exceeds ${limits.maxBytes}`);
   const lines = text.split(/\r?\n/).filter((line) => line !== '');
   if (lines[0] !== 'v=0') throw new SdpError('sdp.not_sdp', 'SDP must start with v=0');
   const sections: SdpMediaSection[] = [];
+  const mids = new Set<string>();
   let current: (SdpMediaSection & { payloadTypes: number[]; rtpmap: Map<number, SdpFormat>; fmtp: Map<number, string>; hasMid: boolean }) | null = null;
   const finish = () => {
     if (!current) return;
     if (!current.hasMid) throw new SdpError('sdp.no_mid', `the ${current.kind} section has no a=mid (WebRTC bundles by mid)`);
+    if (mids.has(current.mid)) throw new SdpError('sdp.duplicate_mid', `two media sections have mid ${JSON.stringify(current.mid)}`);
+    mids.add(current.mid);
     current.formats = current.payloadTypes.flatMap((pt) => {
       const format = current!.rtpmap.get(pt);
       return format ? [{ ...format, parameters: current!.fmtp.get(pt) ?? '' }] : [];
@@ -112,8 +126,11 @@ export function fmtpParameters(parameters: string): Map<string, string> {
   }));
 }
 
+/** The video codecs the edge depacketizes: H.264 goes through as it is, VP8 is transcoded to H.264. */
+export type IngestVideoCodec = 'h264' | 'vp8';
+
 export interface IngestChoice {
-  video: { mid: string; format: SdpFormat } | null;
+  video: { mid: string; format: SdpFormat; codec: IngestVideoCodec } | null;
   audio: { mid: string; format: SdpFormat } | null;
 }
 
@@ -124,19 +141,32 @@ function preferredH264(formats: readonly SdpFormat[]): SdpFormat | undefined {
   return h264.find((f) => profile(f).startsWith('42e0')) ?? h264.find((f) => profile(f).startsWith('42')) ?? h264[0];
 }
 
+type VideoPicker = (formats: readonly SdpFormat[]) => { format: SdpFormat; codec: IngestVideoCodec } | undefined;
+
+function pickH264(formats: readonly SdpFormat[]): ReturnType<VideoPicker> {
+  const format = preferredH264(formats);
+  return format && { format, codec: 'h264' };
+}
+
+/** H.264 when the section offers it (no re-encode), else VP8 (the edge transcodes it once). */
+function pickH264OrVp8(formats: readonly SdpFormat[]): ReturnType<VideoPicker> {
+  const vp8 = formats.find((f) => /^vp8$/i.test(f.codec) && f.clockRate === 90000);
+  return pickH264(formats) ?? (vp8 && { format: vp8, codec: 'vp8' });
+}
+
 /**
- * H.264 (preferredH264) and Opus from the first video and audio sections whose direction is one
+ * Video (`pickVideo`) and Opus from the first video and audio sections whose direction is one
  * of `directions` (the offerer's view); an offer with nothing usable is refused with what it offered.
  */
-function chooseCodecs(sections: readonly SdpMediaSection[], directions: readonly SdpDirection[], nothing: string): IngestChoice {
+function chooseCodecs(sections: readonly SdpMediaSection[], directions: readonly SdpDirection[], pickVideo: VideoPicker, nothing: string): IngestChoice {
   const choice: IngestChoice = { video: null, audio: null };
   const offered: string[] = [];
   for (const section of sections) {
     if (!directions.includes(section.direction)) continue;
     offered.push(...section.formats.map((f) => f.codec));
     if (section.kind === 'video' && !choice.video) {
-      const best = preferredH264(section.formats);
-      if (best) choice.video = { mid: section.mid, format: best };
+      const best = pickVideo(section.formats);
+      if (best) choice.video = { mid: section.mid, ...best };
     } else if (section.kind === 'audio' && !choice.audio) {
       const opus = section.formats.find((f) => /^opus$/i.test(f.codec) && f.clockRate === 48000);
       if (opus) choice.audio = { mid: section.mid, format: opus };
@@ -151,12 +181,13 @@ function chooseCodecs(sections: readonly SdpMediaSection[], directions: readonly
 
 /**
  * What the edge takes from a publishing browser: H.264 with packetization-mode 1 (constrained
- * baseline 42e01f preferred, as RTMP players all decode it; then any baseline, then any profile)
- * and Opus. A section offering neither is left out of the answer; an offer with nothing usable at
- * all is refused with the codecs it offered.
+ * baseline 42e01f preferred, as RTMP players all decode it; then any baseline, then any profile),
+ * else VP8 (for a browser that offers no H.264: transcoded to H.264 once, at the edge), and Opus.
+ * A section offering none of them is left out of the answer; an offer with nothing usable at all
+ * is refused with the codecs it offered.
  */
 export function chooseIngestCodecs(sections: readonly SdpMediaSection[]): IngestChoice {
-  return chooseCodecs(sections, ['sendonly', 'sendrecv'], 'nothing to receive: the edge takes H.264 (packetization-mode 1) and Opus');
+  return chooseCodecs(sections, ['sendonly', 'sendrecv'], pickH264OrVp8, 'nothing to receive: the edge takes H.264 (packetization-mode 1), VP8 and Opus');
 }
 
 /** What the edge sends a playing browser, and in which media section (mid) and payload type. */
@@ -169,5 +200,5 @@ export type EgressChoice = IngestChoice;
  * RTP the edge sends is what the browser asked for.
  */
 export function chooseEgressCodecs(sections: readonly SdpMediaSection[]): EgressChoice {
-  return chooseCodecs(sections, ['recvonly', 'sendrecv'], 'nothing to send: the edge sends H.264 (packetization-mode 1) and Opus');
+  return chooseCodecs(sections, ['recvonly', 'sendrecv'], pickH264, 'nothing to send: the edge sends H.264 (packetization-mode 1) and Opus');
 }
