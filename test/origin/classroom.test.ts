@@ -46,6 +46,26 @@ test('roster: who is in the room, role, raised hand, published streams; leaving 
   teacher.close();
 });
 
+test('a media connection ({ mediaOf }) carries a member\'s streams without a roster entry of its own', async () => {
+  const member = await join('media', 'Mia');
+  const roster = await member.sharedObject('roster').connect();
+  const [miaId] = Object.keys(roster.data);
+  await assert.rejects(RtmpClient.connect(`${fixture.base}/classroom/media`, { connectArgs: [{ mediaOf: 'Nobody' }] }), /No member 'Nobody'/);
+  const { client: media } = await RtmpClient.connect(`${fixture.base}/classroom/media`, { connectArgs: [{ mediaOf: 'Mia' }] });
+  const streamId = await media.createStream();
+  const listed = roster.waitFor((e) => e.kind === 'change' && e.key === miaId && (e.value as { streams: string[] }).streams.includes('miacam'));
+  media.streamCommand(streamId, 'publish', 'miacam', 'live');
+  await media.waitForStatus(streamId, 'NetStream.Publish.Start');
+  await listed;
+  const [list] = await member.call('getRoster');
+  assert.deepEqual((list as Array<{ name: string; streams: string[] }>).map((m) => [m.name, m.streams]), [['Mia', ['miacam']]]);
+  await assert.rejects(media.call('sendChat', 'hi'), /Not in a room/);
+  const unlisted = roster.waitFor((e) => e.kind === 'change' && e.key === miaId && (e.value as { streams: string[] }).streams.length === 0);
+  media.close();
+  await unlisted;
+  member.close();
+});
+
 test('a late joiner (python3-librtmp) gets the whiteboard and chat history; both survive a restart', async () => {
   const first = await startOrigin();
   const url = `rtmp://127.0.0.1:${first.port}/classroom/lesson`;

@@ -36,6 +36,8 @@ export const ClassroomObjects = {
 
 interface ClassroomState {
   readonly members: Map<string, Member>;
+  /** Connections that carry a member's media (client id -> the member's id): not members themselves. */
+  readonly mediaConnections: Map<string, string>;
   readonly roster: SharedObject;
   readonly chat: SharedObject;
   readonly whiteboard: SharedObject;
@@ -81,6 +83,19 @@ function parseIdentity(args: readonly AmfValue[]): { name: string; role: Role } 
   return { name, role };
 }
 
+/**
+ * `{ mediaOf: NAME }`: the connection carries the media of the member NAME already in the room
+ * (the edge opens one per WebRTC publish or play of a browser joined over WebSocket), as a Flash
+ * client's NetStreams ride on its one connection: it is no member of its own, its streams are listed
+ * as the member's, and it has the member's role. Null for an ordinary connect.
+ */
+function mediaOwnerName(args: readonly AmfValue[]): string | null {
+  const [first] = args;
+  if (!isObject(first) || first.mediaOf === undefined) return null;
+  if (typeof first.mediaOf !== 'string' || !first.mediaOf.trim()) throw new ConnectRejectedError('mediaOf must be the name of a member of the room.');
+  return first.mediaOf.trim();
+}
+
 export class ClassroomApplication extends Application<ClassroomState> {
   constructor(name: string, services: ApplicationServices) {
     super(name, services);
@@ -109,6 +124,7 @@ export class ClassroomApplication extends Application<ClassroomState> {
     const open = (spec: { name: string; persistent: boolean }) => objects.open(spec.name, spec.persistent, true);
     const state: ClassroomState = {
       members: new Map(),
+      mediaConnections: new Map(),
       roster: open(ClassroomObjects.roster),
       chat: open(ClassroomObjects.chat),
       whiteboard: open(ClassroomObjects.whiteboard),
@@ -131,8 +147,15 @@ export class ClassroomApplication extends Application<ClassroomState> {
 
   protected override onConnect(client: AppClient, room: Room<ClassroomState>): void {
     if (!room.name) throw new ConnectRejectedError('Join a room: rtmp://HOST/classroom/ROOM.');
-    const { name, role } = parseIdentity(client.params.args);
     const { members, roster } = room.state;
+    const ownerName = mediaOwnerName(client.params.args);
+    if (ownerName !== null) {
+      const owner = [...members.values()].find((member) => member.name === ownerName);
+      if (!owner) throw new ConnectRejectedError(`No member '${ownerName}' in this room to carry media for.`);
+      room.state.mediaConnections.set(client.id, owner.id);
+      return;
+    }
+    const { name, role } = parseIdentity(client.params.args);
     for (const member of members.values()) {
       if (member.name === name) throw new ConnectRejectedError(`The name '${name}' is already in use in this room.`);
     }
@@ -143,6 +166,11 @@ export class ClassroomApplication extends Application<ClassroomState> {
   }
 
   protected override onDisconnect(client: AppClient, room: Room<ClassroomState>): void {
+    const owner = room.state.mediaConnections.get(client.id);
+    if (owner !== undefined) {
+      room.state.mediaConnections.delete(client.id);
+      return this.#listStreams(owner, room);
+    }
     room.state.members.delete(client.id);
     room.state.roster.remove(client.id);
   }
@@ -192,11 +220,22 @@ export class ClassroomApplication extends Application<ClassroomState> {
     throw new CallFailedError(`Too many changes: at most ${client.changeLimiter.rate} per second (maxSharedObjectChangesPerSecond).`);
   }
 
+  /** The roster entry of the member `client` is or carries media for. */
   #updateStreams(client: AppClient, room: Room<ClassroomState>): void {
-    const member = room.state.members.get(client.id);
+    this.#listStreams(room.state.mediaConnections.get(client.id) ?? client.id, room);
+  }
+
+  /** A member's streams: those of its own connection and of its media connections. */
+  #listStreams(memberId: string, room: Room<ClassroomState>): void {
+    const { members, mediaConnections, roster } = room.state;
+    const member = members.get(memberId);
     if (!member) return;
-    member.streams = room.streamsOf(client);
-    room.state.roster.set(client.id, member);
+    const carriers = [memberId, ...[...mediaConnections].filter(([, owner]) => owner === memberId).map(([id]) => id)];
+    member.streams = carriers.flatMap((id) => {
+      const carrier = room.client(id);
+      return carrier ? room.streamsOf(carrier) : [];
+    });
+    roster.set(memberId, member);
   }
 
   #sendChat(client: AppClient, text: AmfValue): AmfObject {
