@@ -7,6 +7,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
+import { FlvReader, type FlvTag } from '#protocol/flv/flv.ts';
 
 export interface FfmpegIo {
   /** Options placed before this input's `-i` or before this output's URL. */
@@ -109,4 +110,24 @@ export class FfmpegProcess extends EventEmitter<FfmpegEvents> {
       : signal ? `killed by ${signal}` : `exited with code ${code}`;
     this.emit('exit', { code, signal, requested: this.#requested, reason, stderr: this.stderrTail });
   }
+}
+
+/**
+ * Reads a process's stdout as FLV (the transcoders' `-f flv pipe:1`): `onTags` gets the tags each
+ * chunk completes, in order; bad FLV calls `onBad` once and nothing more is read.
+ */
+export function readFlvOutput(ffmpeg: FfmpegProcess, onTags: (tags: FlvTag[]) => void, onBad: (error: Error) => void): void {
+  const reader = new FlvReader();
+  let failed = false;
+  ffmpeg.stdout.on('data', (data: Buffer) => {
+    if (failed) return;
+    let tags: FlvTag[];
+    try {
+      tags = reader.push(data);
+    } catch (error) {
+      failed = true;
+      return onBad(error as Error);
+    }
+    onTags(tags);
+  });
 }

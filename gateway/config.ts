@@ -48,6 +48,8 @@ export interface EdgeConfig extends ClientLimits, ListenerConfig, RtmptLimits {
   webrtcPortRangeEnd: number;
   /** A WebRTC publisher is asked for a keyframe at least this often (ms). */
   keyframeIntervalMs: number;
+  /** The video bit rate a WebRTC publisher is told it may send (bit/s). */
+  webrtcMaxBitrate: number;
   logLevel: LogLevel;
 }
 
@@ -70,6 +72,7 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
   webrtcPortRangeBegin: 0,
   webrtcPortRangeEnd: 0,
   keyframeIntervalMs: 2000,
+  webrtcMaxBitrate: 2_000_000,
   logLevel: 'info',
 };
 
@@ -79,7 +82,7 @@ export const DEFAULT_LINK_PORT = 9035;
 const usage = `usage: node gateway/main.ts --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
   [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] [--log-level debug|info|warn|error]
   ${LISTENER_USAGE}
-  [--webrtc-bind ADDR] [--webrtc-ports FIRST-LAST] [--keyframe-interval-ms MS]
+  [--webrtc-bind ADDR] [--webrtc-ports FIRST-LAST] [--keyframe-interval-ms MS] [--webrtc-max-bitrate BPS]
   [--rtmpt-idle-timeout-ms MS] [--rtmpt-max-queued-bytes N] [--rtmpt-max-reply-bytes N] [--rtmpt-max-body-bytes N]
   environment: EDGE_ORIGIN, EDGE_SECRET, EDGE_SECRET_FILE, EDGE_NAME, EDGE_BIND, EDGE_RTMP_PORT, EDGE_HTTP_PORT, EDGE_PUBLIC_URL, EDGE_MEDIA_FLUSH_MS, LOG_LEVEL`;
 
@@ -108,7 +111,7 @@ export function parseOrigins(value: string): OriginAddress[] {
 
 export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConfig {
   const values = parseFlags(argv,
-    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'ping-interval-ms', 'media-flush-ms', 'stats-interval-ms', 'log-level', 'webrtc-bind', 'webrtc-ports', 'keyframe-interval-ms',
+    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'ping-interval-ms', 'media-flush-ms', 'stats-interval-ms', 'log-level', 'webrtc-bind', 'webrtc-ports', 'keyframe-interval-ms', 'webrtc-max-bitrate',
       ...RTMPT_FLAGS.map(([flag]) => flag), ...LISTENER_FLAGS],
     ['origin-tls'], usage);
   const originList = values.origin ?? env.EDGE_ORIGIN;
@@ -143,6 +146,7 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConf
     config.webrtcPortRangeEnd = wholeNumber(match[2]!, '--webrtc-ports last port', config.webrtcPortRangeBegin, 65535);
   }
   if (values['keyframe-interval-ms']) config.keyframeIntervalMs = wholeNumber(values['keyframe-interval-ms'], '--keyframe-interval-ms', 500, 60_000);
+  if (values['webrtc-max-bitrate']) config.webrtcMaxBitrate = wholeNumber(values['webrtc-max-bitrate'], '--webrtc-max-bitrate', 100_000, 50_000_000);
   const stats = values['stats-interval-ms'];
   if (stats) config.statsIntervalMs = wholeNumber(stats, '--stats-interval-ms', 0, 3_600_000);
   for (const [flag, key, min, max] of RTMPT_FLAGS) {

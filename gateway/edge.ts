@@ -22,7 +22,7 @@ import { EdgePlayback } from './playback/edge-playback.ts';
 import { RtmptServer } from './rtmpt/rtmpt-server.ts';
 import { WhipEndpoint } from './webrtc/whip-endpoint.ts';
 import { WhepEndpoint } from './webrtc/whep-endpoint.ts';
-import { AacToOpus } from './webrtc/aac-to-opus.ts';
+import { LocalPublishers } from './webrtc/local-publishers.ts';
 import { OpusToAac } from './webrtc/opus-to-aac.ts';
 
 /** What the edge counts, for its load reports, its stats log and benchmarks. */
@@ -40,6 +40,12 @@ export interface EdgeStats {
   flvViewers: number;
   transcoders: number;
   transcodersStarted: number;
+  /** WebRTC playback: WHEP sessions, viewers of shared feeds, feeds and their video/audio transcoders running now. */
+  whepViewers: number;
+  webrtcFeedViewers: number;
+  webrtcFeeds: number;
+  webrtcVideoTranscoders: number;
+  webrtcAudioTranscoders: number;
 }
 
 export class Edge {
@@ -57,7 +63,7 @@ export class Edge {
   readonly sessions: SessionRegistry;
   /** The HTTP server (web client, /ws, HTTP/WS-FLV routes); started with the edge, closed with it. */
   readonly http: EdgeHttpServer;
-  /** Browser sessions over WebSocket (/ws): sessions on the link like RTMP clients. */
+  /** Browser sessions over WebSocket (/ws): sessions on the link like RTMP clients; their WebRTC sessions (protocol 'ws-webrtc') too. */
   readonly browsers: BrowserGateway;
   /** HTTP-FLV and WS-FLV playback (/live/...): viewers are sessions on the link too. */
   readonly playback: EdgePlayback;
@@ -65,6 +71,8 @@ export class Edge {
   readonly whip: WhipEndpoint;
   /** WHEP (/whep/...): browsers playing over WebRTC, sessions on the link like RTMP viewers. */
   readonly whep: WhepEndpoint;
+  /** Streams published over WebRTC here, whose RTP WebRTC viewers here get forwarded (SFU). */
+  readonly localPublishers: LocalPublishers;
   /** RTMPT (/open, /send, /idle, /close on the HTTP port): each tunnel is a client like a socket. */
   readonly rtmpt: RtmptServer;
   #publicUrl = '';
@@ -103,7 +111,6 @@ export class Edge {
     });
     this.sessions.on('removed', (session) => this.#relay.detachSession(session.id));
     this.http = new EdgeHttpServer(this.log.child('http'));
-    this.browsers = new BrowserGateway(this.http, this.link, this.sessions, this.log.child('ws'));
     this.playback = new EdgePlayback(this.http, this.link, this.sessions, {
       maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
       detachSession: (id) => this.#relay.detachSession(id), publicUrl: () => this.#publicUrl,
@@ -112,11 +119,15 @@ export class Edge {
       bindAddress: config.webrtcBind ?? (isWildcardAddress(config.bind) ? undefined : config.bind), portRangeBegin: config.webrtcPortRangeBegin || undefined,
       portRangeEnd: config.webrtcPortRangeEnd || undefined, gatheringTimeoutMs: 2000,
     };
+    this.localPublishers = new LocalPublishers(this.http);
     this.whip = new WhipEndpoint(this.http, this.link, this.sessions, {
-      ingest: { ...webrtc, keyframeIntervalMs: config.keyframeIntervalMs },
+      ingest: { ...webrtc, keyframeIntervalMs: config.keyframeIntervalMs, maxVideoBitrate: config.webrtcMaxBitrate }, localPublishers: this.localPublishers,
       createAudioEncoder: () => new OpusToAac(),
     }, this.log.child('whip'));
-    this.whep = new WhepEndpoint(this.http, this.link, this.sessions, { egress: webrtc, createAudioTranscoder: () => new AacToOpus() }, this.log.child('whep'));
+    this.whep = new WhepEndpoint(this.http, this.link, this.sessions, { egress: webrtc, maxGopBytes: config.maxGopBytes,
+      forwarding: { publishers: this.localPublishers, egress: webrtc, detachSession: (id) => this.#relay.detachSession(id) } }, this.log.child('whep'));
+    // Browsers signal WebRTC on /ws too, through the signallers WHIP and WHEP use.
+    this.browsers = new BrowserGateway(this.http, this.link, this.sessions, { publish: this.whip.signaller, play: this.whep.signaller }, this.log.child('ws'));
     // Domains default to this edge's public host, known once it listens (see start()).
     this.policy = new FlashPolicy(config.policyDomains ?? []);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
@@ -144,11 +155,14 @@ export class Edge {
   }
 
   get stats(): EdgeStats {
+    const webrtc = this.whep.stats;
     return {
       clients: this.sessions.clients, streams: this.#relay.streamCount, players: this.#relay.playerCount,
       linkUp: this.link.isUp, linkRttMs: this.link.rttMs, linkBytesIn: this.link.bytesIn, linkBytesOut: this.link.bytesOut,
       relayMediaBytes: this.#relay.mediaBytes, flvViewers: this.playback.stats.viewers,
       transcoders: this.playback.stats.transcoders, transcodersStarted: this.playback.stats.transcodersStarted,
+      whepViewers: webrtc.whepSessions, webrtcFeedViewers: webrtc.feedViewers, webrtcFeeds: webrtc.feeds,
+      webrtcVideoTranscoders: webrtc.videoTranscoders, webrtcAudioTranscoders: webrtc.audioTranscoders,
     };
   }
 

@@ -61,6 +61,15 @@ export class ClassroomClient extends EventTarget {
   deleteSlot(name, key) { this.send({ type: 'so.delete', name, key }); }
   releaseSharedObject(name) { this.send({ type: 'so.release', name }); this.sharedObjects.delete(name); }
 
+  /**
+   * WebRTC signalled on this channel, in the joined room: sends the SDP offer (ICE gathered) to
+   * publish or play `stream`; resolves with { session, sdp } (the answer), rejects with an Error
+   * carrying `code` and `status`. A `webrtc.closed` event ({ session, reason }) says when it ends.
+   */
+  publishWebRtc(stream, sdp) { return this.#webRtc('webrtc.publish', stream, sdp); }
+  playWebRtc(stream, sdp) { return this.#webRtc('webrtc.play', stream, sdp); }
+  stopWebRtc(session) { this.send({ type: 'webrtc.stop', session }); }
+
   /** Resolves with the next message of `type` that `match` accepts. */
   waitFor(type, match = () => true, timeoutMs = 10000) {
     return new Promise((resolve, reject) => {
@@ -77,6 +86,11 @@ export class ClassroomClient extends EventTarget {
 
   close() { this.#ws.close(); }
 
+  #webRtc(type, stream, sdp) {
+    const id = this.#nextId++;
+    return this.#request({ type, id, stream, sdp }, id);
+  }
+
   #request(message, replyKey) {
     return new Promise((resolve, reject) => {
       this.#pending.set(replyKey, { resolve, reject });
@@ -88,7 +102,7 @@ export class ClassroomClient extends EventTarget {
     const pending = this.#pending.get(key);
     if (!pending) return false;
     this.#pending.delete(key);
-    if (error) pending.reject(Object.assign(new Error(error.message), { code: error.code, info: error.info }));
+    if (error) pending.reject(Object.assign(new Error(error.message), { code: error.code, status: error.status, info: error.info }));
     else pending.resolve(value);
     return true;
   }
@@ -99,6 +113,7 @@ export class ClassroomClient extends EventTarget {
     switch (m.type) {
       case 'joined': this.#settle('joined', null, m.info); break;
       case 'result': this.#settle(m.id, null, m.value); break;
+      case 'webrtc.answer': this.#settle(m.id, null, { session: m.session, sdp: m.sdp }); break;
       case 'error':
         if (m.code === 'join_failed' || (m.code === 'no_origin' && this.#pending.has('joined'))) this.#settle('joined', m);
         else if (m.id !== undefined) this.#settle(m.id, m);

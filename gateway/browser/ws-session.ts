@@ -4,9 +4,12 @@
  * address, protocol 'ws', then an RTMP connect to `classroom/<room>` with { name, role, token }), so
  * the origin's application sees it like any other client. The browser speaks the JSON protocol v1
  * (README "Browser protocol"); this file turns it into calls of its LinkClient (the virtual RTMP
- * client on the link) and shared object messages, and what comes back into JSON, validates every message (size, shape, types), rate-limits each connection, and closes a
- * connection only after repeated abuse. BrowserGateway owns the WebSocket server; the sessions are in
- * the edge's SessionRegistry, so browsers count against maxConnections and in the Load report.
+ * client on the link) and shared object messages, and what comes back into JSON, validates every
+ * message (size, shape, types), rate-limits each connection, and closes a connection only after
+ * repeated abuse. WebRTC signalling on the same channel (publishing and playing in the joined room,
+ * each a session of its own) is browser-webrtc.ts. BrowserGateway owns the WebSocket server; the
+ * sessions are in the edge's SessionRegistry, so browsers count against maxConnections and in the
+ * Load report.
  */
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage } from 'node:http';
@@ -16,6 +19,7 @@ import { RemoteSharedObject } from '#common/remote-shared-object.ts';
 import { nextSessionId } from '#common/session-transport.ts';
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import type { RtmpMessage } from '#protocol/rtmp/message.ts';
+import { defaultSdpLimits } from '#protocol/sdp/sdp.ts';
 import type { SharedObjectEvent } from '#protocol/rtmp/shared-object.ts';
 import { RtmpCallError } from '#common/rtmp-transactions.ts';
 import type { LinkSender } from '../session/edge-session.ts';
@@ -23,6 +27,9 @@ import { LinkClient, LinkClientClosedError, requestTcUrl, type ServerCall } from
 import type { EdgeClientSession, SessionRegistry } from '../session/session-registry.ts';
 import type { EdgeHttpServer } from '../http/edge-http-server.ts';
 import { amfToJson, jsonToAmf, JsonAmfError, type JsonValue } from './amf-json.ts';
+import { TokenBucket } from './token-bucket.ts';
+import { BrowserWebRtc, WEBRTC_OFFER_TYPES, WEBRTC_PROTOCOL, type BrowserSignallers, type RoomMember } from './browser-webrtc.ts';
+import { BadMessage, callId, field, optStr, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
 
 export const BROWSER_PROTOCOL_VERSION = 1;
 
@@ -40,47 +47,23 @@ export interface BrowserLimits {
   maxSharedObjects: number;
   /** Browser connections this edge accepts. */
   maxSessions: number;
+  /** Largest `webrtc.publish`/`webrtc.play` (an SDP offer as JSON; other messages keep maxMessageBytes). */
+  maxSignallingBytes: number;
+  /** WebRTC sessions (publishing or playing) one connection may have at once. */
+  maxWebRtcSessions: number;
+  /** WebRTC offers per second per connection (each costs a peer connection, and an ffmpeg), and the burst above it (a page joining a room plays everyone at once). */
+  offersPerSecond: number;
+  offerBurst: number;
 }
 
 export const defaultBrowserLimits: BrowserLimits = {
   maxMessageBytes: 64 * 1024, messagesPerSecond: 50, burst: 100, maxStrikes: 50, maxPendingCalls: 64, maxSharedObjects: 32, maxSessions: 2000,
+  // An offer at the SDP limit, every line break escaped in JSON (\r\n: 2 bytes become 4), and the other fields.
+  maxSignallingBytes: 2 * defaultSdpLimits.maxBytes + 4096, maxWebRtcSessions: 16, offersPerSecond: 1, offerBurst: 16,
 };
-
-/** Reasons a message is refused: the `code` of the error reply. */
-export type BrowserErrorCode = 'bad_json' | 'too_large' | 'bad_message' | 'rate_limited' | 'not_joined' | 'already_joined'
-  | 'too_many_calls' | 'too_many_shared_objects' | 'join_failed' | 'call_failed' | 'no_origin';
-
-class BadMessage extends Error {
-  readonly code: BrowserErrorCode;
-  constructor(code: BrowserErrorCode, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
-type Json = Record<string, unknown>;
 
 /** Unsent bytes to one browser past which it is considered gone. */
 const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
-
-function field(message: Json, key: string, kind: 'string' | 'boolean', options: { optional?: boolean; max?: number; min?: number } = {}): string | boolean | undefined {
-  const value = message[key];
-  if (value === undefined && options.optional) return undefined;
-  if (typeof value !== kind) throw new BadMessage('bad_message', `'${key}' must be a ${kind}`);
-  if (typeof value === 'string' && (value.length > (options.max ?? 256) || value.length < (options.min ?? 0))) {
-    throw new BadMessage('bad_message', `'${key}' must be ${options.min ?? 0}..${options.max ?? 256} characters`);
-  }
-  return value as string | boolean;
-}
-const str = (m: Json, key: string, max = 256, min = 1) => field(m, key, 'string', { max, min }) as string;
-const optStr = (m: Json, key: string, max = 256) => field(m, key, 'string', { optional: true, max }) as string | undefined;
-
-/** A call id chosen by the browser: a short string or a safe integer. */
-function callId(m: Json): string | number {
-  const id = m.id;
-  if ((typeof id === 'string' && id.length > 0 && id.length <= 64) || (typeof id === 'number' && Number.isSafeInteger(id))) return id;
-  throw new BadMessage('bad_message', "'id' must be a string of 1..64 characters or an integer");
-}
 
 function amfArgs(m: Json): AmfValue[] {
   if (m.args === undefined) return [];
@@ -97,8 +80,6 @@ function amfValue(value: unknown): AmfValue {
   }
 }
 
-const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-
 export interface BrowserSessionEvents {
   close: [];
 }
@@ -107,7 +88,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
   readonly id = nextSessionId();
   readonly protocol = 'ws';
   readonly internal = false;
-  /** The application channel plays no streams (browsers play over HTTP/WS-FLV). */
+  /** The application channel plays no streams (browsers play over HTTP/WS-FLV, or WebRTC sessions of their own). */
   readonly mediaOutput = null;
   readonly log: Logger;
   readonly #ws: WebSocket;
@@ -118,32 +99,36 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
   readonly #tcUrl: string;
   #joined = false;
   #joining = false;
+  /** Who the browser joined as, once joined: where its WebRTC sessions go. */
+  #member: RoomMember | null = null;
+  readonly #webrtc: BrowserWebRtc;
   /** Numbers the ids of chats sent without one. */
   #chats = 0;
   readonly #sharedObjects = new Map<string, RemoteSharedObject>();
-  #tokens: number;
-  #lastRefill = Date.now();
+  readonly #messages: TokenBucket;
   #strikes = 0;
   #droppedSinceNotice = 0;
   /** No more input is handled. */
   #closed = false;
   #finished = false;
 
-  constructor(ws: WebSocket, req: IncomingMessage, link: LinkSender, limits: BrowserLimits, log: Logger) {
+  constructor(ws: WebSocket, req: IncomingMessage, link: LinkSender, signallers: BrowserSignallers, limits: BrowserLimits, log: Logger) {
     super();
     this.#ws = ws;
     this.#limits = limits;
-    this.#tokens = limits.burst;
+    this.#messages = new TokenBucket(limits.messagesPerSecond, limits.burst);
     this.#remoteAddress = req.socket.remoteAddress ?? '';
     this.#tcUrl = requestTcUrl(req, 'ws');
     this.log = log.child(`ws#${this.id}`);
     this.#client = new LinkClient(link, { sessionId: this.id, protocol: this.protocol, remoteAddress: this.#remoteAddress, remotePort: req.socket.remotePort ?? 0, log: this.log });
     this.#client.on('status', (streamId, info) => this.#sendJson({ type: 'status', streamId, info: amfToJson(info) }));
     this.#client.on('call', (call) => this.#onServerCall(call));
+    this.#webrtc = new BrowserWebRtc(signallers, { protocol: WEBRTC_PROTOCOL, tcUrl: this.#tcUrl, remoteAddress: this.#remoteAddress, remotePort: req.socket.remotePort ?? 0 },
+      limits, (message) => this.#sendJson(message), this.log);
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', () => this.#onClose());
     ws.on('error', (error) => { this.log.info('socket error', { error: error.message }); ws.terminate(); });
-    this.#sendJson({ type: 'hello', version: BROWSER_PROTOCOL_VERSION, maxMessageBytes: limits.maxMessageBytes, messagesPerSecond: limits.messagesPerSecond });
+    this.#sendJson({ type: 'hello', version: BROWSER_PROTOCOL_VERSION, maxMessageBytes: limits.maxMessageBytes, maxSignallingBytes: limits.maxSignallingBytes, messagesPerSecond: limits.messagesPerSecond });
   }
 
   /** A message of this session from the origin. */
@@ -206,15 +191,9 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
   }
 
   #allow(): boolean {
-    const now = Date.now();
-    this.#tokens = Math.min(this.#limits.burst, this.#tokens + ((now - this.#lastRefill) / 1000) * this.#limits.messagesPerSecond);
-    this.#lastRefill = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      if (this.#droppedSinceNotice > 0) this.#droppedSinceNotice = 0;
-      return true;
-    }
-    return false;
+    if (!this.#messages.take()) return false;
+    this.#droppedSinceNotice = 0;
+    return true;
   }
 
   #onMessage(data: RawData, isBinary: boolean): void {
@@ -228,7 +207,9 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer | ArrayBuffer).byteLength;
     let id: string | number | undefined;
     try {
-      if (size > this.#limits.maxMessageBytes) throw new BadMessage('too_large', `message of ${size} bytes is larger than ${this.#limits.maxMessageBytes}`);
+      const tooLarge = (limit: number) => new BadMessage('too_large', `message of ${size} bytes is larger than ${limit}`);
+      const largest = Math.max(this.#limits.maxMessageBytes, this.#limits.maxSignallingBytes);
+      if (size > largest) throw tooLarge(largest);
       if (isBinary) throw new BadMessage('bad_message', 'binary messages are not part of the protocol; send JSON text');
       let parsed: unknown;
       try {
@@ -238,6 +219,8 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
       }
       if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new BadMessage('bad_message', 'a message is a JSON object with a "type"');
       const message = parsed as Json;
+      // Only an SDP offer may exceed maxMessageBytes.
+      if (size > this.#limits.maxMessageBytes && !WEBRTC_OFFER_TYPES.has(message.type as string)) throw tooLarge(this.#limits.maxMessageBytes);
       if ((typeof message.id === 'string' && message.id.length <= 64) || typeof message.id === 'number') id = message.id; // echoed in errors
       this.#handle(message);
     } catch (error) {
@@ -270,6 +253,12 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
       case 'so.send':
       case 'so.release':
         return this.#sharedObject(type, m);
+      case 'webrtc.publish':
+        return this.#webrtc.offer('publish', m, this.#member!);
+      case 'webrtc.play':
+        return this.#webrtc.offer('play', m, this.#member!);
+      case 'webrtc.stop':
+        return this.#webrtc.stop(m);
       default:
         throw new BadMessage('bad_message', `unknown message type ${JSON.stringify(type)}`);
     }
@@ -277,13 +266,13 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
 
   #join(m: Json): void {
     if (this.#joined || this.#joining) throw new BadMessage('already_joined', 'this connection already joined a room');
-    const room = str(m, 'room', 64);
-    if (!NAME_RE.test(room)) throw new BadMessage('bad_message', "'room' must be 1..64 letters, digits, '_', '.' or '-'");
+    const room = safeName(m, 'room');
     const name = str(m, 'name', 64);
     const role = optStr(m, 'role', 16);
     const token = optStr(m, 'token', 1024);
     if (!this.#client.open()) throw new BadMessage('no_origin', 'the edge has no link to the origin; try again shortly');
     this.#joining = true;
+    this.#member = { app: `classroom/${room}`, name, role, token };
     const connectArgs: AmfObject = { name };
     if (role !== undefined) connectArgs.role = role;
     if (token !== undefined) connectArgs.token = token;
@@ -388,6 +377,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     if (this.#finished) return;
     this.#finished = true;
     this.#closed = true;
+    this.#webrtc.close();
     this.#client.close('browser disconnected');
     for (const so of this.#sharedObjects.values()) so.removeAllListeners();
     this.#sharedObjects.clear();
@@ -400,16 +390,19 @@ export class BrowserGateway {
   readonly #wss: WebSocketServer;
   readonly #sessions: SessionRegistry;
   readonly #link: LinkSender;
+  readonly #signallers: BrowserSignallers;
   readonly #log: Logger;
   readonly #limits: BrowserLimits;
 
-  constructor(http: EdgeHttpServer, link: LinkSender, sessions: SessionRegistry, log: Logger, limits: Partial<BrowserLimits> = {}) {
+  constructor(http: EdgeHttpServer, link: LinkSender, sessions: SessionRegistry, signallers: BrowserSignallers, log: Logger, limits: Partial<BrowserLimits> = {}) {
     this.#link = link;
+    this.#signallers = signallers;
     this.#sessions = sessions;
     this.#log = log;
     this.#limits = { ...defaultBrowserLimits, ...limits };
-    // Messages up to 16x the protocol limit get a `too_large` reply; beyond that ws closes the socket (1009).
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#limits.maxMessageBytes * 16, perMessageDeflate: false });
+    // Messages up to 16x the largest accepted (an offer) get a `too_large` reply; beyond that ws closes the socket (1009).
+    const maxPayload = Math.max(this.#limits.maxMessageBytes, this.#limits.maxSignallingBytes) * 16;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
     http.upgrade('/ws', (req, socket, head) => {
       // Browsers have their own cap, and count against the edge's maxConnections like every client.
       if (this.size >= this.#limits.maxSessions || !sessions.hasRoom) {
@@ -431,7 +424,7 @@ export class BrowserGateway {
   }
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
-    const session = new BrowserSession(ws, req, this.#link, this.#limits, this.#log);
+    const session = new BrowserSession(ws, req, this.#link, this.#signallers, this.#limits, this.#log);
     this.#sessions.add(session);
     session.log.info('browser connected', { peer: req.socket.remoteAddress });
     session.on('close', () => this.#sessions.remove(session));

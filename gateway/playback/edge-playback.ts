@@ -21,7 +21,7 @@ import type { SessionRegistry } from '../session/session-registry.ts';
 import { RelayPlayer } from '../relay/relay-player.ts';
 import { FlvMediaOutput, type ByteSink } from './flv-output.ts';
 import { FlvViewerSession } from './flv-viewer-session.ts';
-import { Transcoder } from './transcoder.ts';
+import { TRANSCODE_JOB, Transcoder } from './transcoder.ts';
 
 export const PLAYBACK_PREFIX = '/live/';
 /** Packets held while the codecs are unknown (an audio-only or video-only stream decides here). */
@@ -232,12 +232,12 @@ export class EdgePlayback {
     let transcoder = this.#transcoders.get(key);
     if (!transcoder || transcoder.closed) {
       const [app, stream] = [key.slice(0, key.lastIndexOf('/')), key.slice(key.lastIndexOf('/') + 1)];
-      transcoder = new Transcoder(key, (output) => {
+      transcoder = new Transcoder(key, { job: TRANSCODE_JOB, maxGopBytes: this.#options.maxGopBytes, openSource: (output) => {
         const input = new FlvViewerSession({ app, stream, protocol: 'transcoder', tcUrl: `${this.#options.publicUrl()}/${app}`,
           remoteAddress: '127.0.0.1', remotePort: 0, output, internal: true }, this.#link, this.#log);
         this.#register(input);
         return input;
-      }, this.#options.maxGopBytes, this.#log.child('transcoder'));
+      } }, this.#log.child('transcoder'));
       const created = transcoder;
       this.#transcoders.set(key, created);
       this.#transcodersStarted++;

@@ -65,8 +65,8 @@ export class FlvViewerSession extends LinkClientSession<FlvViewerEvents> {
   }
 
   async #play(): Promise<void> {
-    const { app, tcUrl, stream } = this.#options;
-    await this.client.connect(app, [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
+    const { app, tcUrl, stream, connectArgs } = this.#options;
+    await this.client.connect(app, connectArgs ?? [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
     const streamId = await this.client.createStream();
     await this.client.play(streamId, stream, -1000);
     this.log.info('playing', { stream: this.streamKey });

@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { MediaOutput } from '#common/media/live-delivery.ts';
 import type { Logger } from '#common/logger.ts';
 import { nextSessionId } from '#common/session-transport.ts';
+import type { AmfValue } from '#protocol/amf/types.ts';
 import type { RtmpMessage } from '#protocol/rtmp/message.ts';
 import type { LinkSender } from './edge-session.ts';
 import { LinkClient } from './link-client.ts';
@@ -24,6 +25,8 @@ export interface LinkSessionTarget {
   tcUrl: string;
   remoteAddress: string;
   remotePort: number;
+  /** connect's arguments (an application such as classroom wants a name); none when absent. */
+  connectArgs?: AmfValue[];
 }
 
 export type LinkClientSessionEvents = {

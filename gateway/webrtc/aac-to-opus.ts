@@ -1,7 +1,8 @@
 /**
- * RTMP audio to browser audio for WebRTC playback: one ffmpeg process per WHEP viewer turns the
- * stream's AAC (FLV audio tag bodies, sequence header first) into Opus, the only audio codec every
- * browser takes over WebRTC. The AAC goes to ffmpeg's stdin as FLV with the tags' own timestamps
+ * RTMP audio to browser audio for WebRTC playback: one ffmpeg process per stream (its WebRtcFeed,
+ * shared by every viewer) turns the stream's audio into Opus, the only audio codec every browser
+ * takes over WebRTC: AAC (sequence header first), MP3, Nellymoser or Speex, whatever FLV carries,
+ * since the tags go to ffmpeg as they are. They go to ffmpeg's stdin as FLV with their own timestamps
  * (relative to the first one), so gaps stay gaps; ffmpeg writes Ogg Opus on stdout in 20 ms
  * packets, one page each (flushed at once: latency), read with protocol/ogg. Out come Opus packets
  * with their time in 48 kHz samples on the RTMP timeline (ms x 48). A failing ffmpeg is a 'close'
@@ -65,7 +66,7 @@ export class AacToOpus extends EventEmitter<AacToOpusEvents> {
 
   get counters(): { packets: number; droppedFrames: number } { return { packets: this.#packets, droppedFrames: this.#droppedFrames }; }
 
-  /** An FLV audio tag body (AAC sequence header or raw frame) at `timestampMs` on the RTMP timeline. */
+  /** An FLV audio tag body (e.g. AAC sequence header or raw frame, a Nellymoser frame) at `timestampMs` on the RTMP timeline. */
   push(tagBody: Buffer, timestampMs: number): void {
     if (this.#closed) return;
     this.#baseMs ??= timestampMs;

@@ -1,41 +1,23 @@
 /**
- * A browser playing a live stream over WebRTC (WHEP), as one edge client session: to the origin it
- * is an ordinary viewer on the link (connect to the app/room, createStream, play: a FlvViewerSession,
- * so the origin's application may refuse it and the edge carries one upstream copy), and the edge
- * relay delivers the stream to its WebRtcEgress, which sends it to the browser as RTP. Signalling
- * (WHEP) creates it, waits for `answer()` and closes it.
+ * A browser playing a live stream over WebRTC (WHEP, or the WebSocket channel), as one edge client
+ * session (a WebRtcViewerSession: an ordinary viewer on the link, with the viewer's own identity, so
+ * the origin's application may refuse it and counts it, and the edge carries one upstream copy of
+ * the stream). The relay delivers the stream to the session's tap (WebRtcFeedSource); once the
+ * origin lets it play, its WebRtcEgress joins the stream's shared WebRtcFeed, which makes the
+ * stream ready for WebRTC once for all its viewers. Signalling creates it, waits for `answer()` and
+ * closes it.
  */
 import type { Logger } from '#common/logger.ts';
-import { FlvViewerSession } from '../playback/flv-viewer-session.ts';
 import type { LinkSender } from '../session/edge-session.ts';
 import type { LinkSessionTarget } from '../session/link-client-session.ts';
 import type { WebRtcEgress } from './webrtc-egress.ts';
+import type { WebRtcFeeds } from './webrtc-feeds.ts';
+import { WebRtcViewerSession } from './webrtc-viewer-session.ts';
 
-export class WebRtcPlaySession extends FlvViewerSession {
-  readonly #egress: WebRtcEgress;
-
-  constructor(options: LinkSessionTarget, egress: WebRtcEgress, link: LinkSender, log: Logger) {
-    super({ ...options, output: egress }, link, log);
-    this.#egress = egress;
-    egress.on('closed', (reason) => this.close(reason));
-  }
-
-  /**
-   * Plays at the origin, then answers the browser: resolves with the SDP answer, rejects with the
-   * origin's reason (the app refused the connect, no such stream, ...), the session then closed.
-   */
-  async answer(): Promise<string> {
-    const playing = new Promise<void>((resolve, reject) => {
-      this.once('playing', resolve);
-      this.once('close', (reason) => reject(new Error(reason ?? 'closed while starting the play')));
-    });
-    if (!this.start()) throw new Error('the edge has no link to the origin');
-    await playing;
-    return this.#egress.answer();
-  }
-
-  protected override ended(reason: string | null): void {
-    this.#egress.close(reason ?? 'closed');
-    super.ended(reason);
+export class WebRtcPlaySession extends WebRtcViewerSession {
+  constructor(target: LinkSessionTarget, egress: WebRtcEgress, feeds: WebRtcFeeds, link: LinkSender, log: Logger) {
+    const source = feeds.newSource();
+    super({ ...target, output: source }, egress, link, log);
+    this.once('playing', () => egress.play(feeds.join(target, egress, source)));
   }
 }

@@ -2,8 +2,9 @@
  * A browser publishing over WebRTC, as one edge client session: to the origin it is an ordinary
  * RTMP publisher (a LinkClient: connect to the app/room, createStream, publish), so Flash clients
  * and ffmpeg play it and the room recording records it; from the browser it is a WebRtcIngest.
- * Video goes through as H.264 (FLV AVC tags); audio is Opus, which RTMP players cannot decode, so
- * it goes through an AAC encoder (ffmpeg) started and stopped with the session. Signalling (WHIP,
+ * Video goes through as H.264 (FLV AVC tags), or, from a browser that sends VP8 only, through an
+ * H.264 encoder (Vp8ToH264, ffmpeg); audio is Opus, which RTMP players cannot decode, so it goes
+ * through an AAC encoder (ffmpeg). Both transcoders are started and stopped with the session. Signalling (WHIP,
  * or the WebSocket channel) only creates it, waits for `start()`'s answer, and closes it.
  */
 import type { Logger } from '#common/logger.ts';
@@ -15,6 +16,9 @@ import type { LinkSender } from '../session/edge-session.ts';
 import { LinkClientSession, type LinkSessionTarget } from '../session/link-client-session.ts';
 import { WebRtcIngest, type WebRtcIngestOptions } from './webrtc-ingest.ts';
 import type { OpusToAac } from './opus-to-aac.ts';
+import { Vp8ToH264 } from './vp8-to-h264.ts';
+import type { LocalPublishers } from './local-publishers.ts';
+import { RtpForwardingSource } from './rtp-forwarding-source.ts';
 
 /** Opus's RTP clock runs at 48 kHz. */
 const OPUS_SAMPLES_PER_MS = 48;
@@ -26,6 +30,8 @@ export interface WebRtcPublishOptions extends LinkSessionTarget {
   ingest: WebRtcIngestOptions;
   /** Null: the offer had no audio this edge takes. */
   createAudioEncoder: (() => OpusToAac) | null;
+  /** Where WebRTC viewers on this edge find the stream to get its RTP forwarded; absent: never forwarded. */
+  localPublishers?: LocalPublishers;
 }
 
 /** Why the origin refused, from its status or _error info. */
@@ -42,6 +48,7 @@ export class WebRtcPublishSession extends LinkClientSession {
   readonly #options: WebRtcPublishOptions;
   #ingest: WebRtcIngest | null = null;
   #audio: OpusToAac | null = null;
+  #videoTranscoder: Vp8ToH264 | null = null;
   #streamId = 0;
 
   constructor(options: WebRtcPublishOptions, link: LinkSender, log: Logger) {
@@ -66,9 +73,9 @@ export class WebRtcPublishSession extends LinkClientSession {
       this.close('the edge has no link to the origin');
       throw new Error('the edge has no link to the origin');
     }
-    const { app, tcUrl, stream } = this.#options;
+    const { app, tcUrl, stream, connectArgs } = this.#options;
     try {
-      await this.client.connect(app, [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
+      await this.client.connect(app, connectArgs ?? [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
       this.#streamId = await this.client.createStream();
       await this.client.publish(this.#streamId, stream, 'live');
     } catch (error) {
@@ -79,10 +86,13 @@ export class WebRtcPublishSession extends LinkClientSession {
     if (this.closed) throw new Error('closed while publishing');
     const ingest = new WebRtcIngest(this.#options.offer, this.#options.choice, this.#options.ingest, this.log);
     this.#ingest = ingest;
+    // Viewers on this edge get the RTP as it comes; the source closes with the ingest.
+    this.#options.localPublishers?.register(new RtpForwardingSource(this.streamKey, this.#options.choice, ingest, this.log));
     ingest.on('video', (tag, timestamp) => this.#send(MessageType.Video, tag.body, timestamp));
+    if (this.#options.choice.video?.codec === 'vp8') this.#startVideoTranscoder(ingest);
     ingest.on('closed', (reason) => this.close(reason));
     if (this.#options.createAudioEncoder) this.#startAudio(ingest, this.#options.createAudioEncoder());
-    this.log.info('publishing from WebRTC', { stream: this.streamKey, video: this.#options.choice.video?.format.parameters ?? 'none', audio: this.#options.createAudioEncoder ? 'opus -> aac' : 'none' });
+    this.log.info('publishing from WebRTC', { stream: this.streamKey, video: this.#videoTranscoder ? 'vp8 -> h264' : this.#options.choice.video?.format.parameters ?? 'none', audio: this.#options.createAudioEncoder ? 'opus -> aac' : 'none' });
     return ingest.answer();
   }
 
@@ -102,6 +112,15 @@ export class WebRtcPublishSession extends LinkClientSession {
     audio.on('error', (error) => this.log.warn('audio encoder failed; the stream goes on without audio', { error: error.message }));
   }
 
+  /** VP8 through the H.264 encoder, which keeps each frame's time on the publisher's timeline; without video the publish ends. */
+  #startVideoTranscoder(ingest: WebRtcIngest): void {
+    const transcoder = new Vp8ToH264({ keyframeIntervalMs: this.#options.ingest.keyframeIntervalMs });
+    this.#videoTranscoder = transcoder;
+    ingest.on('vp8', (frame, timestamp) => transcoder.push(frame, timestamp));
+    transcoder.on('video', (tag, timestamp) => this.#send(MessageType.Video, tag.body, timestamp));
+    transcoder.on('close', (reason) => this.close(`VP8 to H.264 transcoder: ${reason}`));
+  }
+
   #send(type: number, payload: Buffer, timestamp: number): void {
     this.client.sendStreamMessage({ type, streamId: this.#streamId, timestamp, payload });
   }
@@ -109,6 +128,11 @@ export class WebRtcPublishSession extends LinkClientSession {
   protected ended(reason: string | null): void {
     this.#ingest?.close(reason ?? 'closed');
     this.#audio?.close();
-    this.log.info('WebRTC publish ended', { stream: this.streamKey, reason: reason ?? undefined, ...(this.#audio ? { audio: JSON.stringify(this.#audio.counters) } : {}) });
+    this.#videoTranscoder?.close();
+    this.log.info('WebRTC publish ended', {
+      stream: this.streamKey, reason: reason ?? undefined,
+      ...(this.#audio ? { audio: JSON.stringify(this.#audio.counters) } : {}),
+      ...(this.#videoTranscoder ? { video: JSON.stringify(this.#videoTranscoder.counters) } : {}),
+    });
   }
 }

@@ -1,42 +1,71 @@
 /**
  * WHEP (WebRTC-HTTP egress) on the edge's HTTP port: `POST /whep/APP/ROOM.../STREAM` with a
- * browser's receive-only SDP offer plays that live stream to it over WebRTC (a WebRtcPlaySession:
- * H.264 as published, AAC transcoded to Opus); the HTTP handling (201 + answer + Location,
- * DELETE, CORS, errors) is the one WHIP shares, in webrtc-http.ts.
+ * browser's receive-only SDP offer plays that live stream to it over WebRTC (a WebRtcPlaySession
+ * fed by the stream's shared WebRtcFeed: H.264 without B-frames as published, other video to H.264
+ * baseline and all audio to Opus by one transcoder per stream); the HTTP handling (201 + answer +
+ * Location, DELETE, CORS, errors) is the one WHIP shares, in webrtc-http.ts. `GET /webrtc/stats`
+ * counts viewers, feeds and transcoders.
  */
 import type { Logger } from '#common/logger.ts';
 import { chooseEgressCodecs, type EgressChoice } from '#protocol/sdp/sdp.ts';
 import type { EdgeHttpServer } from '../http/edge-http-server.ts';
 import type { LinkSender } from '../session/edge-session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
-import type { AacToOpus } from './aac-to-opus.ts';
-import { requestOrigin, SignallingEndpoint } from './webrtc-http.ts';
+import { forwardedPlay, type ForwardingOptions } from './forwarded-play.ts';
+import { SignallingEndpoint } from './webrtc-http.ts';
+import type { WebRtcSignaller } from './webrtc-signalling.ts';
 import { WebRtcEgress, type WebRtcEgressOptions } from './webrtc-egress.ts';
+import { WebRtcFeeds, type WebRtcFeedStats } from './webrtc-feeds.ts';
 import { WebRtcPlaySession } from './webrtc-play-session.ts';
 
 export const WHEP_PREFIX = '/whep/';
 
 export interface WhepOptions {
   egress: WebRtcEgressOptions;
-  /** AAC to Opus for the browser; null when ffmpeg cannot (the stream plays without audio). */
-  createAudioTranscoder: (() => AacToOpus) | null;
+  /** The most of a GOP a stream's feed keeps for joiners. */
+  maxGopBytes: number;
+  /** A stream published over WebRTC on this edge goes to viewers whose offer takes it as it is by forwarding its RTP; absent: never. */
+  forwarding?: ForwardingOptions;
+}
+
+export interface WebRtcPlayStats extends WebRtcFeedStats {
+  /** WHEP sessions open (playing or starting). */
+  whepSessions: number;
 }
 
 export class WhepEndpoint {
   readonly #endpoint: SignallingEndpoint<EgressChoice>;
+  /** The streams WebRTC viewers watch, each made ready once (not the forwarded ones). */
+  readonly feeds: WebRtcFeeds;
 
   constructor(http: EdgeHttpServer, link: LinkSender, sessions: SessionRegistry, options: WhepOptions, log: Logger) {
+    this.feeds = new WebRtcFeeds({ maxGopBytes: options.maxGopBytes }, log);
+    http.route('/webrtc/stats', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(this.stats));
+    });
+    http.onClose(() => this.feeds.close('the edge is stopping'));
     this.#endpoint = new SignallingEndpoint(http, sessions, {
       name: 'WHEP',
       prefix: WHEP_PREFIX,
       choose: chooseEgressCodecs,
-      create: ({ app, stream, offer, choice, req }) => {
-        const egress = new WebRtcEgress(offer, choice, options.egress, options.createAudioTranscoder, log);
-        const session = new WebRtcPlaySession({ app, stream, ...requestOrigin(req, 'whep') }, egress, link, log);
+      create: ({ app, stream, offer, choice, origin }) => {
+        const forwarded = options.forwarding && forwardedPlay({ app, stream, offer, origin }, options.forwarding, link, log);
+        if (forwarded) return forwarded;
+        const egress = new WebRtcEgress(offer, choice, options.egress, log);
+        const session = new WebRtcPlaySession({ app, stream, ...origin }, egress, this.feeds, link, log);
         return { session, start: () => session.answer() };
       },
     }, log);
   }
 
   get viewers(): number { return this.#endpoint.count; }
+
+  /** WHEP sessions, WebRTC viewers of feeds, and the feeds and transcoders serving them. */
+  get stats(): WebRtcPlayStats {
+    return { whepSessions: this.#endpoint.count, ...this.feeds.stats };
+  }
+
+  /** Playing from an SDP offer, for the WebSocket channel too. */
+  get signaller(): WebRtcSignaller<EgressChoice> { return this.#endpoint.signaller; }
 }

@@ -12,7 +12,9 @@ import type { SessionRegistry } from '../session/session-registry.ts';
 import type { WebRtcIngestOptions } from './webrtc-ingest.ts';
 import { WebRtcPublishSession } from './webrtc-publish-session.ts';
 import type { OpusToAac } from './opus-to-aac.ts';
-import { requestOrigin, SignallingEndpoint } from './webrtc-http.ts';
+import type { LocalPublishers } from './local-publishers.ts';
+import { SignallingEndpoint } from './webrtc-http.ts';
+import type { WebRtcSignaller } from './webrtc-signalling.ts';
 
 export const WHIP_PREFIX = '/whip/';
 
@@ -20,6 +22,8 @@ export interface WhipOptions {
   ingest: WebRtcIngestOptions;
   /** Opus to AAC for RTMP; null when ffmpeg cannot (the stream is published without audio). */
   createAudioEncoder: (() => OpusToAac) | null;
+  /** Streams published here, for WebRTC viewers on this edge to get forwarded. */
+  localPublishers?: LocalPublishers;
 }
 
 export class WhipEndpoint {
@@ -30,9 +34,10 @@ export class WhipEndpoint {
       name: 'WHIP',
       prefix: WHIP_PREFIX,
       choose: chooseIngestCodecs,
-      create: ({ app, stream, offer, choice, req }) => {
+      create: ({ app, stream, offer, choice, origin }) => {
         const session = new WebRtcPublishSession({
-          app, stream, ...requestOrigin(req, 'whip'), offer, choice, ingest: options.ingest, createAudioEncoder: choice.audio ? options.createAudioEncoder : null,
+          app, stream, ...origin, offer, choice, ingest: options.ingest, createAudioEncoder: choice.audio ? options.createAudioEncoder : null,
+          localPublishers: options.localPublishers,
         }, link, log);
         return { session, start: () => session.start() };
       },
@@ -40,4 +45,7 @@ export class WhipEndpoint {
   }
 
   get publishers(): number { return this.#endpoint.count; }
+
+  /** Publishing from an SDP offer, for the WebSocket channel too. */
+  get signaller(): WebRtcSignaller<IngestChoice> { return this.#endpoint.signaller; }
 }

@@ -62,3 +62,9 @@ export async function startCluster(edgeNames: string[], options: { originArgs?: 
   const edges = await Promise.all(edgeNames.map((name) => startEdge(name, link, secret, { args: options.edgeArgs })));
   return { origin, link, secret, edges };
 }
+
+/** Clients of `protocol` ('whip', 'whep', 'rtmp', ...) on one edge, as the origin's /api/edges reports them (from the edge's Load reports). */
+export async function reportedClients(cluster: Cluster, edgeName: string, protocol: string): Promise<number> {
+  const { edges } = await (await fetch(`http://127.0.0.1:${cluster.origin.httpPort}/api/edges`)).json() as { edges: Array<{ name: string; load: { protocols?: Record<string, number> } | null }> };
+  return edges.find((e) => e.name === edgeName)?.load?.protocols?.[protocol] ?? 0;
+}

@@ -11,10 +11,16 @@ import { once } from 'node:events';
 import { relative } from 'node:path';
 import { repoRoot, track } from './processes.ts';
 
+/** The `unshare` command line that runs `argv` in a new network namespace whose only interface is loopback, up (tests and benches). */
+export function loopbackNamespaceCommand(argv: string[]): { command: string; args: string[] } {
+  return { command: 'unshare', args: ['-n', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...argv] };
+}
+
 export function testInLoopbackNamespace(innerFile: string, timeoutMs = 300_000): void {
   const file = relative(repoRoot, innerFile);
   test(`${file} in a loopback-only network namespace`, { timeout: timeoutMs }, async () => {
-    const child = track(spawn('unshare', ['-n', 'sh', '-c', `ip link set lo up && exec "${process.execPath}" --test --test-reporter=spec "${file}"`], {
+    const { command, args } = loopbackNamespaceCommand([process.execPath, '--test', '--test-reporter=spec', file]);
+    const child = track(spawn(command, args, {
       // The inner runner is a run of its own, not a subtest of this one.
       cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_TEST_CONTEXT: undefined },
     }));

@@ -121,21 +121,23 @@ export function watchLogs(child: ChildProcess, what: string): { logs(): string; 
 }
 
 /** ffmpeg publishing a generated H.264/AAC (or Flash-era) test stream in real time until stopped. */
-export function publishTestStream(url: string, options: { seconds?: number; flashCodecs?: boolean; gop?: number; baseline?: boolean } = {}): ChildProcess {
+export function publishTestStream(url: string, options: { seconds?: number; flashCodecs?: boolean; gop?: number; baseline?: boolean; bframes?: boolean } = {}): ChildProcess {
   // baseline: constrained-baseline H.264 without B-frames, what a WebRTC browser plays as is.
+  // bframes: high profile with two B-frames (OBS's default shape; zerolatency and ultrafast would turn them off).
   const profile = options.baseline ? ['-pix_fmt', 'yuv420p', '-profile:v', 'baseline', '-bf', '0'] : [];
+  const x264 = options.bframes ? ['-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-profile:v', 'high', '-bf', '2'] : ['-preset', 'ultrafast', '-tune', 'zerolatency', ...profile];
   const codecs = options.flashCodecs
     ? ['-c:v', 'flv', '-c:a', 'nellymoser', '-ar', '44100']
-    : ['-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', ...profile, '-g', String(options.gop ?? 30), '-c:a', 'aac'];
+    : ['-c:v', 'libx264', ...x264, '-g', String(options.gop ?? 30), '-c:a', 'aac'];
   const args = ['-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
     ...(options.seconds ? ['-t', String(options.seconds)] : []), ...codecs, '-f', 'flv', url];
   return track(spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
 }
 
-/** Decodes `seconds` of a stream with ffmpeg and counts decoded video and audio frames. */
-export async function decodeFrames(url: string, seconds: number, options: { audio?: boolean } = {}): Promise<{ video: number; audio: number; stderr: string }> {
-  const result = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rw_timeout', '10000000', '-i', url,
+/** Decodes `seconds` of a stream with ffmpeg and counts decoded video and audio frames; `inputArgs` go before `-i` (e.g. `-rtmp_conn`). */
+export async function decodeFrames(url: string, seconds: number, options: { audio?: boolean; inputArgs?: string[] } = {}): Promise<{ video: number; audio: number; stderr: string }> {
+  const result = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-rw_timeout', '10000000', ...(options.inputArgs ?? []), '-i', url,
     '-t', String(seconds), '-map', '0:v', ...(options.audio === false ? [] : ['-map', '0:a']), '-f', 'framecrc', '-'], (seconds + 20) * 1000);
   const lines = result.stdout.split('\n').filter((l) => !l.startsWith('#'));
   return {
@@ -143,6 +145,13 @@ export async function decodeFrames(url: string, seconds: number, options: { audi
     audio: lines.filter((l) => l.startsWith('1,')).length,
     stderr: result.stderr,
   };
+}
+
+/** What ffprobe finds in a stream or file, one `codec,width,height,sample_rate` line per stream (empty fields left out): e.g. ['h264,640,360', 'aac,48000']. */
+export async function probeStreams(url: string): Promise<string[]> {
+  const probe = await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_name,width,height,sample_rate', '-of', 'csv=p=0', url], 30_000);
+  if (probe.code !== 0) throw new Error(`ffprobe ${url}: ${probe.stderr}`);
+  return probe.stdout.split('\n').map((line) => line.split(',').filter((field) => field && field !== 'N/A').join(',')).filter(Boolean);
 }
 
 /** ffmpeg saving a stream as it plays (stream copy) to `file` until the stream ends or it is stopped. */

@@ -1,99 +1,73 @@
 /**
  * ffmpeg publishes H.264 (baseline, no B-frames) and AAC to edge A over RTMP; a Chromium page on
  * edge B plays it with WHEP: its video decodes frames and its audio (Opus, transcoded from AAC)
- * carries energy, both growing, from the start (the GOP cache's keyframe, not the next one); DELETE ends the session (200, then 404). Hostile offers get 400.
+ * carries energy, both growing, from the start (the GOP cache's keyframe, not the next one); the
+ * video passes through (no video transcoder in edge B's /webrtc/stats); DELETE ends the session
+ * (200, then 404). A stream in Flash codecs (Sorenson Spark, Nellymoser) plays too, through one
+ * video and one audio transcoder that stop with the viewer. Hostile offers get 400.
  * Run by whep-play.test.ts inside a loopback-only network namespace.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Page } from 'playwright-core';
 import { browserClusterPerFile } from '../support/chromium.ts';
 import { eventually, publishTestStream } from '../support/processes.ts';
-import { SIGNAL_SCRIPT } from '../support/webrtc-page.ts';
+import { openWhepViewer, playingCounters, webrtcStats, whepViewersAtOrigin, type WhepViewer } from './whep-play.viewer.ts';
 
 const fixture = browserClusterPerFile(['whep-a', 'whep-b'], { edgeArgs: ['--webrtc-bind', '127.0.0.1'] });
 const edgeA = () => fixture.cluster.edges[0]!;
 const edgeB = () => fixture.cluster.edges[1]!;
+const whepViewers = () => whepViewersAtOrigin(fixture.cluster, edgeB());
 
-/** Plays `url` with WHEP into a muted autoplay <video>; resolves with the Location. `window.counters()` reads getStats. */
-const PAGE = `<!doctype html><title>whep</title><video id="v" muted autoplay playsinline></video><audio id="a" autoplay></audio><script>${SIGNAL_SCRIPT}
-  window.play = async (url) => {
-    const pc = new RTCPeerConnection();
-    window.pc = pc;
-    pc.addTransceiver('video', { direction: 'recvonly' });
-    pc.addTransceiver('audio', { direction: 'recvonly' });
-    const location = await window.signal(pc, url);
-    document.getElementById('v').srcObject = new MediaStream(pc.getReceivers().map((r) => r.track));
-    // The muted video plays no sound, and Chromium measures audio energy on playout: an <audio> plays it.
-    document.getElementById('a').srcObject = new MediaStream(pc.getReceivers().filter((r) => r.track.kind === 'audio').map((r) => r.track));
-    return location;
-  };
-  window.counters = async () => {
-    const counters = { framesDecoded: 0, totalAudioEnergy: 0, totalSamplesReceived: 0, concealedSamples: 0, state: window.pc.connectionState };
-    for (const report of (await window.pc.getStats()).values()) {
-      if (report.type !== 'inbound-rtp') continue;
-      if (report.kind === 'video') counters.framesDecoded = report.framesDecoded ?? 0;
-      if (report.kind === 'audio') { counters.totalAudioEnergy = report.totalAudioEnergy ?? 0; counters.totalSamplesReceived = report.totalSamplesReceived ?? 0; counters.concealedSamples = report.concealedSamples ?? 0; }
-    }
-    return counters;
-  };
-</script>`;
-
-type Counters = { framesDecoded: number; totalAudioEnergy: number; totalSamplesReceived: number; concealedSamples: number; state: string };
 /** A keyframe every 5 s: the viewer must not wait for the next one. */
 const GOP_FRAMES = 150;
 
-const counters = (page: Page) => page.evaluate(() => (globalThis as unknown as { counters(): Promise<Counters> }).counters());
-
-/**
- * Publishes a test stream to edge A and opens a page on edge B that plays `stream` with WHEP:
- * the page, edge B's HTTP base, and the Location or the refusal's message.
- */
-async function publishAndPlay(stream: string, publish: Parameters<typeof publishTestStream>[1]): Promise<{ page: Page; base: string; location: string; error: string }> {
+/** Publishes a test stream to edge A and opens a page on edge B that plays it with WHEP (a live play waits for its publisher anyway). */
+async function publishAndPlay(stream: string, publish: Parameters<typeof publishTestStream>[1]): Promise<WhepViewer> {
   publishTestStream(`${edgeA().base}/live/${stream}`, publish);
-  const base = `http://127.0.0.1:${edgeB().httpPort}`;
-  const page = await fixture.browser.newPage();
-  await page.route(`${base}/whep-test.html`, (route) => route.fulfill({ contentType: 'text/html', body: PAGE }));
-  await page.goto(`${base}/whep-test.html`);
-  await sleep(1500); // the stream reaches the origin
-  const outcome = await page.evaluate((url) => (globalThis as unknown as { play(u: string): Promise<string> }).play(url), `${base}/whep/live/${stream}`)
-    .then((location) => ({ location, error: '' }), (error: Error) => ({ location: '', error: error.message }));
-  return { page, base, ...outcome };
+  await sleep(1500); // the stream reaches the origin, so the viewer starts at a cached keyframe
+  return openWhepViewer(fixture.browser, edgeB(), `live/${stream}`);
 }
 
-/** WHEP viewers on edge B, as the origin's /api/edges reports them (from the edge's Load reports). */
-async function whepViewers(): Promise<number> {
-  const { edges } = await (await fetch(`http://127.0.0.1:${fixture.cluster.origin.httpPort}/api/edges`)).json() as { edges: Array<{ name: string; load: { protocols?: Record<string, number> } | null }> };
-  return edges.find((e) => e.name === edgeB().name)?.load?.protocols?.whep ?? 0;
-}
-
-test('ffmpeg publishes H.264 + AAC to edge A; Chromium plays it with WHEP from edge B (video frames and audio energy grow); DELETE ends it', async () => {
-  const { page, base, location, error } = await publishAndPlay('whepcam', { baseline: true, seconds: 60, gop: GOP_FRAMES });
-  assert.match(location, /^\/whep\/resource\/\d+$/, error);
-  await sleep(3000);
-  const first = await counters(page);
-  await sleep(3000);
-  const second = await counters(page);
+/** The viewer decodes video frames and its audio carries energy, both growing over two 3-second windows. */
+async function assertPlays({ page }: WhepViewer, what: string): Promise<void> {
+  const { first, second } = await playingCounters(page);
+  console.log(`${what}: frames decoded ${first.framesDecoded} -> ${second.framesDecoded}, audio energy ${first.totalAudioEnergy.toFixed(4)} -> ${second.totalAudioEnergy.toFixed(4)}, concealed samples ${second.concealedSamples}`);
   assert.ok(first.framesDecoded >= 30 && second.framesDecoded >= first.framesDecoded + 30, `video frames decoded: ${JSON.stringify([first, second])}`);
-  assert.equal(await whepViewers(), 1, 'the origin counts the WHEP viewer on edge B');
   assert.ok(second.totalSamplesReceived >= first.totalSamplesReceived + 48000 * 2, `audio samples received: ${JSON.stringify([first, second])}`);
   assert.ok(second.totalAudioEnergy > first.totalAudioEnergy, `audio energy: ${JSON.stringify([first, second])}`);
+}
 
-  const deleted = await fetch(`${base}${location}`, { method: 'DELETE' });
-  assert.equal(deleted.status, 200);
+/** DELETE ends the session (a second DELETE finds nothing), and the viewer leaves the origin's Load report. */
+async function endSession({ page, base, location }: WhepViewer): Promise<void> {
+  assert.equal((await fetch(`${base}${location}`, { method: 'DELETE' })).status, 200);
   assert.equal((await fetch(`${base}${location}`, { method: 'DELETE' })).status, 404);
   await eventually(async () => (await whepViewers()) === 0, 10_000, 'the viewer to leave the Load report');
   await page.close();
+}
+
+test('ffmpeg publishes H.264 + AAC to edge A; Chromium plays it with WHEP from edge B (video frames and audio energy grow); DELETE ends it', async () => {
+  const viewer = await publishAndPlay('whepcam', { baseline: true, seconds: 60, gop: GOP_FRAMES });
+  assert.match(viewer.location, /^\/whep\/resource\/\d+$/, viewer.error);
+  await assertPlays(viewer, 'H.264/AAC');
+  assert.equal(await whepViewers(), 1, 'the origin counts the WHEP viewer on edge B');
+  const stats = await webrtcStats(edgeB());
+  assert.deepEqual([stats.feeds, stats.feedViewers, stats.videoTranscoders, stats.audioTranscoders], [1, 1, 0, 1], `H.264 without B-frames passes through, AAC becomes Opus: ${JSON.stringify(stats)}`);
+  await endSession(viewer);
+  await eventually(async () => (await webrtcStats(edgeB())).feeds === 0, 10_000, 'the feed to stop with its viewer');
 });
 
-test('a stream in Flash codecs is refused over WHEP with the reason (not yet supported)', async () => {
-  // The GOP cache usually reaches the session before the answer: the POST itself is refused; else the session ends after it.
-  const { page, base, ...outcome } = await publishAndPlay('flashcam', { flashCodecs: true, seconds: 30 });
-  if (outcome.error) assert.match(outcome.error, /: 403: .*cannot be sent over WebRTC \(not yet supported/);
-  else await eventually(async () => (await fetch(`${base}${outcome.location}`, { method: 'DELETE' })).status === 404, 10_000, 'the refused session to be gone');
-  await eventually(async () => (await whepViewers()) === 0, 10_000, 'no WHEP viewer left in the Load report');
-  await page.close();
+test('a stream in Flash codecs (Sorenson Spark + Nellymoser) plays over WHEP through a video and an audio transcoder, stopped with the viewer', async () => {
+  const viewer = await publishAndPlay('flashcam', { flashCodecs: true, seconds: 60 });
+  assert.match(viewer.location, /^\/whep\/resource\/\d+$/, viewer.error);
+  await assertPlays(viewer, 'Spark/Nellymoser');
+  const stats = await webrtcStats(edgeB());
+  assert.deepEqual([stats.feeds, stats.videoTranscoders, stats.audioTranscoders], [1, 1, 1], JSON.stringify(stats));
+  await endSession(viewer);
+  await eventually(async () => {
+    const after = await webrtcStats(edgeB());
+    return after.feeds === 0 && after.videoTranscoders === 0 && after.audioTranscoders === 0;
+  }, 10_000, 'the feed and its transcoders to stop');
 });
 
 test('hostile WHEP offers get 400 (or 413/415) with a reason', async () => {

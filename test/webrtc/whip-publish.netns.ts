@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { browserClusterPerFile } from '../support/chromium.ts';
 import { join } from 'node:path';
 import { decodeFrames, eventually, mediaTimeline, run } from '../support/processes.ts';
-import { SIGNAL_SCRIPT } from '../support/webrtc-page.ts';
+import { openWhipPublisher } from '../support/webrtc-page.ts';
 
 const fixture = browserClusterPerFile(['whip-a', 'whip-b'], {
   originArgs: ['--record-rooms', 'always'],
@@ -22,28 +22,10 @@ const cluster = () => fixture.cluster;
 const edgeA = () => cluster().edges[0]!;
 const edgeB = () => cluster().edges[1]!;
 
-/** Publishes camera and microphone with WHIP (H.264 preferred) to `url`; resolves with the Location. */
-const PAGE = `<!doctype html><title>whip</title><script>${SIGNAL_SCRIPT}
-  window.publish = async (url) => {
-    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: true });
-    const pc = new RTCPeerConnection();
-    window.pc = pc;
-    for (const track of stream.getTracks()) {
-      const transceiver = pc.addTransceiver(track, { direction: 'sendonly' });
-      if (track.kind === 'video') transceiver.setCodecPreferences(RTCRtpSender.getCapabilities('video').codecs.filter((c) => /h264|rtx/i.test(c.mimeType)));
-    }
-    return window.signal(pc, url);
-  };
-</script>`;
-
-/** A page on edge A publishing with WHIP to `path`. */
+/** A page on edge A publishing camera and microphone with WHIP (H.264 preferred) to `path`. */
 async function publish(path: string): Promise<{ page: Page; location: string }> {
   const base = `http://127.0.0.1:${edgeA().httpPort}`;
-  const page = await browser().newPage();
-  await page.route(`${base}/whip-test.html`, (route) => route.fulfill({ contentType: 'text/html', body: PAGE }));
-  await page.goto(`${base}/whip-test.html`);
-  const location = await page.evaluate((url) => (globalThis as unknown as { publish(u: string): Promise<string> }).publish(url), `${base}${path}`);
-  return { page, location };
+  return openWhipPublisher(browser(), base, `${base}${path}`);
 }
 
 test('Chromium publishes with WHIP to edge A; ffmpeg through edge B decodes H.264; DELETE ends the stream', async () => {
@@ -96,14 +78,14 @@ test('hostile offers get 400 (or 413/415) with a reason; a publish still works a
   const cases: Array<[string, Response]> = [
     ['garbage', await post('not sdp at all')],
     ['no media', await post('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n')],
-    ['VP8 only', await post('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\na=rtpmap:96 VP8/90000\r\n')],
+    ['VP9 only', await post('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:0\r\na=sendonly\r\na=rtpmap:96 VP9/90000\r\n')],
     ['1 MiB', await post(`v=0\r\n${'a=x\r\n'.repeat(200_000)}`)],
     ['wrong type', await post('v=0\r\n', 'text/plain')],
   ];
   const statuses = Object.fromEntries(await Promise.all(cases.map(async ([what, res]) => [what, `${res.status} ${(await res.text()).trim()}`])));
   assert.match(statuses.garbage, /^400 sdp\.not_sdp/);
   assert.match(statuses['no media'], /^400 sdp\.no_media/);
-  assert.match(statuses['VP8 only'], /^400 sdp\.no_supported_codec.*VP8/);
+  assert.match(statuses['VP9 only'], /^400 sdp\.no_supported_codec.*VP9/);
   assert.match(statuses['1 MiB'], /^413 /);
   assert.match(statuses['wrong type'], /^415 /);
   assert.equal((await fetch(`http://127.0.0.1:${edgeA().httpPort}/whip/live/%2e%2e/etc`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0' })).status, 400);

@@ -1,0 +1,48 @@
+/**
+ * Checking the fields of one message of the browser protocol (README "Browser protocol"): a message
+ * that is not what its type needs throws BadMessage, whose `code` the browser gets in its error reply.
+ * Used by the WebSocket session (ws-session.ts) and its WebRTC signalling (browser-webrtc.ts).
+ */
+
+/** Reasons a message is refused: the `code` of the error reply. */
+export type BrowserErrorCode = 'bad_json' | 'too_large' | 'bad_message' | 'rate_limited' | 'not_joined' | 'already_joined'
+  | 'too_many_calls' | 'too_many_shared_objects' | 'join_failed' | 'call_failed' | 'no_origin'
+  | 'bad_sdp' | 'webrtc_refused' | 'webrtc_unavailable' | 'too_many_webrtc_sessions' | 'unknown_session';
+
+export class BadMessage extends Error {
+  readonly code: BrowserErrorCode;
+  constructor(code: BrowserErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export type Json = Record<string, unknown>;
+
+export function field(message: Json, key: string, kind: 'string' | 'boolean', options: { optional?: boolean; max?: number; min?: number } = {}): string | boolean | undefined {
+  const value = message[key];
+  if (value === undefined && options.optional) return undefined;
+  if (typeof value !== kind) throw new BadMessage('bad_message', `'${key}' must be a ${kind}`);
+  if (typeof value === 'string' && (value.length > (options.max ?? 256) || value.length < (options.min ?? 0))) {
+    throw new BadMessage('bad_message', `'${key}' must be ${options.min ?? 0}..${options.max ?? 256} characters`);
+  }
+  return value as string | boolean;
+}
+export const str = (m: Json, key: string, max = 256, min = 1) => field(m, key, 'string', { max, min }) as string;
+export const optStr = (m: Json, key: string, max = 256) => field(m, key, 'string', { optional: true, max }) as string | undefined;
+
+/** A call id chosen by the browser: a short string or a safe integer. */
+export function callId(m: Json): string | number {
+  const id = m.id;
+  if ((typeof id === 'string' && id.length > 0 && id.length <= 64) || (typeof id === 'number' && Number.isSafeInteger(id))) return id;
+  throw new BadMessage('bad_message', "'id' must be a string of 1..64 characters or an integer");
+}
+
+const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** A room or stream name: 1..64 letters, digits, '_', '.' or '-'. */
+export function safeName(m: Json, key: string): string {
+  const value = str(m, key, 64);
+  if (!NAME_RE.test(value)) throw new BadMessage('bad_message', `'${key}' must be 1..64 letters, digits, '_', '.' or '-'`);
+  return value;
+}
