@@ -5,7 +5,7 @@
  */
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { openSync, closeSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, connect } from 'node:net';
@@ -131,16 +131,51 @@ export interface CpuTimes {
   system: number;
 }
 
+/** The fields of /proc/PID/stat after the command name (which is in parentheses and may itself contain spaces): state, ppid, ... */
+function statFields(pid: number): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** CPU seconds in user and kernel mode (all threads) the process has used, from /proc/PID/stat. */
 export function cpuTimes(pid: number): CpuTimes {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may itself contain spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   // utime, stime, cutime, cstime are fields 14-17 of the whole line, 0-based 11-14 here.
   // Waited-for children are added: none of the servers should fork, but if one does, its
   // helpers' work is the server's work.
   const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number) as [number, number, number, number];
   return { user: (utime + cutime) / clockTicks, system: (stime + cstime) / clockTicks };
+}
+
+/**
+ * CPU seconds (user + kernel) of `pid` and every descendant alive now, each with the children it has
+ * reaped: a server and the helper processes it runs (an edge's ffmpeg transcoders), which
+ * cpuTimes alone counts only once they have exited.
+ */
+export function treeCpuSeconds(pid: number): number {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const parent = Number(statFields(Number(entry))[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  let total = 0;
+  const pending = [pid];
+  while (pending.length > 0) {
+    const next = pending.pop()!;
+    try {
+      const times = cpuTimes(next);
+      total += times.user + times.system;
+    } catch {
+      if (next === pid) throw new Error(`process ${pid} is gone`);
+    }
+    pending.push(...(children.get(next) ?? []));
+  }
+  return total;
 }
 
 /** Resident set size in MiB, from /proc/PID/status. */
