@@ -28,14 +28,14 @@ const FPS = 30;
 const NOISE_TOP = HEIGHT / 3;
 const NOISE_FIELDS = 6;
 
-/** A `width` x `height` gray frame painter: mid gray, noise below the top third, the stamp on top. */
-function stampedGrayFrames(width: number, height: number): (stamp: number) => Buffer {
+/** A `width` x `height` gray frame painter: mid gray, noise below the top third (when `noisy`), the stamp on top. */
+function stampedGrayFrames(width: number, height: number, noisy: boolean): (stamp: number) => Buffer {
   const noiseTop = Math.round((height * NOISE_TOP) / HEIGHT);
-  const fields = Array.from({ length: NOISE_FIELDS }, () => randomFillSync(Buffer.alloc(width * (height - noiseTop))));
+  const fields = Array.from({ length: noisy ? NOISE_FIELDS : 0 }, () => randomFillSync(Buffer.alloc(width * (height - noiseTop))));
   let count = 0;
   return (stamp) => {
     const frame = Buffer.alloc(width * height, 128);
-    fields[count++ % fields.length]!.copy(frame, width * noiseTop);
+    if (noisy) fields[count++ % fields.length]!.copy(frame, width * noiseTop);
     writeStamp(stamp, width, height, (x, y, w, h, luma) => {
       for (let row = y; row < y + h; row++) frame.fill(luma, row * width + x, row * width + x + w);
     });
@@ -61,7 +61,9 @@ export function publishStamped(url: string, epoch: number, codec: StampedCodec, 
   child.stderr!.on('data', (d) => { stderr += d; });
   // ffmpeg refused or gone: its exit says why, the write errors say nothing more.
   child.stdin!.on('error', () => undefined);
-  const paint = stampedGrayFrames(WIDTH, HEIGHT);
+  // Spark keeps noise as noise (15 Mbit/s of it through the transcoder), which the transcoder's
+  // bit-rate cap then smears over the stamp: its source has none (its size is no CPU figure then).
+  const paint = stampedGrayFrames(WIDTH, HEIGHT, codec !== 'flash');
   const started = Date.now();
   let frames = 0;
   let timer: NodeJS.Timeout | null = null;

@@ -1,7 +1,9 @@
 /**
  * H.264 access units (bare NAL units, as RTP carries them) turned into FLV/RTMP video tag bodies:
  * an AVC sequence header (AVCDecoderConfigurationRecord) whenever the SPS/PPS first appear or
- * change, then one AVCC frame per access unit. This is how a browser's WebRTC video reaches RTMP
+ * change, then one AVCC frame per access unit, its parameter sets kept in band as ffmpeg's FLV
+ * muxer keeps them (a decoder that missed a changed header, such as ffmpeg with `-fflags nobuffer`
+ * when a browser changes resolution, recovers at the next keyframe). This is how a browser's WebRTC video reaches RTMP
  * players and the FLV recorder without re-encoding. Pure: access units in, tag bodies out.
  */
 import { buildAvcDecoderConfigurationRecord } from '../rtp/avc-config.ts';
@@ -37,8 +39,8 @@ export interface AvcTag {
   sequenceHeader: boolean;
 }
 
-/** Parameter sets and delimiters travel in the sequence header, not in every frame. */
-const OUT_OF_BAND = new Set<number>([NalUnitType.Sps, NalUnitType.Pps, NalUnitType.AccessUnitDelimiter]);
+/** NAL units that are no part of a picture: a frame of only these is not written. */
+const NOT_PICTURE = new Set<number>([NalUnitType.Sps, NalUnitType.Pps, NalUnitType.AccessUnitDelimiter]);
 
 export class AvcTagWriter {
   #sps: Buffer[] = [];
@@ -63,8 +65,9 @@ export class AvcTagWriter {
       this.#framesBeforeConfig++;
       return tags;
     }
-    const frame = nalUnits.filter((nal) => !OUT_OF_BAND.has(nalUnitType(nal)));
-    if (frame.length > 0) tags.push({ body: avcFrameTag(frame, isKeyframe(frame)), keyframe: isKeyframe(frame), sequenceHeader: false });
+    // Access unit delimiters mean nothing in FLV, where a tag is an access unit.
+    const frame = nalUnits.filter((nal) => nalUnitType(nal) !== NalUnitType.AccessUnitDelimiter);
+    if (frame.some((nal) => !NOT_PICTURE.has(nalUnitType(nal)))) tags.push({ body: avcFrameTag(frame, isKeyframe(frame)), keyframe: isKeyframe(frame), sequenceHeader: false });
     return tags;
   }
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
 import { AvcTagWriter, avcFrameTag } from '#protocol/flv/avc-tags.ts';
 import { H264Depacketizer } from '#protocol/rtp/h264-depacketizer.ts';
-import { NalUnitType, nalUnitType, splitAvcc } from '#protocol/rtp/nal-units.ts';
+import { splitAvcc } from '#protocol/rtp/nal-units.ts';
 import { parseRtpPacket } from '#protocol/rtp/rtp-packet.ts';
 import { parseVideoTag } from '#protocol/flv/codecs.ts';
 import { hex } from '../support/bytes.ts';
@@ -36,8 +36,7 @@ test("ffmpeg's RTP capture becomes ffmpeg's FLV video tags", () => {
     const info = parseVideoTag(frame.body)!;
     assert.equal(info.frameType === 1, parseVideoTag(expected)!.frameType === 1, `frame ${i} keyframe flag`);
     assert.equal(frame.keyframe, info.frameType === 1);
-    const withoutParameterSets = splitAvcc(expected.subarray(5)).filter((n) => ![NalUnitType.Sps, NalUnitType.Pps].includes(nalUnitType(n) as 7 | 8));
-    assert.deepEqual(splitAvcc(frame.body.subarray(5)), withoutParameterSets, `frame ${i} NAL units`);
+    assert.deepEqual(splitAvcc(frame.body.subarray(5)), splitAvcc(expected.subarray(5)), `frame ${i} NAL units, parameter sets in band as ffmpeg keeps them`);
   }
 });
 
@@ -48,7 +47,8 @@ test('new parameter sets make a new sequence header; frames before any are held 
   assert.equal(writer.framesBeforeConfig, 1);
   const first = writer.push([hex('0910'), sps, pps, idr]);
   assert.deepEqual(first.map((t) => [t.sequenceHeader, t.keyframe]), [[true, true], [false, true]]);
-  assert.deepEqual(first[1]!.body, avcFrameTag([idr], true), 'the access unit delimiter and parameter sets are not in the frame');
+  assert.deepEqual(first[1]!.body, avcFrameTag([sps, pps, idr], true), 'the access unit delimiter is not in the frame; the parameter sets stay in band');
+  assert.deepEqual(writer.push([sps, pps]), [], 'parameter sets alone are no frame');
   assert.deepEqual(writer.push([sps, pps, idr]).map((t) => t.sequenceHeader), [false], 'same SPS/PPS: no new header');
   const changed = writer.push([hex('6742c01f d9'), pps, idr]);
   assert.deepEqual(changed.map((t) => t.sequenceHeader), [true, false]);
