@@ -39,6 +39,7 @@ import { loopbackNamespaceCommand } from '../test/support/netns.ts';
 import type { Cluster, EdgeProcess } from '../test/support/cluster.ts';
 import { percentile } from '../test/support/synthetic-publisher.ts';
 import { positiveNumber } from './lib/options.ts';
+import { measureDatachannelFloor } from './lib/datachannel-floor.ts';
 import { sleep, treeCpuSeconds } from './lib/processes.ts';
 import { latenciesSince, playStamped, publishStamped, type StampedCodec, type StampedPlayer } from './lib/stamped-media.ts';
 import type { BenchPage, PeerCounters } from './lib/webrtc-bench-page.ts';
@@ -138,6 +139,8 @@ async function rerunInLoopbackNamespace(): Promise<number> {
 interface LatencyRow { what: string; samples: number[]; unreadable: number; goalMs: number }
 interface CpuRow { what: string; figure: string; goal: string; verdict: string }
 
+/** node-datachannel's own cost of sending to one viewer, % of a core per Mbit/s (measured first in run()). */
+let floorPercentPerMbit = Number.NaN;
 const latencyRows: LatencyRow[] = [];
 const cpuRows: CpuRow[] = [];
 const notes: string[] = [];
@@ -265,6 +268,11 @@ async function run(edgeA: EdgeProcess, edgeB: EdgeProcess, openPage: (edge: Edge
   const idle = await cpuShare(edgeA, cpuSeconds);
   cpuRows.push({ what: 'idle edge A', figure: `${pct(idle)} of a core`, goal: '-', verdict: '(reference)' });
   console.log(`  idle edge A: ${pct(idle)} of a core`);
+  // The peer to compare forwarding with: the WebRTC library alone sending as much to as many viewers.
+  console.log(`\nfloor: node-datachannel alone sending ${BITRATE / 1e6} Mbit/s to ${viewers} viewers (one peer connection each) for ${cpuSeconds} s`);
+  const floor = await measureDatachannelFloor(viewers, BITRATE, cpuSeconds);
+  floorPercentPerMbit = floor.percentPerMbit;
+  addCpu({ what: 'node-datachannel alone (the floor)', figure: `${floor.percentPerMbit.toFixed(3)} % of a core per Mbit/s (${floor.received} packets received)`, goal: '-', verdict: '(reference)' });
 
   // 1 and 3: one browser publish, read back by ffmpeg over RTMP and by a browser over WHEP.
   console.log(`\nbrowser publishes to edge A (WHIP, H.264 <= ${BITRATE / 1e6} Mbit/s): RTMP players on A and B, WHEP player on A; ${seconds} s`);
@@ -336,7 +344,7 @@ async function forwardingCpu(what: string, edgeA: EdgeProcess, path: string, des
   const problems = viewerProblems(window);
   addCpu({
     what,
-    figure: `${perMbit.toFixed(3)} % of a core per Mbit/s (${window.mbps.toFixed(2)} Mbit/s each; ${pct(perStream)} per stream)`,
+    figure: `${perMbit.toFixed(3)} % of a core per Mbit/s (${window.mbps.toFixed(2)} Mbit/s each; ${pct(perStream)} per stream; ${(perMbit / floorPercentPerMbit).toFixed(2)}x the floor)`,
     goal: `<= ${GOALS.forwardPercentPerMbit} % per Mbit/s`,
     verdict: problems || (perMbit <= GOALS.forwardPercentPerMbit ? 'met' : 'not met'),
   });

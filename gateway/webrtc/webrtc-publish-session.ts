@@ -73,6 +73,11 @@ export class WebRtcPublishSession extends LinkClientSession {
       this.close('the edge has no link to the origin');
       throw new Error('the edge has no link to the origin');
     }
+    // The WebRTC stack takes the offer before the stream is claimed at the origin, so an offer it
+    // refuses (an SdpError: 400) never holds the name; ICE gathers meanwhile.
+    const ingest = new WebRtcIngest(this.#options.offer, this.#options.choice, this.#options.ingest, this.log);
+    this.#ingest = ingest;
+    ingest.on('closed', (reason) => this.close(reason));
     const { app, tcUrl, stream, connectArgs } = this.#options;
     try {
       await this.client.connect(app, connectArgs ?? [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
@@ -84,13 +89,10 @@ export class WebRtcPublishSession extends LinkClientSession {
       throw new Error(reason);
     }
     if (this.closed) throw new Error('closed while publishing');
-    const ingest = new WebRtcIngest(this.#options.offer, this.#options.choice, this.#options.ingest, this.log);
-    this.#ingest = ingest;
     // Viewers on this edge get the RTP as it comes; the source closes with the ingest.
     this.#options.localPublishers?.register(new RtpForwardingSource(this.streamKey, this.#options.choice, ingest, this.log));
     ingest.on('video', (tag, timestamp) => this.#send(MessageType.Video, tag.body, timestamp));
     if (this.#options.choice.video?.codec === 'vp8') this.#startVideoTranscoder(ingest);
-    ingest.on('closed', (reason) => this.close(reason));
     if (this.#options.createAudioEncoder) this.#startAudio(ingest, this.#options.createAudioEncoder());
     this.log.info('publishing from WebRTC', { stream: this.streamKey, video: this.#videoTranscoder ? 'vp8 -> h264' : this.#options.choice.video?.format.parameters ?? 'none', audio: this.#options.createAudioEncoder ? 'opus -> aac' : 'none' });
     return ingest.answer();
