@@ -154,11 +154,12 @@ export async function recordAvSync(url: string, seconds: number, dir: string): P
   return { file, report: await measureAvSync(file) };
 }
 
-/** Asserts that a recording of `seconds` had its flashes and beeps found and paired, and every pair within `limitMs`. */
-export function assertInSync(report: AvSyncReport, seconds: number, limitMs: number): void {
+/** Asserts that a recording of `seconds` had its flashes and beeps found and paired, and every pair from `settleSeconds` on within `limitMs`. */
+export function assertInSync(report: AvSyncReport, seconds: number, limitMs: number, settleSeconds = 0): void {
   console.log(`  offsets (ms): ${report.pairs.map((p) => p.offsetMs.toFixed(0)).join(' ')}`);
-  assert.ok(report.pairs.length >= seconds / 2, `flashes and beeps found and paired: ${formatAvSync(report)}`);
-  for (const pair of report.pairs) {
+  const judged = report.pairs.filter((pair) => pair.video >= settleSeconds);
+  assert.ok(judged.length >= (seconds - settleSeconds) / 2, `flashes and beeps found and paired after ${settleSeconds} s: ${formatAvSync(report)}`);
+  for (const pair of judged) {
     assert.ok(Math.abs(pair.offsetMs) <= limitMs, `beep at ${pair.audio.toFixed(3)} s is ${pair.offsetMs.toFixed(1)} ms off its flash at ${pair.video.toFixed(3)} s: ${formatAvSync(report)}`);
   }
 }
