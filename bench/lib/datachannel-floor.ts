@@ -21,6 +21,7 @@ const RTP_HEADER_BYTES = 12;
 const H264_PAYLOAD_TYPE = 96;
 const TICK_MS = 100;
 
+/** Held for the process's life: node-datachannel closes a PeerConnection that is garbage collected. */
 const heldSenders: Pc[] = [];
 
 /** The local description once ICE gathering is done (no trickle between the processes). */
@@ -32,8 +33,6 @@ async function gathered(pc: Pc): Promise<string> {
 /** The sender: `viewers` peer connections, each sending `bitrate` bit/s of RTP once its track opens; SDP over stdin/stdout, one JSON line each. */
 async function runSender(viewers: number, bitrate: number): Promise<void> {
   const tracks: Track[] = [];
-  // Held for the process's life: node-datachannel closes a PeerConnection that is garbage collected.
-  const pcs: Pc[] = heldSenders;
   const answers = createInterface({ input: process.stdin });
   const pending: Array<(sdp: string) => void> = [];
   let go: () => void = () => undefined;
@@ -49,7 +48,7 @@ async function runSender(viewers: number, bitrate: number): Promise<void> {
     video.addH264Codec(H264_PAYLOAD_TYPE);
     video.addSSRC(1000 + i, 'floor', 'floor', 'video');
     tracks.push(pc.addTrack(video));
-    pcs.push(pc);
+    heldSenders.push(pc);
     pc.setLocalDescription();
     const answer = new Promise<string>((resolve) => pending.push(resolve));
     process.stdout.write(`${JSON.stringify({ sdp: await gathered(pc) })}\n`);

@@ -9,11 +9,11 @@
  * is logged with ffmpeg's last words and reported as `close` with the reason.
  */
 import { EventEmitter } from 'node:events';
-import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
+import { FlvTagType, type FlvTag } from '#protocol/flv/flv.ts';
 import { LiveStream } from '#common/media/live-stream.ts';
 import { MediaPacket } from '#common/media/media-packet.ts';
 import type { MediaOutput } from '#common/media/live-delivery.ts';
-import { FfmpegProcess, type FfmpegJob } from '#common/ffmpeg.ts';
+import { FfmpegProcess, readFlvOutput, type FfmpegJob } from '#common/ffmpeg.ts';
 import type { Logger } from '#common/logger.ts';
 import { FlvMediaOutput } from './flv-output.ts';
 import type { FlvViewerSession } from './flv-viewer-session.ts';
@@ -76,7 +76,6 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
   readonly #log: Logger;
   readonly #ffmpeg: FfmpegProcess;
   readonly #source: FlvViewerSession | null;
-  readonly #reader = new FlvReader();
   readonly #owner = {};
   /** The source timestamp of the first media written: ffmpeg's output starts there. */
   #inputBase: number | null = null;
@@ -99,7 +98,10 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
         flv.sendMedia(packet, streamId);
       },
     };
-    this.#ffmpeg.stdout.on('data', (data: Buffer) => this.#onOutput(data));
+    readFlvOutput(this.#ffmpeg, (tags) => this.#onTags(tags), (error) => {
+      this.#log.error('transcoder wrote bad FLV', { stream: key, error: error.message });
+      this.close('the transcoder wrote bad FLV');
+    });
     this.#ffmpeg.on('exit', (exit) => {
       if (exit.requested) return;
       this.#log.error('transcoder failed', { stream: key, reason: exit.reason, stderr: exit.stderr });
@@ -133,15 +135,8 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
     this.emit('close', reason);
   }
 
-  #onOutput(data: Buffer): void {
+  #onTags(tags: FlvTag[]): void {
     if (this.#closed) return;
-    let tags;
-    try {
-      tags = this.#reader.push(data);
-    } catch (error) {
-      this.#log.error('transcoder wrote bad FLV', { stream: this.key, error: (error as Error).message });
-      return this.close('the transcoder wrote bad FLV');
-    }
     for (const tag of tags) {
       if (!this.stream.isPublished) this.stream.startPublish(this.#owner);
       const packet = new MediaPacket(tag.type, tag.timestamp + (this.#inputBase ?? 0), Buffer.from(tag.data));

@@ -8,10 +8,10 @@
  * never an exception; a stalled ffmpeg costs bounded memory (packets are dropped and counted).
  */
 import { EventEmitter } from 'node:events';
-import { FfmpegProcess, type FfmpegJob } from '#common/ffmpeg.ts';
+import { FfmpegProcess, readFlvOutput, type FfmpegJob } from '#common/ffmpeg.ts';
 import { CodedError } from '#protocol/errors.ts';
 import { AudioFormat } from '#protocol/flv/codecs.ts';
-import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
+import { FlvTagType, type FlvTag } from '#protocol/flv/flv.ts';
 import { OggOpusWriter } from '#protocol/ogg/ogg-opus.ts';
 import { TimestampUnwrapper } from '#protocol/rtp/wraparound.ts';
 
@@ -91,7 +91,6 @@ export function opusToAacJob(channels: 1 | 2, sampleRate: number, bitrate: numbe
 export class OpusToAac extends EventEmitter<OpusToAacEvents> {
   readonly #ffmpeg: FfmpegProcess;
   readonly #ogg: OggOpusWriter;
-  readonly #flv = new FlvReader();
   readonly #rtpTime = new TimestampUnwrapper();
   readonly #maxBacklogBytes: number;
   readonly #counters: OpusToAacCounters = { written: 0, droppedBackpressure: 0, droppedLate: 0, frames: 0 };
@@ -111,7 +110,8 @@ export class OpusToAac extends EventEmitter<OpusToAacEvents> {
     // Pre-skip 0: a live source's first packet is where its timeline starts; nothing to hide.
     this.#ogg = new OggOpusWriter({ serialNumber: 1, channels });
     this.#ffmpeg = new FfmpegProcess(opusToAacJob(channels, options.sampleRate ?? 48000, bitrate), options.ffmpegBinary);
-    this.#ffmpeg.stdout.on('data', (data: Buffer) => this.#onOutput(data));
+    readFlvOutput(this.#ffmpeg, (tags) => this.#onTags(tags),
+      (error) => this.#fail(new OpusToAacError(`ffmpeg wrote bad FLV: ${error.message}`, this.#ffmpeg.stderrTail)));
     this.#ffmpeg.on('exit', (exit) => {
       if (this.#ending && exit.code === 0) this.close('ended');
       else if (!exit.requested) this.#fail(new OpusToAacError(`ffmpeg ${exit.reason}`, exit.stderr));
@@ -174,14 +174,8 @@ export class OpusToAac extends EventEmitter<OpusToAacEvents> {
     this.emit('close', reason);
   }
 
-  #onOutput(data: Buffer): void {
+  #onTags(tags: FlvTag[]): void {
     if (this.#closed) return;
-    let tags;
-    try {
-      tags = this.#flv.push(data);
-    } catch (error) {
-      return this.#fail(new OpusToAacError(`ffmpeg wrote bad FLV: ${(error as Error).message}`, this.#ffmpeg.stderrTail));
-    }
     for (const tag of tags) {
       if (tag.type !== FlvTagType.Audio || tag.data.length < 2) continue;
       // The tag body with the header byte the FLV spec asks for AAC (ffmpeg writes 0xAE for mono).

@@ -21,7 +21,7 @@ import { isRtcpPacket, parseRtcpCompound, serializeRtcpPacket } from '#protocol/
 import { serializeRtpPacket } from '#protocol/rtp/rtp-packet.ts';
 import type { EgressChoice } from '#protocol/sdp/sdp.ts';
 import type { FeedVideoFrame, FeedViewer, WebRtcFeed } from './webrtc-feed.ts';
-import { applyOffer, gatheredAnswer } from './webrtc-ingest.ts';
+import { applyOffer, gatheredAnswer, newPeerConnection, opusMedia, videoMedia } from './webrtc-ingest.ts';
 
 const { PeerConnection, Video, Audio } = nodeDataChannel;
 type Track = ReturnType<InstanceType<typeof PeerConnection>['addTrack']>;
@@ -103,26 +103,16 @@ export class WebRtcEgress extends EventEmitter<WebRtcEgressEvents> implements Fe
     super();
     this.#log = log;
     this.#options = options;
-    this.#pc = new PeerConnection('egress', {
-      iceServers: [], bindAddress: options.bindAddress, portRangeBegin: options.portRangeBegin, portRangeEnd: options.portRangeEnd,
-    });
-    this.#pc.onStateChange((state) => {
-      if (state === 'connected') this.#log.info('WebRTC connected');
-      else if (state === 'failed' || state === 'closed' || state === 'disconnected') this.close(`WebRTC ${state}`);
-    });
+    this.#pc = newPeerConnection('egress', options, log, (reason) => this.close(reason));
     if (choice.video) {
-      const video = new Video(choice.video.mid, 'SendOnly');
-      video.addH264Codec(choice.video.format.payloadType, choice.video.format.parameters || undefined);
+      const video = videoMedia(choice.video.mid, 'SendOnly', choice.video.codec, choice.video.format);
       this.#videoTrack = this.#addTrack(video, 'video');
       this.#videoTrack.onOpen(() => this.#sendFeedGop());
       this.#video = new RtpSender(this.#videoTrack, choice.video.format.payloadType, VIDEO_CLOCK_RATE);
       video.addSSRC(this.#video.ssrc, CNAME, 'live', 'video');
     }
     if (choice.audio) {
-      const audio = new Audio(choice.audio.mid, 'SendOnly');
-      // An explicit undefined makes node-datachannel throw; no argument gives its default fmtp (an offer's Opus may have none).
-      if (choice.audio.format.parameters) audio.addOpusCodec(choice.audio.format.payloadType, choice.audio.format.parameters);
-      else audio.addOpusCodec(choice.audio.format.payloadType);
+      const audio = opusMedia(choice.audio.mid, 'SendOnly', choice.audio.format);
       this.#audioTrack = this.#addTrack(audio, 'audio');
       this.#audio = new RtpSender(this.#audioTrack, choice.audio.format.payloadType, OPUS_RTP_CLOCK_RATE);
       audio.addSSRC(this.#audio.ssrc, CNAME, 'live', 'audio');

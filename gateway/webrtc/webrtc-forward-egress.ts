@@ -22,7 +22,7 @@ import type { RtpPacket } from '#protocol/rtp/rtp-packet.ts';
 import { RtpRewriter } from '#protocol/rtp/rtp-rewriter.ts';
 import type { EgressChoice } from '#protocol/sdp/sdp.ts';
 import type { ForwardedTrack, ForwardingViewer, RtpForwardingSource } from './rtp-forwarding-source.ts';
-import { applyOffer, gatheredAnswer, newPeerConnection, type PeerConnectionOptions } from './webrtc-ingest.ts';
+import { applyOffer, gatheredAnswer, newPeerConnection, opusMedia, videoMedia, type PeerConnectionOptions } from './webrtc-ingest.ts';
 
 const { Video, Audio } = nodeDataChannel;
 type Track = ReturnType<ReturnType<typeof newPeerConnection>['addTrack']>;
@@ -79,19 +79,11 @@ export class WebRtcForwardEgress extends EventEmitter<WebRtcForwardEgressEvents>
     this.#pc = newPeerConnection('forward', options, log, (reason) => this.close(reason));
     if (choice.video) {
       const { mid, format, codec } = choice.video;
-      const video = new Video(mid, 'SendOnly');
-      if (codec === 'vp8') video.addVP8Codec(format.payloadType);
-      else if (format.parameters) video.addH264Codec(format.payloadType, format.parameters);
-      else video.addH264Codec(format.payloadType);
-      this.#outgoing.video = this.#addTrack(video, 'video', format.payloadType);
+      this.#outgoing.video = this.#addTrack(videoMedia(mid, 'SendOnly', codec, format), 'video', format.payloadType);
     }
     if (choice.audio) {
       const { mid, format } = choice.audio;
-      const audio = new Audio(mid, 'SendOnly');
-      // An explicit undefined makes node-datachannel throw; no argument gives its default fmtp.
-      if (format.parameters) audio.addOpusCodec(format.payloadType, format.parameters);
-      else audio.addOpusCodec(format.payloadType);
-      this.#outgoing.audio = this.#addTrack(audio, 'audio', format.payloadType);
+      this.#outgoing.audio = this.#addTrack(opusMedia(mid, 'SendOnly', format), 'audio', format.payloadType);
     }
     applyOffer(this.#pc, offer);
     source.add(this);

@@ -23,7 +23,7 @@ import { opusPacketFromRtpPayload, OPUS_RTP_CLOCK_RATE } from '#protocol/rtp/opu
 import { NackTracker } from '#protocol/rtp/nack-tracker.ts';
 import { isRtcpPacket, parseRtcpCompound, serializeRtcpPacket, type SenderReport } from '#protocol/rtp/rtcp.ts';
 import { parseRtpPacket, type RtpPacket } from '#protocol/rtp/rtp-packet.ts';
-import type { IngestChoice } from '#protocol/sdp/sdp.ts';
+import type { IngestChoice, IngestVideoCodec, SdpFormat } from '#protocol/sdp/sdp.ts';
 import { ProtocolError, SdpError } from '#protocol/errors.ts';
 import { MediaClock } from './media-clock.ts';
 
@@ -75,6 +75,26 @@ export function newPeerConnection(name: string, options: PeerConnectionOptions, 
     }
   });
   return pc;
+}
+
+type MediaDirection = ConstructorParameters<typeof Video>[1];
+
+/** A video section answering with exactly the chosen payload type: VP8, or H.264 with the offer's fmtp. */
+export function videoMedia(mid: string, direction: MediaDirection, codec: IngestVideoCodec, format: SdpFormat): InstanceType<typeof Video> {
+  const video = new Video(mid, direction);
+  if (codec === 'vp8') video.addVP8Codec(format.payloadType);
+  // An explicit undefined makes node-datachannel throw; no argument gives its default fmtp (an offer's format may have none).
+  else if (format.parameters) video.addH264Codec(format.payloadType, format.parameters);
+  else video.addH264Codec(format.payloadType);
+  return video;
+}
+
+/** An audio section answering with exactly the chosen Opus payload type and the offer's fmtp. */
+export function opusMedia(mid: string, direction: MediaDirection, format: SdpFormat): InstanceType<typeof Audio> {
+  const audio = new Audio(mid, direction);
+  if (format.parameters) audio.addOpusCodec(format.payloadType, format.parameters);
+  else audio.addOpusCodec(format.payloadType);
+  return audio;
 }
 
 /** The local description once ICE gathering is complete (or `timeoutMs` passed: what was gathered so far), for answers without trickle. */
@@ -157,18 +177,11 @@ export class WebRtcIngest extends EventEmitter<WebRtcIngestEvents> {
     this.#depacketizer = choice.video?.codec === 'vp8' ? new Vp8Depacketizer({ reorderWindow: NACK.maxGap }) : new H264Depacketizer({ reorderWindow: NACK.maxGap });
     this.#pc = newPeerConnection('ingest', options, log, (reason) => this.close(reason), () => this.emit('connected'));
     if (choice.video) {
-      const video = new Video(choice.video.mid, 'RecvOnly');
-      if (choice.video.codec === 'vp8') video.addVP8Codec(choice.video.format.payloadType);
-      else video.addH264Codec(choice.video.format.payloadType, choice.video.format.parameters || undefined);
-      this.#videoTrack = this.#pc.addTrack(video);
+      this.#videoTrack = this.#pc.addTrack(videoMedia(choice.video.mid, 'RecvOnly', choice.video.codec, choice.video.format));
       this.#videoTrack.onMessage((message) => this.#receive('video', message));
     }
     if (choice.audio) {
-      const audio = new Audio(choice.audio.mid, 'RecvOnly');
-      // An explicit undefined makes node-datachannel throw; no argument gives its default fmtp (an offer's Opus may have none).
-      if (choice.audio.format.parameters) audio.addOpusCodec(choice.audio.format.payloadType, choice.audio.format.parameters);
-      else audio.addOpusCodec(choice.audio.format.payloadType);
-      this.#audioTrack = this.#pc.addTrack(audio);
+      this.#audioTrack = this.#pc.addTrack(opusMedia(choice.audio.mid, 'RecvOnly', choice.audio.format));
       this.#audioTrack.onMessage((message) => this.#receive('audio', message));
     }
     applyOffer(this.#pc, offer);
