@@ -120,7 +120,8 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     });
     socket.on('close', () => this.close(null));
     const started = Date.now();
-    this.#timer = setInterval(() => this.#tick(started), Math.min(1000, this.#options.pingIntervalMs));
+    this.#tickMs = Math.min(1000, this.#options.pingIntervalMs);
+    this.#timer = setInterval(() => this.#tick(started), this.#tickMs);
     this.#timer.unref();
   }
 
@@ -261,6 +262,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   }
 
   #lastPingAt = 0;
+  #tickMs = 1000;
   #tick(started: number): void {
     const now = Date.now();
     if (this.#handshake) {
@@ -271,7 +273,9 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
       this.close(`idle for ${Math.round((now - this.#lastReceivedAt) / 1000)} s`);
       return;
     }
-    if (now - this.#lastPingAt >= this.#options.pingIntervalMs) {
+    // Half a tick of slack: a timer may fire a millisecond early by Date.now(), and without the
+    // slack a ping interval equal to the tick would skip every other ping.
+    if (now - this.#lastPingAt >= this.#options.pingIntervalMs - this.#tickMs / 2) {
       this.#lastPingAt = now;
       this.send(pingRequestMessage(now >>> 0), ChunkStreamId.Control);
     }
