@@ -17,6 +17,12 @@ export interface MediaOutput {
   readonly backlogBytes: number;
   /** A live packet for the client's NetStream `streamId`. */
   sendMedia(packet: MediaPacket, streamId: number): void;
+  /**
+   * True for outputs that take Enhanced RTMP additional tracks (MediaPacket.trackId > 0: the
+   * browser's Opus beside the AAC): the link to an edge, a WebRTC feed. Clients, Flash players
+   * and ffmpeg among them, and recordings get only track 0, what they have always played.
+   */
+  readonly takesAdditionalTracks?: boolean;
 }
 
 export interface LiveDeliveryOptions {
@@ -62,6 +68,7 @@ export class LiveDelivery {
   readonly #options: LiveDeliveryOptions;
   readonly #consumer: DeliveryConsumer;
   readonly #events: LiveDeliveryEvents;
+  readonly #additionalTracks: boolean;
   readonly #counters: DeliveryCounters = { packetsSent: 0, bytesSent: 0, packetsDropped: 0, bytesDropped: 0, dropEpisodes: 0 };
   #needKeyframe = true;
   #paused = false;
@@ -80,6 +87,7 @@ export class LiveDelivery {
     this.#options = options;
     this.#consumer = consumer;
     this.#events = events;
+    this.#additionalTracks = output.takesAdditionalTracks === true;
   }
 
   get counters(): Readonly<DeliveryCounters> { return { ...this.#counters }; }
@@ -124,6 +132,7 @@ export class LiveDelivery {
   /** `startup` packets (the joiner's cache) go out whatever the backlog. Nothing goes once closed. */
   deliver(packet: MediaPacket, startup = false): void {
     if (this.#closed || this.#paused) return;
+    if (packet.trackId !== 0 && !this.#additionalTracks) return;
     if (packet.kind === 'audio' && !this.#audio) return;
     if (packet.kind === 'video') {
       if (!this.#video) return;

@@ -35,6 +35,8 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   #metadata: MediaPacket | null = null;
   #videoHeader: MediaPacket | null = null;
   #audioHeader: MediaPacket | null = null;
+  /** Sequence headers of Enhanced RTMP additional tracks (MediaPacket.trackId > 0), by kind and track. */
+  readonly #trackHeaders = new Map<string, MediaPacket>();
   #gop: MediaPacket[] = [];
   #gopBytes = 0;
   /** Timestamp of the publisher's latest audio or video packet; null until this publish sent one. */
@@ -74,6 +76,7 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     this.#publishedAt = Date.now();
     this.#bytesIn = 0;
     this.#metadata = this.#videoHeader = this.#audioHeader = null;
+    this.#trackHeaders.clear();
     this.#latestMediaTimestamp = null;
     this.#clearGop();
     for (const subscriber of this.#subscribers) subscriber.onPublish(this, []);
@@ -98,7 +101,8 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     this.#bytesIn += packet.payload.length;
     if (packet.kind !== 'data') this.#latestMediaTimestamp = packet.timestamp;
     if (packet.isSequenceHeader) {
-      if (packet.kind === 'video') this.#videoHeader = packet;
+      if (packet.trackId !== 0) this.#trackHeaders.set(`${packet.kind}/${packet.trackId}`, packet);
+      else if (packet.kind === 'video') this.#videoHeader = packet;
       else this.#audioHeader = packet;
     } else if (packet.kind !== 'data') {
       this.#cache(packet);
@@ -117,14 +121,14 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   }
 
   /**
-   * Metadata, sequence headers and the current group of pictures. The headers are stamped with
+   * Metadata, sequence headers (each track's) and the current group of pictures. The headers are stamped with
    * the joiner's start (`startTimestamp`) so its timestamps never go backwards nor start before
    * its media.
    */
   startupPackets(): MediaPacket[] {
     const start = this.startTimestamp ?? 0;
     const packets: MediaPacket[] = [];
-    for (const header of [this.#metadata, this.#videoHeader, this.#audioHeader]) {
+    for (const header of [this.#metadata, this.#videoHeader, this.#audioHeader, ...this.#trackHeaders.values()]) {
       if (header) packets.push(header.restamped(start));
     }
     return packets.concat(this.#gop);

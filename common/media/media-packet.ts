@@ -5,6 +5,7 @@
  * the codec's own bytes (WebRTC) read `frame`, likewise made once and shared.
  */
 import { parseAudioTag, parseVideoTag } from '#protocol/flv/codecs.ts';
+import { additionalTrackOf } from '#protocol/flv/enhanced-audio.ts';
 import { parseMediaFrame, type MediaFrame } from './media-frame.ts';
 import { encodeChunks } from '#protocol/rtmp/chunk-encoder.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
@@ -18,6 +19,11 @@ export class MediaPacket {
   readonly payload: Buffer;
   readonly isKeyframe: boolean;
   readonly isSequenceHeader: boolean;
+  /**
+   * 0 for what every client plays; the track id of an Enhanced RTMP additional track (the
+   * browser's Opus beside the AAC), which only consumers that take such tracks are given.
+   */
+  readonly trackId: number;
   readonly chunkStreamId: number;
   // The common case is a single encoding (every player: chunk size 4096, stream id 1); others go to the map.
   #encodedKey = '';
@@ -35,16 +41,19 @@ export class MediaPacket {
       this.kind = 'video';
       this.isKeyframe = info?.isKeyframe ?? false;
       this.isSequenceHeader = info?.isSequenceHeader ?? false;
+      this.trackId = 0;
       this.chunkStreamId = ChunkStreamId.Video;
     } else if (type === MessageType.Audio) {
       this.kind = 'audio';
       this.isKeyframe = false;
       this.isSequenceHeader = parseAudioTag(payload)?.isSequenceHeader ?? false;
+      this.trackId = additionalTrackOf(payload);
       this.chunkStreamId = ChunkStreamId.Audio;
     } else {
       this.kind = 'data';
       this.isKeyframe = false;
       this.isSequenceHeader = false;
+      this.trackId = 0;
       this.chunkStreamId = ChunkStreamId.Data;
     }
   }

@@ -13,7 +13,7 @@ import { FfmpegProcess, type FfmpegJob } from '#common/ffmpeg.ts';
 import { encodeFlvHeader, encodeFlvTag, FlvTagType } from '#protocol/flv/flv.ts';
 import { parseOpusHead } from '#protocol/ogg/ogg-opus.ts';
 import { OggReader } from '#protocol/ogg/ogg-page.ts';
-import { opusPacketSamples } from '#protocol/rtp/opus.ts';
+import { ContiguousOpusTimes, opusPacketSamples } from '#protocol/rtp/opus.ts';
 
 /** Opus always runs at 48 kHz: samples per ms of the RTMP timeline. */
 const SAMPLES_PER_MS = 48;
@@ -50,7 +50,7 @@ export class AacToOpus extends EventEmitter<AacToOpusEvents> {
   #headerPacketsLeft = HEADER_PACKETS;
   #preSkip = 0;
   /** Where the last packet emitted ends (48 kHz samples on the RTMP timeline). */
-  #nextTime: number | null = null;
+  readonly #times = new ContiguousOpusTimes();
   #droppedFrames = 0;
   #packets = 0;
   #closed = false;
@@ -86,17 +86,10 @@ export class AacToOpus extends EventEmitter<AacToOpusEvents> {
     }
   }
 
-  /**
-   * Granules come from ffmpeg's millisecond timestamps, a few samples off the true sequence: a
-   * packet within half a packet of where the previous one ended follows on from it exactly (the
-   * browser's jitter buffer sees contiguous audio); farther away it is a real hole, kept.
-   */
+  /** Granules come from ffmpeg's millisecond timestamps, a few samples off the true sequence: ContiguousOpusTimes evens them out. */
   #emitPacket(packet: Buffer, time48k: number): void {
-    const samples = opusPacketSamples(packet);
-    const time = this.#nextTime !== null && Math.abs(time48k - this.#nextTime) < samples / 2 ? this.#nextTime : time48k;
-    this.#nextTime = time + samples;
     this.#packets++;
-    this.emit('packet', packet, time);
+    this.emit('packet', packet, this.#times.place(packet, time48k));
   }
 
   #readOggPages(data: Buffer): void {

@@ -32,12 +32,14 @@ export class WebRtcFeedSource implements MediaOutput {
   }
 
   get backlogBytes(): number { return this.#sink?.sourceBacklog(this) ?? 0; }
+  /** The feed plays a browser's Opus track as it is rather than transcoding the AAC. */
+  readonly takesAdditionalTracks = true;
 
   sendMedia(packet: MediaPacket, streamId: number): void {
     if (this.#sink) return this.#sink.fromSource(this, packet, streamId);
     this.#heldStreamId = streamId;
     if (packet.kind === 'data' || packet.isSequenceHeader) {
-      this.#heldHeaders.set(packet.kind, packet);
+      this.#heldHeaders.set(`${packet.kind}/${packet.trackId}`, packet);
       return;
     }
     if (packet.isKeyframe) {

@@ -8,7 +8,9 @@
  * presentation order) or in a profile browsers do not decode, Sorenson Spark and VP6 go through
  * one shared ffmpeg (Transcoder, WEBRTC_VIDEO_JOB) to H.264 constrained baseline with a keyframe
  * every second; the switch happens on the first such frame, viewers stay connected and get the
- * transcoded keyframe. Audio (AAC, MP3, Nellymoser, Speex) goes through one shared AacToOpus. When the source's times go back (published
+ * transcoded keyframe. Audio: a browser publisher's own Opus, which its edge sends beside the AAC as an
+ * Enhanced RTMP track (WebRtcPublishSession), goes to viewers as it is; without one, audio (AAC, MP3,
+ * Nellymoser, Speex) goes through one shared AacToOpus. When the source's times go back (published
  * again, maybe in other codecs) both transcoders stop and the choice is made again. The current GOP
  * of ready frames is kept so a joining viewer starts at once. The feed closes with its last viewer
  * or a failed video transcoder (viewers are then told why).
@@ -19,6 +21,7 @@ import type { MediaFrame } from '#common/media/media-frame.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
 import type { Logger } from '#common/logger.ts';
 import { ProtocolError } from '#protocol/errors.ts';
+import { ContiguousOpusTimes, OPUS_RTP_CLOCK_RATE } from '#protocol/rtp/opus.ts';
 import { parseAvcDecoderConfigurationRecord } from '#protocol/rtp/avc-config.ts';
 import type { Transcoder } from '../playback/transcoder.ts';
 import type { AacToOpus } from './aac-to-opus.ts';
@@ -30,6 +33,7 @@ export type { FeedVideoFrame } from './webrtc-feed-framer.ts';
 
 /** H.264 profiles every WebRTC browser decodes: baseline, main, high (8-bit 4:2:0). */
 const BROWSER_H264_PROFILES = new Set([66, 77, 100]);
+const OPUS_SAMPLES_PER_MS = OPUS_RTP_CLOCK_RATE / 1000;
 /** A track going back this far in time is a new timeline (the stream was published again), not jitter. */
 const TIMELINE_RESTART_MS = 1000;
 
@@ -76,8 +80,12 @@ export class WebRtcFeed extends EventEmitter<WebRtcFeedEvents> implements FeedSi
   #audioTranscoder: AacToOpus | null = null;
   /** The audio transcoder failed: the stream goes on without audio rather than restarting a failing ffmpeg. */
   #audioFailed = false;
-  /** The source's latest decode time per track: a track going back starts a new timeline. */
-  #lastSourceMs: { audio?: number; video?: number } = {};
+  /** The source carries its publisher's Opus as an additional track (its header or a packet seen): that is the audio sent; track 0's is ignored. */
+  #opusTrack: ContiguousOpusTimes | null = null;
+  /** Track 0's audio configuration (AAC's AudioSpecificConfig) while no transcoder runs: it goes first into the one started at the first audio frame. */
+  #audioConfig: MediaPacket | null = null;
+  /** The source's latest decode time per track (kind and track id): a track going back starts a new timeline. */
+  #lastSourceMs = new Map<string, number>();
   #videoFrames = 0;
   #audioPackets = 0;
   #closeReason: string | null = null;
@@ -96,6 +104,8 @@ export class WebRtcFeed extends EventEmitter<WebRtcFeedEvents> implements FeedSi
   get transcoding(): { video: boolean; audio: boolean } {
     return { video: this.#videoTranscoder !== null, audio: this.#audioTranscoder !== null };
   }
+  /** True while the viewers get the publisher's own Opus track, passed through. */
+  get opusPassthrough(): boolean { return this.#opusTrack !== null; }
   /** The ready frames of the current GOP (keyframe first), for a viewer whose video track just opened. */
   get gop(): readonly FeedVideoFrame[] { return this.#gop; }
 
@@ -137,12 +147,14 @@ export class WebRtcFeed extends EventEmitter<WebRtcFeedEvents> implements FeedSi
     if (this.#closeReason !== null || source !== this.#readSource()) return;
     const frame = packet.frame;
     if (!frame) return;
-    const last = this.#lastSourceMs[frame.kind];
+    // Per track: a browser's Opus track runs ahead of the AAC made from it by the transcoder's delay.
+    const track = `${frame.kind}/${frame.trackId}`;
+    const last = this.#lastSourceMs.get(track);
     if (last !== undefined && frame.timestamp + TIMELINE_RESTART_MS < last) this.#restartTimeline(last, frame.timestamp);
-    this.#lastSourceMs[frame.kind] = frame.timestamp;
+    this.#lastSourceMs.set(track, frame.timestamp);
     this.clock.observe(frame.timestamp);
     try {
-      if (frame.kind === 'audio') this.#onSourceAudio(packet);
+      if (frame.kind === 'audio') this.#onSourceAudio(packet, frame);
       else this.#onSourceVideo(packet, frame, streamId);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
@@ -156,11 +168,13 @@ export class WebRtcFeed extends EventEmitter<WebRtcFeedEvents> implements FeedSi
     const running = [this.#videoTranscoder, this.#audioTranscoder];
     this.#videoTranscoder = this.#audioTranscoder = null;
     this.#audioFailed = false;
+    this.#opusTrack = null;
+    this.#audioConfig = null;
     for (const transcoder of running) transcoder?.close('the source restarted its timeline');
     this.#sourceVideoHeader = null;
     this.#sourceGop = [];
     this.#gop = [];
-    this.#lastSourceMs = {};
+    this.#lastSourceMs.clear();
     this.clock.reset();
   }
 
@@ -256,16 +270,22 @@ export class WebRtcFeed extends EventEmitter<WebRtcFeedEvents> implements FeedSi
     for (const viewer of this.#viewers.keys()) viewer.sendVideo(frame);
   }
 
-  /** Every audio codec goes to Opus through the shared transcoder, started with the first audio. */
-  #onSourceAudio(packet: MediaPacket): void {
-    if (this.#audioFailed) return;
+  /**
+   * Track 0's audio, whatever its codec, goes to Opus through the shared transcoder, started with
+   * the first audio frame (not its configuration: a joiner's startup has every track's header
+   * before any media, so an Opus track is known by then), unless the source has its own Opus track.
+   */
+  #onSourceAudio(packet: MediaPacket, frame: MediaFrame): void {
+    if (frame.codec === 'opus') return this.#onOpusTrack(frame);
+    if (this.#opusTrack || frame.trackId !== 0 || this.#audioFailed) return;
+    if (!this.#audioTranscoder && frame.isCodecConfig) {
+      this.#audioConfig = packet;
+      return;
+    }
     if (!this.#audioTranscoder) {
       const transcoder = this.#options.createAudioTranscoder();
       this.#audioTranscoder = transcoder;
-      transcoder.on('packet', (opus, time48k) => {
-        this.#audioPackets++;
-        for (const viewer of this.#viewers.keys()) viewer.sendAudio(opus, time48k);
-      });
+      transcoder.on('packet', (opus, time48k) => this.#sendAudio(opus, time48k));
       transcoder.on('close', (reason) => {
         if (this.#closeReason !== null || this.#audioTranscoder !== transcoder) return;
         this.#audioFailed = true;
@@ -273,7 +293,27 @@ export class WebRtcFeed extends EventEmitter<WebRtcFeedEvents> implements FeedSi
         this.#log.warn('audio transcoder stopped; the stream goes on without audio', { stream: this.key, reason });
       });
       this.emit('transcoderStarted', 'audio');
+      if (this.#audioConfig) transcoder.push(this.#audioConfig.payload, this.#audioConfig.timestamp);
+      this.#audioConfig = null;
     }
     this.#audioTranscoder.push(packet.payload, packet.timestamp);
+  }
+
+  /** The publisher's Opus: from its first sign on, the audio viewers get (a transcoder started before it showed up stops). */
+  #onOpusTrack(frame: MediaFrame): void {
+    if (!this.#opusTrack) {
+      this.#opusTrack = new ContiguousOpusTimes();
+      this.#log.info('WebRTC feed passes the publisher\'s Opus through', { stream: this.key, track: frame.trackId });
+      const transcoder = this.#audioTranscoder;
+      this.#audioTranscoder = null;
+      transcoder?.close('the stream carries its own Opus');
+    }
+    if (frame.isCodecConfig) return;
+    this.#sendAudio(frame.payload, this.#opusTrack.place(frame.payload, (frame.timestamp * OPUS_SAMPLES_PER_MS) >>> 0));
+  }
+
+  #sendAudio(opus: Buffer, time48k: number): void {
+    this.#audioPackets++;
+    for (const viewer of this.#viewers.keys()) viewer.sendAudio(opus, time48k);
   }
 }

@@ -25,6 +25,8 @@ export interface WebRtcFeedStats {
   videoTranscodersStarted: number;
   audioTranscoders: number;
   audioTranscodersStarted: number;
+  /** Feeds whose viewers get the publisher's own Opus track (a browser published it) with no audio transcoder. */
+  opusPassthroughFeeds: number;
 }
 
 export class WebRtcFeeds {
@@ -46,6 +48,7 @@ export class WebRtcFeeds {
       feedViewers: [...this.#feeds.values()].reduce((sum, feed) => sum + feed.viewers, 0), feeds: this.#feeds.size, feedsStarted: this.#feedsStarted,
       videoTranscoders: running.filter((t) => t.video).length, videoTranscodersStarted: this.#videoTranscodersStarted,
       audioTranscoders: running.filter((t) => t.audio).length, audioTranscodersStarted: this.#audioTranscodersStarted,
+      opusPassthroughFeeds: [...this.#feeds.values()].filter((feed) => feed.opusPassthrough).length,
     };
   }
 

@@ -4,12 +4,17 @@
  * and ffmpeg play it and the room recording records it; from the browser it is a WebRtcIngest.
  * Video goes through as H.264 (FLV AVC tags), or, from a browser that sends VP8 only, through an
  * H.264 encoder (Vp8ToH264, ffmpeg); audio is Opus, which RTMP players cannot decode, so it goes
- * through an AAC encoder (ffmpeg). Both transcoders are started and stopped with the session. Signalling (WHIP,
+ * through an AAC encoder (ffmpeg), and beside the AAC the Opus itself goes to the origin as an
+ * Enhanced RTMP audio track (track 1; only the link and WebRTC feeds take it, clients and
+ * recordings get the AAC), so a browser watching on another edge gets the original audio
+ * instead of AAC transcoded back to Opus. Both transcoders are started and stopped with the session. Signalling (WHIP,
  * or the WebSocket channel) only creates it, waits for `start()`'s answer, and closes it.
  */
 import type { Logger } from '#common/logger.ts';
 import { RtmpCallError } from '#common/rtmp-transactions.ts';
 import type { AmfObject } from '#protocol/amf/types.ts';
+import { AudioFourCc, AudioPacketType, encodeAudioTrackTag } from '#protocol/flv/enhanced-audio.ts';
+import { encodeOpusHead } from '#protocol/ogg/ogg-opus.ts';
 import { MessageType } from '#protocol/rtmp/message.ts';
 import type { IngestChoice } from '#protocol/sdp/sdp.ts';
 import type { LinkSender } from '../session/edge-session.ts';
@@ -22,6 +27,10 @@ import { RtpForwardingSource } from './rtp-forwarding-source.ts';
 
 /** Opus's RTP clock runs at 48 kHz. */
 const OPUS_SAMPLES_PER_MS = 48;
+/** The Enhanced RTMP track the browser's Opus goes on (track 0, the default, is the AAC every client plays). */
+const OPUS_TRACK_ID = 1;
+/** WebRTC's Opus is always declared opus/48000/2; RTP carries no pre-skip. */
+const WEBRTC_OPUS_HEAD = encodeOpusHead({ channels: 2, preSkip: 0, inputSampleRate: 48000, outputGain: 0 });
 
 /** `stream` is the name to publish; `protocol` how the browser signalled ('whip', or the WebSocket channel's). */
 export interface WebRtcPublishOptions extends LinkSessionTarget {
@@ -100,13 +109,18 @@ export class WebRtcPublishSession extends LinkClientSession {
 
   /**
    * Opus through the AAC encoder: its output is timed from the first Opus packet, which sits at
-   * `start` on the publisher's timeline, so audio and video keep one clock.
+   * `start` on the publisher's timeline, so audio and video keep one clock. The Opus itself goes
+   * on its own track at the same times, its OpusHead first.
    */
   #startAudio(ingest: WebRtcIngest, audio: OpusToAac): void {
     this.#audio = audio;
     let start: number | null = null;
     ingest.on('opus', (packet, timestamp) => {
-      start ??= timestamp;
+      if (start === null) {
+        start = timestamp;
+        this.#sendOpusTrack(AudioPacketType.SequenceStart, WEBRTC_OPUS_HEAD, timestamp);
+      }
+      this.#sendOpusTrack(AudioPacketType.CodedFrames, packet, timestamp);
       audio.push(packet, (timestamp * OPUS_SAMPLES_PER_MS) >>> 0);
     });
     audio.on('config', (body) => this.#send(MessageType.Audio, body, start ?? 0));
@@ -121,6 +135,10 @@ export class WebRtcPublishSession extends LinkClientSession {
     ingest.on('vp8', (frame, timestamp) => transcoder.push(frame, timestamp));
     transcoder.on('video', (tag, timestamp) => this.#send(MessageType.Video, tag.body, timestamp));
     transcoder.on('close', (reason) => this.close(`VP8 to H.264 transcoder: ${reason}`));
+  }
+
+  #sendOpusTrack(packetType: number, data: Buffer, timestamp: number): void {
+    this.#send(MessageType.Audio, encodeAudioTrackTag({ trackId: OPUS_TRACK_ID, fourCc: AudioFourCc.Opus, packetType, data }), timestamp);
   }
 
   #send(type: number, payload: Buffer, timestamp: number): void {

@@ -24,6 +24,8 @@ export class LinkSubscription implements StreamSubscriber, MediaOutput {
   readonly #delivery: LiveDelivery;
   /** `sessionId/streamId` of the edge's NetStreams attached to this subscription. */
   readonly #plays = new Set<string>();
+  /** The edge gets every track: its WebRTC feeds read a browser's Opus, its clients' deliveries keep to track 0. */
+  readonly takesAdditionalTracks = true;
 
   constructor(id: number, stream: LiveStream, link: LinkWriter, maxBacklogBytes: number, log: Logger) {
     this.id = id;

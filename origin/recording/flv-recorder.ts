@@ -128,7 +128,8 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
   }
 
   onPacket(packet: MediaPacket): void {
-    if (this.#failed || this.#finishing) return;
+    // A recording is what a Flash player plays back: Enhanced RTMP additional tracks stay out.
+    if (this.#failed || this.#finishing || packet.trackId !== 0) return;
     const type = packet.kind === 'video' ? FlvTagType.Video : packet.kind === 'audio' ? FlvTagType.Audio : FlvTagType.Script;
     if (type === FlvTagType.Script) {
       // The publisher's onMetaData goes into the file's own (reserved) onMetaData, not a second one.

@@ -6,6 +6,7 @@
  * they cannot make sense of, because payloads are opaque to the server and a strange one
  * must never cost the connection.
  */
+import { AudioPacketType, parseEnhancedAudioTag } from './enhanced-audio.ts';
 
 export const VideoCodec = { SorensonH263: 2, ScreenVideo: 3, VP6: 4, VP6Alpha: 5, ScreenVideo2: 6, AVC: 7 } as const;
 
@@ -19,6 +20,8 @@ export const AudioFormat = {
   Nellymoser: 6,
   G711ALaw: 7,
   G711MuLaw: 8,
+  /** Enhanced RTMP: a FourCC codec id follows (enhanced-audio.ts). */
+  ExHeader: 9,
   Aac: 10,
   Speex: 11,
   Mp38k: 14,
@@ -44,6 +47,7 @@ export const AudioFormatName: Readonly<Record<number, string>> = {
   [AudioFormat.Nellymoser]: 'nellymoser',
   [AudioFormat.G711ALaw]: 'g711-alaw',
   [AudioFormat.G711MuLaw]: 'g711-mulaw',
+  [AudioFormat.ExHeader]: 'enhanced',
   [AudioFormat.Aac]: 'aac',
   [AudioFormat.Speex]: 'speex',
   [AudioFormat.Mp38k]: 'mp3-8k',
@@ -163,7 +167,9 @@ export function parseAudioTag(data: Buffer): AudioTagInfo | null {
     sampleRate,
     sampleSize: b & 2 ? 16 : 8,
     channels,
-    isSequenceHeader: format === AudioFormat.Aac && data.length >= 2 && data[1] === AAC_SEQUENCE_HEADER,
+    isSequenceHeader: format === AudioFormat.Aac
+      ? data.length >= 2 && data[1] === AAC_SEQUENCE_HEADER
+      : format === AudioFormat.ExHeader && parseEnhancedAudioTag(data)?.packetType === AudioPacketType.SequenceStart,
   };
 }
 

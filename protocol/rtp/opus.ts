@@ -91,3 +91,21 @@ export function rtpPayloadFromOpusPacket(packet: Buffer): Buffer {
   requireBytes(packet, 0, 1, 'opus.empty_packet', 'Opus packet');
   return packet;
 }
+
+/**
+ * Times for a run of Opus packets whose source is only millisecond-accurate (RTMP timestamps,
+ * ffmpeg's granules from millisecond input): a packet within half its duration of where the
+ * previous one ended follows on from it exactly, so a receiver's jitter buffer sees contiguous
+ * audio; farther away it is a real hole (or overlap) and keeps its own time.
+ */
+export class ContiguousOpusTimes {
+  #nextTime: number | null = null;
+
+  /** The 48 kHz time to send `packet` at, given the time its source says. */
+  place(packet: Buffer, time48k: number): number {
+    const samples = opusPacketSamples(packet);
+    const time = this.#nextTime !== null && Math.abs(time48k - this.#nextTime) < samples / 2 ? this.#nextTime : time48k;
+    this.#nextTime = time + samples;
+    return time;
+  }
+}

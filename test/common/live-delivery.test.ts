@@ -5,6 +5,7 @@ import { LiveDelivery, type MediaOutput } from '#common/media/live-delivery.ts';
 import { MediaPacket } from '#common/media/media-packet.ts';
 import { Logger, type LogFields } from '#common/logger.ts';
 import { MessageType } from '#protocol/rtmp/message.ts';
+import { AudioFourCc, AudioPacketType, encodeAudioTrackTag } from '#protocol/flv/enhanced-audio.ts';
 import { aacAudio, avcVideo } from '../support/synthetic-media.ts';
 
 class FakeOutput implements MediaOutput {
@@ -89,4 +90,17 @@ test('waiting for the first keyframe is counted but not logged as a slow consume
   assert.equal(delivery.counters.packetsDropped, 1);
   assert.equal(delivery.counters.dropEpisodes, 0);
   assert.equal(log.lines.length, 0);
+});
+
+test('additional tracks (an E-RTMP Opus track beside the AAC) go only to outputs that take them', () => {
+  const opusTrack = new MediaPacket(MessageType.Audio, 20, encodeAudioTrackTag({ trackId: 1, fourCc: AudioFourCc.Opus, packetType: AudioPacketType.CodedFrames, data: Buffer.from([0xfc, 0]) }));
+  const { output, delivery } = setUp();
+  delivery.begin([video('key', 0)]);
+  for (const packet of [audio(10), opusTrack]) delivery.deliver(packet);
+  assert.deepEqual(output.sent.map((p) => [p.kind, p.trackId]), [['video', 0], ['audio', 0]], 'a client or a recording: track 0 only');
+  const link = Object.assign(new FakeOutput(), { takesAdditionalTracks: true });
+  const linkDelivery = new LiveDelivery(link, 0, { duration: 0, maxBacklogBytes: LIMIT }, { log: new RecordingLogger('test'), label: 'link', dropWarning: '', identity: {} });
+  linkDelivery.begin([video('key', 0)]);
+  for (const packet of [audio(10), opusTrack]) linkDelivery.deliver(packet);
+  assert.deepEqual(link.sent.map((p) => [p.kind, p.trackId]), [['video', 0], ['audio', 0], ['audio', 1]]);
 });

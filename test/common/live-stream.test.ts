@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { ChunkDecoder } from '#protocol/rtmp/chunk-decoder.ts';
 import { LiveStream, StreamBusyError, type StreamSubscriber } from '#common/media/live-stream.ts';
 import { MediaPacket } from '#common/media/media-packet.ts';
+import { AudioFourCc, AudioPacketType, encodeAudioTrackTag } from '#protocol/flv/enhanced-audio.ts';
+import { MessageType } from '#protocol/rtmp/message.ts';
 import { aacAudio, avcVideo } from '../support/synthetic-media.ts';
 
 const packet = (m: ReturnType<typeof avcVideo>) => MediaPacket.fromMessage(m);
@@ -93,4 +95,21 @@ test('a joiner starts at the cached GOP, else at the latest media (headers resta
   assert.deepEqual(stream.startupPackets().map((p) => [p.isSequenceHeader, p.timestamp]), [[true, 8033]]);
   stream.stopPublish(owner);
   assert.equal(stream.startTimestamp, null, 'a waiting player must not get the last publisher\'s time');
+});
+
+test('an Enhanced RTMP additional track keeps its own sequence header: a joiner gets the AAC header and the Opus one', () => {
+  const stream = new LiveStream('live/tracks', { maxGopBytes: 1_000_000 });
+  stream.startPublish({});
+  const opusTrack = (packetType: number, timestamp: number) =>
+    new MediaPacket(MessageType.Audio, timestamp, encodeAudioTrackTag({ trackId: 1, fourCc: AudioFourCc.Opus, packetType, data: Buffer.from([0xfc, 0, 0]) }));
+  stream.push(packet(avcVideo('header', 0, 1)));
+  stream.push(opusTrack(AudioPacketType.SequenceStart, 0));
+  stream.push(packet(aacAudio('header', 0, 1)));
+  stream.push(packet(avcVideo('key', 100, 1)));
+  stream.push(opusTrack(AudioPacketType.CodedFrames, 110));
+  const startup = stream.startupPackets();
+  assert.deepEqual(startup.map((p) => [p.kind, p.trackId, p.isSequenceHeader]), [
+    ['video', 0, true], ['audio', 0, true], ['audio', 1, true], ['video', 0, false], ['audio', 1, false],
+  ]);
+  assert.equal(startup[1]!.payload[0]! >> 4, 10, 'the AAC header was not replaced by the Opus one');
 });

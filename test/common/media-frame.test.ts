@@ -19,38 +19,38 @@ function described(frame: MediaFrame | null): Record<string, unknown> {
 test('AVC sequence header: codec config, the AVCDecoderConfigurationRecord without the 5-byte tag header', () => {
   const record = '0164001fffe10004 6764001f 01 0004 68ee3c80';
   assert.deepEqual(described(video(`17 00 000000 ${record}`, 0).frame), {
-    kind: 'video', codec: 'h264', codecId: VideoCodec.AVC, timestamp: 0, compositionTimeOffset: 0,
+    kind: 'video', codec: 'h264', codecId: VideoCodec.AVC, trackId: 0, timestamp: 0, compositionTimeOffset: 0,
     isKeyframe: false, isCodecConfig: true, payload: hex(record).toString('hex'),
   });
 });
 
 test('AVC keyframe: AVCC NAL units, positive composition offset', () => {
   assert.deepEqual(described(video('17 01 000021 00000005 6588840021', 2000).frame), {
-    kind: 'video', codec: 'h264', codecId: VideoCodec.AVC, timestamp: 2000, compositionTimeOffset: 33,
+    kind: 'video', codec: 'h264', codecId: VideoCodec.AVC, trackId: 0, timestamp: 2000, compositionTimeOffset: 33,
     isKeyframe: true, isCodecConfig: false, payload: '000000056588840021',
   });
 });
 
 test('AVC inter frame with a negative composition offset', () => {
   assert.deepEqual(described(video('27 01 ffffdf 00000003 419a02', 2033).frame), {
-    kind: 'video', codec: 'h264', codecId: VideoCodec.AVC, timestamp: 2033, compositionTimeOffset: -33,
+    kind: 'video', codec: 'h264', codecId: VideoCodec.AVC, trackId: 0, timestamp: 2033, compositionTimeOffset: -33,
     isKeyframe: false, isCodecConfig: false, payload: '00000003419a02',
   });
 });
 
 test('AAC AudioSpecificConfig and raw frame, without the 2-byte tag header', () => {
-  const aac = { kind: 'audio', codec: 'aac', codecId: AudioFormat.Aac, compositionTimeOffset: 0, isKeyframe: false };
+  const aac = { kind: 'audio', codec: 'aac', codecId: AudioFormat.Aac, trackId: 0, compositionTimeOffset: 0, isKeyframe: false };
   assert.deepEqual(described(audio('af 00 1210', 0).frame), { ...aac, timestamp: 0, isCodecConfig: true, payload: '1210' });
   assert.deepEqual(described(audio('af 01 211b94', 1023).frame), { ...aac, timestamp: 1023, isCodecConfig: false, payload: '211b94' });
 });
 
 test('Flash codecs are recognised by their FLV codec id, with the bytes after the 1-byte header', () => {
-  const spark = { kind: 'video', codec: 'flash', codecId: VideoCodec.SorensonH263, timestamp: 1000, compositionTimeOffset: 0, isCodecConfig: false };
+  const spark = { kind: 'video', codec: 'flash', codecId: VideoCodec.SorensonH263, trackId: 0, timestamp: 1000, compositionTimeOffset: 0, isCodecConfig: false };
   assert.deepEqual(described(video('12 000840a0').frame), { ...spark, isKeyframe: true, payload: '000840a0' });
   assert.deepEqual(described(video('22 00084100').frame), { ...spark, isKeyframe: false, payload: '00084100' });
   for (const [flags, format] of [['52', AudioFormat.Nellymoser8k], ['42', AudioFormat.Nellymoser16k], ['6e', AudioFormat.Nellymoser]] as const) {
     assert.deepEqual(described(audio(`${flags} a1b2c3`).frame), {
-      kind: 'audio', codec: 'flash', codecId: format, timestamp: 1000, compositionTimeOffset: 0,
+      kind: 'audio', codec: 'flash', codecId: format, trackId: 0, timestamp: 1000, compositionTimeOffset: 0,
       isKeyframe: false, isCodecConfig: false, payload: 'a1b2c3',
     });
   }

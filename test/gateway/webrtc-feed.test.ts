@@ -6,13 +6,17 @@
 // first, times only growing, on the source's timeline, a keyframe about every second); a second
 // viewer starts from the feed's GOP, reads on when the first leaves, and the last one leaving stops
 // the feed and its transcoders; a republished stream (times back to 0) is decided again. And the
-// feed's clock.
+// feed's clock. A browser's Opus carried as an Enhanced RTMP track beside the AAC passes through
+// as it is, with no audio transcoder (one started on AAC before the track showed up stops).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { Logger } from '#common/logger.ts';
 import { MediaPacket } from '#common/media/media-packet.ts';
 import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
+import { AudioFourCc, AudioPacketType, encodeAudioTrackTag } from '#protocol/flv/enhanced-audio.ts';
+import { encodeOpusHead } from '#protocol/ogg/ogg-opus.ts';
+import { OggReader } from '#protocol/ogg/ogg-page.ts';
 import { NalUnitType } from '#protocol/rtp/nal-units.ts';
 import type { FeedVideoFrame, FeedViewer } from '../../gateway/webrtc/webrtc-feed.ts';
 import { WebRtcFeedClock } from '../../gateway/webrtc/webrtc-feed-clock.ts';
@@ -112,7 +116,7 @@ for (const [what, codecs] of [['H.264 with B-frames', BFRAMES], ['Sorenson Spark
     assert.match(JSON.stringify(feeds.stats), /"videoTranscoders":1,"videoTranscodersStarted":1/);
     await eventually(() => viewer.audio.length >= 100, 15_000, `Opus packets (${viewer.audio.length})`);
     feeds.close('done');
-    assert.deepEqual(feeds.stats, { feedViewers: 0, feeds: 0, feedsStarted: 1, videoTranscoders: 0, videoTranscodersStarted: 1, audioTranscoders: 0, audioTranscodersStarted: 1 });
+    assert.deepEqual(feeds.stats, { feedViewers: 0, feeds: 0, feedsStarted: 1, videoTranscoders: 0, videoTranscodersStarted: 1, audioTranscoders: 0, audioTranscodersStarted: 1, opusPassthroughFeeds: 0 });
   });
 }
 
@@ -152,6 +156,46 @@ test('a stream published again (times back to 0) is decided again: after B-frame
   assert.equal(feed.transcoding.video, false, 'the video transcoder stopped');
   assert.deepEqual(viewer.video.slice(before).map((f) => f.rtpTimestamp), pictures(baseline).map((p) => p.timestamp * 90), 'the baseline stream passes through');
   await eventually(() => feeds.stats.audioTranscodersStarted === 2 && feed.transcoding.audio, 5000, 'a new audio transcoder for the new timeline');
+  feeds.close('done');
+});
+
+/** `SECONDS` of a sine encoded by ffmpeg's libopus (20 ms packets) as the Opus track (E-RTMP track 1) packets a browser's edge sends, OpusHead first. */
+function opusTrack(): { packets: MediaPacket[]; opus: Buffer[] } {
+  const ogg = execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', String(SECONDS),
+    '-c:a', 'libopus', '-frame_duration', '20', '-f', 'ogg', '-']);
+  const opus = new OggReader().push(ogg).flatMap((page) => page.packets).slice(2); // OpusHead and OpusTags first
+  const tag = (packetType: number, data: Buffer, timestamp: number) =>
+    new MediaPacket(FlvTagType.Audio, timestamp, encodeAudioTrackTag({ trackId: 1, fourCc: AudioFourCc.Opus, packetType, data }));
+  const head = tag(AudioPacketType.SequenceStart, encodeOpusHead({ channels: 2, preSkip: 0, inputSampleRate: 48000, outputGain: 0 }), 0);
+  return { packets: [head, ...opus.map((packet, i) => tag(AudioPacketType.CodedFrames, packet, i * 20))], opus };
+}
+
+/** Packets of two streams in time order (stable: the first's come first at equal times). */
+const interleave = (a: MediaPacket[], b: MediaPacket[]) => [...a, ...b].map((p, i) => ({ p, i })).sort((x, y) => x.p.timestamp - y.p.timestamp || x.i - y.i).map(({ p }) => p);
+
+test("a publisher's own Opus track passes through as it is, with no audio transcoder; the AAC beside it is not used", () => {
+  const track = opusTrack();
+  assert.equal(track.packets[1]!.trackId, 1, 'an additional track');
+  // The Opus track first at equal times, as its edge sends it (the AAC comes out of a transcoder).
+  const { feeds, feed, viewer } = watch(interleave(track.packets, ffmpegStream(BASELINE)));
+  assert.equal(viewer.audio.length, track.opus.length, 'every Opus packet, at once');
+  assert.deepEqual(viewer.audio.map((a) => a.samples), track.opus.map((p) => p.length), 'the packets as they are');
+  assert.ok(viewer.audio.every((a, i) => a.time48k === i * 960), 'contiguous 48 kHz times from the track\'s millisecond timestamps');
+  assert.deepEqual(feed.transcoding, { video: false, audio: false });
+  assert.deepEqual([feeds.stats.audioTranscodersStarted, feeds.stats.opusPassthroughFeeds], [0, 1]);
+  feeds.close('done');
+});
+
+test('an audio transcoder started on AAC stops when the Opus track shows up', () => {
+  const aac = ffmpegStream(BASELINE);
+  const track = opusTrack();
+  const { feeds, feed, viewer, source } = watch(aac.slice(0, 40));
+  assert.ok(feed.transcoding.audio, 'AAC first: transcoded');
+  const startedAt = aac[39]!.timestamp;
+  for (const packet of interleave(aac.slice(40), track.packets.filter((p, i) => i === 0 || p.timestamp > startedAt))) source.sendMedia(packet, 1);
+  assert.deepEqual(feed.transcoding, { video: false, audio: false }, 'the transcoder stopped');
+  assert.ok(viewer.audio.length > 0 && feed.opusPassthrough);
+  assert.deepEqual([feeds.stats.audioTranscodersStarted, feeds.stats.audioTranscoders, feeds.stats.opusPassthroughFeeds], [1, 0, 1]);
   feeds.close('done');
 });
 

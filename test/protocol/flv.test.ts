@@ -305,7 +305,9 @@ test('parseAudioTag: flags and fixed-rate codecs', () => {
   assert.equal(parseAudioTag(Buffer.from([0xaf, 0x00, 0x12, 0x10]))!.isSequenceHeader, true);
   assert.equal(parseAudioTag(Buffer.from([0xaf, 0x01, 0x21]))!.isSequenceHeader, false);
   assert.equal(parseAudioTag(Buffer.from([0xaf]))!.isSequenceHeader, false);
-  assert.equal(parseAudioTag(Buffer.from([0x9f]))!.codec, 'unknown-9');
+  assert.equal(parseAudioTag(Buffer.from([0x9f]))!.codec, 'enhanced', 'SoundFormat 9: Enhanced RTMP (enhanced-audio.test.ts)');
+  assert.equal(parseAudioTag(Buffer.from([0x3f]))!.codec, 'pcm-le');
+  assert.equal(parseAudioTag(Buffer.from([0xdf]))!.codec, 'unknown-13');
 });
 
 test('parseAacConfig: object types, rates, channels, explicit SBR, escapes', () => {

@@ -147,11 +147,18 @@ export async function decodeFrames(url: string, seconds: number, options: { audi
   };
 }
 
-/** What ffprobe finds in a stream or file, one `codec,width,height,sample_rate` line per stream (empty fields left out): e.g. ['h264,640,360', 'aac,48000']. */
+/**
+ * The audio and video streams ffprobe finds in a stream or file, one `codec,width,height` or
+ * `codec,sample_rate` line each: e.g. ['h264,640,360', 'aac,48000']. (ffmpeg's FLV reader also
+ * makes data and subtitle streams of a live stream's data messages; those are left out.)
+ */
 export async function probeStreams(url: string): Promise<string[]> {
-  const probe = await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_name,width,height,sample_rate', '-of', 'csv=p=0', url], 30_000);
+  const probe = await run('ffprobe', ['-v', 'error', '-rw_timeout', '10000000', '-show_entries', 'stream=codec_type,codec_name,width,height,sample_rate', '-of', 'json', url], 30_000);
   if (probe.code !== 0) throw new Error(`ffprobe ${url}: ${probe.stderr}`);
-  return probe.stdout.split('\n').map((line) => line.split(',').filter((field) => field && field !== 'N/A').join(',')).filter(Boolean);
+  type Stream = { codec_type?: string; codec_name?: string; width?: number; height?: number; sample_rate?: string };
+  const { streams = [] } = JSON.parse(probe.stdout) as { streams?: Stream[] };
+  return streams.filter((s) => s.codec_type === 'audio' || s.codec_type === 'video')
+    .map((s) => (s.codec_type === 'video' ? [s.codec_name, s.width, s.height] : [s.codec_name, s.sample_rate]).filter((f) => f !== undefined && f !== '').join(','));
 }
 
 /** ffmpeg saving a stream as it plays (stream copy) to `file` until the stream ends or it is stopped. */

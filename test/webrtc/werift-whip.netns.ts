@@ -1,7 +1,8 @@
 /**
  * Two WebRTC stacks nobody here wrote: a werift WHIP client (test/peers/werift-whip-publisher.ts,
  * ffmpeg's H.264 + Opus RTP sent through werift) publishes to edge A, and Chromium plays it with
- * WHEP from edge B: its frames decoded and audio energy grow. ffmpeg playing it over RTMP through
+ * WHEP from edge B: its frames decoded and audio energy grow, its audio the publisher's own Opus
+ * (no audio transcoder on edge B). ffmpeg playing it over RTMP through
  * edge B decodes H.264 and AAC; the origin counts the publisher in edge A's Load report until DELETE.
  * With flashes and beeps that start together (test/support/av-sync.ts) as its source, the recording
  * through edge B has them in sync.
@@ -41,10 +42,13 @@ test('werift publishes H.264 + Opus with WHIP to edge A; Chromium plays it with 
   assert.ok(first.framesDecoded >= 20 && second.framesDecoded >= first.framesDecoded + 30, `video frames decoded: ${JSON.stringify([first, second])}`);
   assert.ok(second.totalSamplesReceived >= first.totalSamplesReceived + 48000 * 2, `audio samples received: ${JSON.stringify([first, second])}`);
   assert.ok(second.totalAudioEnergy > first.totalAudioEnergy, `audio energy: ${JSON.stringify([first, second])}`);
+  // Edge B plays the publisher's own Opus (carried across the link beside the AAC), not AAC transcoded back.
+  const webrtc = await (await fetch(`${base}/webrtc/stats`)).json() as Record<string, number>;
+  assert.deepEqual([webrtc.opusPassthroughFeeds, webrtc.audioTranscodersStarted], [1, 0], JSON.stringify(webrtc));
 
   const rtmp = `${edgeB().base}/live/weriftcam`;
   const streams = await probeStreams(rtmp);
-  assert.ok(streams.includes('h264,640,360') && streams.includes('aac,48000'), `ffprobe through edge B: ${streams.join(' ')}`);
+  assert.deepEqual(streams.sort(), ['aac,48000', 'h264,640,360'], `ffprobe through edge B: ${streams.join(' ')}`);
   const frames = await decodeFrames(rtmp, 3);
   assert.ok(frames.video >= 30 && frames.audio >= 50, `ffmpeg decoded ${frames.video} H.264 and ${frames.audio} AAC frames through edge B: ${frames.stderr}`);
   assert.equal(publisher.ffmpegErrors, '', 'ffmpeg encoded and sent without errors');
