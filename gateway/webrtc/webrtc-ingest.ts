@@ -3,7 +3,8 @@
  * DTLS-SRTP and RTP) and turned into what RTMP carries: H.264 access units become FLV video tag
  * bodies without re-encoding (protocol/flv/avc-tags.ts), or, from a browser that sends VP8 only,
  * VP8 frames come out for the transcoder (protocol/rtp/vp8-depacketizer.ts); Opus packets come out with their time for
- * the AAC transcoder; both on one timeline (MediaClock, from RTCP sender reports). The edge answers
+ * the AAC transcoder; both on one timeline (MediaClock: by arrival until RTCP sender reports line the
+ * tracks up; every packet's arrival is given to it before reordering and reassembly). The edge answers
  * with exactly the payload types it chose from the offer. It asks the browser for a keyframe (RTCP
  * PLI) when a picture was lost or none came yet, and every `keyframeIntervalMs` regardless. Lost
  * video packets are asked for again (RTCP generic NACK, NackTracker) while the depacketizer holds
@@ -155,7 +156,8 @@ export class WebRtcIngest extends EventEmitter<WebRtcIngestEvents> {
   readonly #log: Logger;
   readonly #options: WebRtcIngestOptions;
   readonly #pc: InstanceType<typeof PeerConnection>;
-  readonly #clock = new MediaClock();
+  /** Audio is the steady track: lining the tracks up moves the video, never the Opus (a jump there is a dropped or missing packet downstream). */
+  readonly #clock = new MediaClock({ steadyTrack: 'audio' });
   readonly #depacketizer: H264Depacketizer | Vp8Depacketizer;
   readonly #videoLoss = new NackTracker(NACK);
   #nackTimer: NodeJS.Timeout | null = null;
@@ -286,6 +288,7 @@ export class WebRtcIngest extends EventEmitter<WebRtcIngestEvents> {
       if (isRtcpPacket(data)) return this.#onRtcp(track, data);
       const packet = parseRtpPacket(data);
       this.emit('rtp', track, packet, data);
+      this.#clock.packetArrived(track, track === 'video' ? VIDEO_CLOCK_RATE : OPUS_RTP_CLOCK_RATE, packet.timestamp);
       if (track === 'video') this.#onVideo(packet);
       else this.#onAudio(packet);
     } catch (error) {

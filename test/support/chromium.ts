@@ -18,11 +18,6 @@ export const MEDIA_ARGS = [
   '--disable-features=LocalNetworkAccessChecks',
 ];
 
-/** Flags that make the fake camera and microphone play these files (y4m or mjpeg video, WAV audio; both loop) instead of Chromium's own pattern and tone. */
-export function fakeCaptureFileArgs(files: { video: string; audio: string }): string[] {
-  return [`--use-file-for-fake-video-capture=${files.video}`, `--use-file-for-fake-audio-capture=${files.audio}`];
-}
-
 /** `handleSignals: false` leaves Ctrl-C to the caller (a bench that stops its servers first); playwright's own handler exits at once. */
 export function launchChromium(extraArgs: readonly string[] = MEDIA_ARGS, options: { handleSignals?: boolean } = {}): Promise<BrowserContext> {
   const signals = options.handleSignals ?? true;
@@ -37,16 +32,12 @@ export interface BrowserCluster {
   readonly browser: BrowserContext;
 }
 
-/**
- * One cluster (startCluster) and one Chromium per test file: started before the first test, stopped
- * after the last. `browserArgs` adds flags to MEDIA_ARGS; it runs in `before`, so it may make the
- * files they name first (fakeCaptureFileArgs).
- */
-export function browserClusterPerFile(edgeNames: string[], options: Parameters<typeof startCluster>[1] = {}, browserArgs?: () => Promise<readonly string[]>): BrowserCluster {
+/** One cluster (startCluster) and one Chromium per test file: started before the first test, stopped after the last. */
+export function browserClusterPerFile(edgeNames: string[], options: Parameters<typeof startCluster>[1] = {}): BrowserCluster {
   const fixture = {} as { cluster: Cluster; browser: BrowserContext };
   before(async () => {
     fixture.cluster = await startCluster(edgeNames, options);
-    fixture.browser = await launchChromium([...MEDIA_ARGS, ...(await browserArgs?.() ?? [])]);
+    fixture.browser = await launchChromium(MEDIA_ARGS);
   });
   after(async () => {
     await fixture.browser?.close();
