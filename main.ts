@@ -8,29 +8,19 @@
  * Flags: every origin flag (see origin/config.ts), plus --edge-port N (1935), --edge-http-port N (8080),
  * --edge-rtmps-port N (off; with --tls-cert/--tls-key), --edge-name NAME. The edge, where clients go,
  * gets the client limits, the TLS files, the Flash policy allow list and the policy port (843).
+ * SIGTERM/SIGINT drain the edge, then stop the origin (common/graceful-shutdown.ts).
  */
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import type { Logger } from '#common/logger.ts';
 import { runService } from '#common/service-main.ts';
+import { checkFfmpeg, logFfmpegCapabilities } from '#common/ffmpeg-capabilities.ts';
+import { storedSecret } from '#common/stored-secret.ts';
 import { clientLimitsOf } from '#common/client-limits.ts';
 import { isWildcardAddress } from '#common/listen.ts';
 import { loadOriginConfig, type OriginConfig } from './origin/config.ts';
 import { Origin } from './origin/origin.ts';
 import { defaultEdgeConfig } from './gateway/config.ts';
 import { Edge } from './gateway/edge.ts';
-
-/** The shared secret kept in the data folder, created on first start (readable by this user only). */
-function storedSecret(dataDir: string): string {
-  const file = join(dataDir, 'link-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  return secret;
-}
 
 /** Origin flags, plus the edge's port and name (taken out before the origin's strict parser sees them). */
 function loadConfig(argv: string[]): OriginConfig & { edgePort: number; edgeHttpPort: number; edgeRtmpsPort: number | null; edgeName: string } {
@@ -61,7 +51,7 @@ class LocalCluster {
   #edge: Edge | null = null;
 
   constructor(config: ReturnType<typeof loadConfig>) {
-    config.linkSecret ??= storedSecret(config.dataDir);
+    config.linkSecret ??= storedSecret(config.dataDir, 'link-secret');
     this.#config = config;
     // One process, one master policy port: the edge's (clients reach the edge).
     this.origin = new Origin({ ...config, policyPort: null });
@@ -96,6 +86,14 @@ class LocalCluster {
     await this.#edge?.close();
     await this.origin.close();
   }
+
+  /** SIGTERM: the edge drains first (its clients are told and leave), then the origin (recordings finished, shared objects saved). */
+  async shutdown(): Promise<void> {
+    await this.#edge?.shutdown();
+    await this.origin.shutdown();
+  }
 }
 
-await runService(() => loadConfig(process.argv.slice(2)), (config) => new LocalCluster(config));
+const cluster = await runService(() => loadConfig(process.argv.slice(2)), (config) => new LocalCluster(config));
+// The edge's transcoders run ffmpeg: say once what it can do here.
+logFfmpegCapabilities(await checkFfmpeg(), cluster.log);

@@ -1,9 +1,11 @@
 /**
  * The command-line life of a server process (origin, edge, or both): load the configuration
  * (a bad flag prints the usage and exits 2), set the log level, start (a failure is logged, exit 1),
- * and close cleanly on SIGINT/SIGTERM.
+ * and stop gracefully on SIGINT/SIGTERM within a deadline, at once on a second signal
+ * (common/graceful-shutdown.ts).
  */
 import { parseArgs } from 'node:util';
+import { exitOnSignals } from './graceful-shutdown.ts';
 import { setLogLevel, type Logger, type LogLevel } from './logger.ts';
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -18,9 +20,12 @@ export interface Service {
   readonly log: Logger;
   start(): Promise<unknown>;
   close(): Promise<void>;
+  /** The graceful stop a signal asks for (tell clients, drain); close() when absent. */
+  shutdown?(): Promise<void>;
 }
 
-export async function runService<C extends { logLevel: LogLevel }>(load: () => C, create: (config: C) => Service): Promise<void> {
+/** Runs a service until a signal stops it; resolves with the started service. */
+export async function runService<C extends { logLevel: LogLevel }, S extends Service>(load: () => C, create: (config: C) => S): Promise<S> {
   let config: C;
   try {
     config = load();
@@ -37,12 +42,8 @@ export async function runService<C extends { logLevel: LogLevel }>(load: () => C
     await service.close().catch(() => undefined);
     process.exit(1);
   }
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      service.log.info('shutting down', { signal });
-      service.close().then(() => process.exit(0), () => process.exit(1));
-    });
-  }
+  exitOnSignals(service.log, () => (service.shutdown ? service.shutdown() : service.close()));
+  return service;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The edge as one entity: an RTMP listener for clients, one authenticated link to the origin that
  * carries all their sessions (one SessionRegistry for clients of every protocol), and the local fan-out of the live streams they play. `start()` brings
- * the listener up and starts the link; `close()` stops listening, closes every client, then the link.
+ * the listener up and starts the link; `close()` stops listening, closes every client, then the link;
+ * `shutdown()` (SIGTERM) drains first: the origin stops sending users here and clients are told.
  */
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
@@ -9,6 +10,7 @@ import { FlashPolicy, FlashPolicyServer } from '#common/flash-policy.ts';
 import { RtmpListener } from '#common/rtmp-listener.ts';
 import { isWildcardAddress } from '#common/listen.ts';
 import { Logger } from '#common/logger.ts';
+import { settledWithin, SHUTDOWN_NOTICE_MS } from '#common/graceful-shutdown.ts';
 import { RtmpConnection, type RtmpConnectionOptions, type RtmpSocket } from '#common/rtmp-connection.ts';
 import { LinkFrameKind } from '#protocol/link/link-frame.ts';
 import type { EdgeConfig } from './config.ts';
@@ -24,6 +26,8 @@ import { WhipEndpoint } from './webrtc/whip-endpoint.ts';
 import { WhepEndpoint } from './webrtc/whep-endpoint.ts';
 import { LocalPublishers } from './webrtc/local-publishers.ts';
 import { OpusToAac } from './webrtc/opus-to-aac.ts';
+import { serveMetrics } from '#common/metrics/registry.ts';
+import { countEdgeRefusal, EdgeMetrics } from './edge-metrics.ts';
 
 /** What the edge counts, for its load reports, its stats log and benchmarks. */
 export interface EdgeStats {
@@ -77,6 +81,10 @@ export class Edge {
   readonly rtmpt: RtmptServer;
   #publicUrl = '';
   #statsTimer: NodeJS.Timeout | null = null;
+  /** Prometheus metrics (GET /metrics), read from the parts above when scraped. */
+  readonly #metrics: EdgeMetrics;
+  /** Stopping: the origin was told (Load `draining`), no client is admitted. */
+  #draining = false;
   #closed = false;
 
   constructor(config: EdgeConfig) {
@@ -96,6 +104,7 @@ export class Edge {
       loadReport: () => ({
         clients: this.sessions.clients, protocols: this.sessions.clientsByProtocol,
         streams: this.#relay.streamCount, players: this.#relay.playerCount, publicUrl: this.#publicUrl,
+        draining: this.#draining,
       }),
     }, this.log.child('link'));
     this.#relay = new EdgeRelay({
@@ -138,6 +147,11 @@ export class Edge {
       accept: (socket) => { this.#accept(socket, tls ? 'rtmps' : 'rtmp'); },
     }, this.log));
     this.rtmpt = new RtmptServer(this.http, config, (tunnel) => this.#accept(tunnel, 'rtmpt'), this.log.child('rtmpt'));
+    // Last: a constructor that failed above leaves no metrics registered.
+    this.#metrics = new EdgeMetrics({
+      stats: () => this.stats, webrtc: () => this.whep.stats, forwarding: () => this.localPublishers.stats, sessions: this.sessions, link: this.link,
+    });
+    this.http.route('/metrics', serveMetrics);
   }
 
   /** A client over TCP or an RTMPT tunnel: one EdgeSession either way; false when the edge is full. */
@@ -145,9 +159,12 @@ export class Edge {
     if (!this.sessions.hasRoom) {
       this.log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: this.config.maxConnections });
       socket.destroy();
+      countEdgeRefusal(this.#draining ? 'draining' : 'max_connections');
       return false;
     }
-    const session = new EdgeSession(new RtmpConnection(socket, this.#connectionOptions, this.log), socket, this.link, protocol);
+    const connection = new RtmpConnection(socket, this.#connectionOptions, this.log);
+    this.#metrics.track(connection);
+    const session = new EdgeSession(connection, socket, this.link, protocol);
     this.sessions.add(session);
     session.on('closing', () => this.#relay.detachSession(session.id));
     session.on('close', () => this.sessions.remove(session));
@@ -188,18 +205,38 @@ export class Edge {
     return address;
   }
 
+  /**
+   * A graceful stop (SIGTERM): the edge drains. The origin hears at once that it is leaving (a Load
+   * report with `draining: true`, so /api/edges/pick stops sending users here), no client of any
+   * protocol is admitted any more, RTMP clients are told NetConnection.Connect.AppShutdown and
+   * browsers get close code 1001; once they have left (or SHUTDOWN_NOTICE_MS passed) close() ends
+   * the rest (FLV viewers, WebRTC sessions) and the link.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#closed || this.#draining) return;
+    this.#draining = true;
+    this.link.reportLoad();
+    this.sessions.stopAdmitting();
+    for (const listener of this.#listeners) void listener.close();
+    const told = this.sessions.notifyShutdown();
+    const allLeft = await settledWithin(told, SHUTDOWN_NOTICE_MS);
+    this.log.info('clients told of the shutdown', { clients: told.length, allLeft });
+    await this.close();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#statsTimer) clearInterval(this.#statsTimer);
     const closed = Promise.all([...this.#listeners.map((listener) => listener.close()), this.#policyServer?.close()]);
-    // Browsers and viewers are told the edge is stopping; RTMP clients just see the connection close.
+    // Browsers and viewers are told the edge is stopping; RTMP clients just see the connection close (shutdown() tells them first).
     this.browsers.close();
     this.playback.close();
     this.sessions.closeAll(null);
     await Promise.all([closed, this.http.close()]);
     this.#relay.reset();
     this.link.close();
+    this.#metrics.close();
     this.log.info('stopped');
   }
 

@@ -1,9 +1,12 @@
 /**
  * Command-line entry of the edge (`npm run start:edge`): reads the configuration, starts the edge
- * (RTMP listener and origin link), and stops it cleanly on SIGINT/SIGTERM.
+ * (RTMP listener and origin link), reports what the ffmpeg it finds lets it transcode, and drains
+ * on SIGINT/SIGTERM (common/graceful-shutdown.ts).
  */
+import { checkFfmpeg, logFfmpegCapabilities } from '#common/ffmpeg-capabilities.ts';
 import { runService } from '#common/service-main.ts';
 import { loadEdgeConfig } from './config.ts';
 import { Edge } from './edge.ts';
 
-await runService(() => loadEdgeConfig(process.argv.slice(2), process.env), (config) => new Edge(config));
+const edge = await runService(() => loadEdgeConfig(process.argv.slice(2), process.env), (config) => new Edge(config));
+logFfmpegCapabilities(await checkFfmpeg(), edge.log);

@@ -2,7 +2,8 @@
  * Origin configuration: defaults, then environment (ORIGIN_*), then command-line flags.
  * Every limit the origin enforces is here, named, so none is silent.
  */
-import { readFileSync } from 'node:fs';
+import { secretFromFile } from '#common/stored-secret.ts';
+import { parseAuthPolicies, type AuthPolicy } from './auth/authorizer.ts';
 import type { LogLevel } from '#common/logger.ts';
 import { defaultClientLimits, type ClientLimits } from '#common/client-limits.ts';
 import { parseFlags, parseLogLevel } from '#common/service-main.ts';
@@ -27,6 +28,8 @@ export interface OriginConfig extends ClientLimits, ListenerConfig {
   maxChatHistory: number;
   /** HTTP API port (0: any free port). */
   httpPort: number;
+  /** Address of the HTTP API (recordings, tokens, edges): loopback unless the operator opens it. */
+  httpBind: string;
   /** Record every room while anyone publishes in it ('always'), or only when asked ('never'). */
   recordRooms: 'always' | 'never';
   /** Recorders write queued tags at least this often. */
@@ -52,6 +55,10 @@ export interface OriginConfig extends ClientLimits, ListenerConfig {
   maxLinkBacklogBytes: number;
   /** The origin pings each edge this often (round-trip time; an edge is healthy with a Pong within 3 intervals). */
   linkPingIntervalMs: number;
+  /** Authorization policy per application (origin/auth/authorizer.ts); unlisted ones get the default (classroom required, others legacy). */
+  authPolicies: Map<string, AuthPolicy>;
+  /** Token signing secret; null: generated once into <dataDir>/token-secret. */
+  tokenSecret: string | null;
   logLevel: LogLevel;
 }
 
@@ -69,6 +76,7 @@ export const defaultOriginConfig: OriginConfig = {
   callTimeoutMs: 10_000,
   maxChatHistory: 500,
   httpPort: 8086,
+  httpBind: '127.0.0.1',
   recordRooms: 'never',
   recordFlushMs: 500,
   maxRecordQueueBytes: 16 * 1024 * 1024,
@@ -83,15 +91,18 @@ export const defaultOriginConfig: OriginConfig = {
   maxLinkMediaBacklogBytes: 4 * 1024 * 1024,
   maxLinkBacklogBytes: 64 * 1024 * 1024,
   linkPingIntervalMs: 5000,
+  authPolicies: new Map(),
+  tokenSecret: null,
   logLevel: 'info',
 };
 
 const usage = `usage: node origin/main.ts [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--ping-interval-ms MS] [--media-flush-ms MS]
-  [--http-port N] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] [--log-level debug|info|warn|error]
+  [--http-port N] [--http-bind ADDR] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] [--log-level debug|info|warn|error]
   ${LISTENER_USAGE}
   [--link-port N] [--link-bind ADDR] [--link-secret S | --link-secret-file FILE] [--link-tls-cert FILE --link-tls-key FILE]
-  environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, ORIGIN_MEDIA_FLUSH_MS, ORIGIN_HTTP_PORT, ORIGIN_RECORD_ROOMS,
-  ORIGIN_LINK_PORT, ORIGIN_LINK_BIND, ORIGIN_LINK_SECRET, LOG_LEVEL`;
+  [--auth APP=required|optional|legacy,...] [--token-secret-file FILE]
+  environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, ORIGIN_MEDIA_FLUSH_MS, ORIGIN_HTTP_PORT, ORIGIN_HTTP_BIND, ORIGIN_RECORD_ROOMS,
+  ORIGIN_LINK_PORT, ORIGIN_LINK_BIND, ORIGIN_LINK_SECRET, ORIGIN_AUTH, LOG_LEVEL`;
 
 function port(value: string, what: string): number {
   const n = Number(value);
@@ -123,7 +134,7 @@ function loadLinkConfig(config: OriginConfig, values: Record<string, string | bo
   if (linkBind) config.linkBind = linkBind;
   const secretFile = text('link-secret-file');
   // A file keeps the secret out of the process list; trailing newlines from editors are not part of it.
-  const secret = secretFile ? readFileSync(secretFile, 'utf8').replace(/[\r\n]+$/, '') : text('link-secret') ?? env.ORIGIN_LINK_SECRET;
+  const secret = secretFile ? secretFromFile(secretFile) : text('link-secret') ?? env.ORIGIN_LINK_SECRET;
   if (secret !== undefined) {
     if (secret.length === 0) throw new Error(`the link secret must not be empty\n${usage}`);
     config.linkSecret = secret;
@@ -135,7 +146,7 @@ function loadLinkConfig(config: OriginConfig, values: Record<string, string | bo
 
 export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): OriginConfig {
   const values = parseFlags(argv, [
-    'bind', 'rtmp-port', 'data-dir', 'apps', 'log-level', 'handshake-timeout', 'ping-interval-ms', 'media-flush-ms', 'so-max-bytes', 'so-max-changes-per-second', 'call-timeout-ms', 'http-port', 'record-rooms', 'record-flush-ms', 'link-port', 'link-bind', 'link-secret', 'link-secret-file', 'link-tls-cert', 'link-tls-key', ...LISTENER_FLAGS,
+    'bind', 'rtmp-port', 'data-dir', 'apps', 'log-level', 'handshake-timeout', 'ping-interval-ms', 'media-flush-ms', 'so-max-bytes', 'so-max-changes-per-second', 'call-timeout-ms', 'http-port', 'http-bind', 'record-rooms', 'record-flush-ms', 'link-port', 'link-bind', 'link-secret', 'link-secret-file', 'link-tls-cert', 'link-tls-key', 'auth', 'token-secret-file', ...LISTENER_FLAGS,
   ], [], usage);
   const config = { ...defaultOriginConfig, ...loadListenerConfig(values, usage) };
   const bind = values.bind ?? env.ORIGIN_BIND;
@@ -156,6 +167,8 @@ export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): Origin
   if (values['call-timeout-ms']) config.callTimeoutMs = milliseconds(values['call-timeout-ms'], '--call-timeout-ms', 1);
   const httpPort = values['http-port'] ?? env.ORIGIN_HTTP_PORT;
   if (httpPort) config.httpPort = port(httpPort, '--http-port');
+  const httpBind = values['http-bind'] ?? env.ORIGIN_HTTP_BIND;
+  if (httpBind) config.httpBind = httpBind;
   const recordRooms = values['record-rooms'] ?? env.ORIGIN_RECORD_ROOMS;
   if (recordRooms) {
     if (recordRooms !== 'always' && recordRooms !== 'never') throw new Error(`--record-rooms must be always or never\n${usage}`);
@@ -165,6 +178,15 @@ export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): Origin
   if (recordFlush) config.recordFlushMs = milliseconds(recordFlush, '--record-flush-ms', 10);
   if (config.recordFlushMs > 1000) throw new Error(`--record-flush-ms must be at most 1000 (crash safety needs a flush a second)\n${usage}`);
   loadLinkConfig(config, values, env);
+  const auth = values.auth ?? env.ORIGIN_AUTH;
+  if (auth) {
+    try {
+      config.authPolicies = parseAuthPolicies(auth);
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${usage}`);
+    }
+  }
+  if (values['token-secret-file']) config.tokenSecret = secretFromFile(values['token-secret-file']);
   const level = values['log-level'] ?? env.LOG_LEVEL;
   if (level) config.logLevel = parseLogLevel(level, usage);
   return config;

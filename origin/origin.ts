@@ -1,10 +1,13 @@
 /**
  * The origin server as one entity: its stream hub, recordings and listeners. `start()` brings them up,
- * `close()` takes everything down (listeners, then every client session, then open recordings).
+ * `close()` takes everything down (listeners, then every client session, then open recordings);
+ * `shutdown()` (SIGTERM) first tells the clients.
  */
+import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Logger } from '#common/logger.ts';
+import { settledWithin, SHUTDOWN_NOTICE_MS } from '#common/graceful-shutdown.ts';
 import type { OriginConfig } from './config.ts';
 import { StreamHub } from './core/stream-hub.ts';
 import { RtmpServer } from './server/rtmp-server.ts';
@@ -19,12 +22,19 @@ import { LinkServer } from './link/link-server.ts';
 import { FlashPolicy, FlashPolicyServer } from '#common/flash-policy.ts';
 import { hostname } from 'node:os';
 import { isWildcardAddress } from '#common/listen.ts';
+import { storedSecret } from '#common/stored-secret.ts';
+import { Authorizer } from './auth/authorizer.ts';
+import { TokenService } from './auth/tokens.ts';
+import { serveMetrics } from '#common/metrics/registry.ts';
+import { OriginMetrics } from './origin-metrics.ts';
 
 export class Origin implements OriginContext {
   readonly config: OriginConfig;
   readonly hub: StreamHub;
   readonly recordings: RecordingService;
   readonly applications: Applications;
+  /** Who may connect, publish, play, call privileged methods and download (origin/auth/). */
+  readonly authorizer: Authorizer;
   readonly log = new Logger('origin');
   readonly #rtmp: RtmpServer;
   readonly http: HttpApi;
@@ -35,10 +45,13 @@ export class Origin implements OriginContext {
   /** Flash's cross-domain policy: /crossdomain.xml, and the socket policy on the RTMP ports (and 843 when enabled). */
   readonly policy: FlashPolicy;
   readonly #policyServer: FlashPolicyServer | null;
+  /** Prometheus metrics (GET /metrics), read from the parts above when scraped. */
+  readonly #metrics: OriginMetrics;
 
   constructor(config: OriginConfig) {
     this.config = config;
     this.hub = new StreamHub({ maxGopBytes: config.maxGopBytes });
+    this.authorizer = new Authorizer({ tokens: new TokenService(config.tokenSecret ?? storedSecret(config.dataDir, 'token-secret')), policies: config.authPolicies });
     this.recordings = new RecordingService({
       root: join(config.dataDir, 'recordings'),
       recordRooms: config.recordRooms,
@@ -53,7 +66,7 @@ export class Origin implements OriginContext {
     // By default Flash may come only from the host this origin is reached at.
     this.policy = new FlashPolicy(config.policyDomains ?? [isWildcardAddress(config.bind) ? hostname() : config.bind]);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
-    this.http = new HttpApi({ host: config.bind, port: config.httpPort, recordings: this.recordings.store }, this.log.child('http'));
+    this.http = new HttpApi({ host: config.httpBind, port: config.httpPort, recordings: this.recordings.store, authorizer: this.authorizer }, this.log.child('http'));
     this.#rtmp = new RtmpServer({
       host: config.bind,
       ports: [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: config.tls }])],
@@ -78,6 +91,9 @@ export class Origin implements OriginContext {
       },
       createSession: (transport) => this.createSession(transport),
     }, this.edges, this.log.child('link'));
+    // Last: a constructor that failed above leaves no metrics registered.
+    this.#metrics = new OriginMetrics({ applicationNames: config.applications, applications: this.applications, hub: this.hub, edges: this.edges, recordings: this.recordings });
+    this.http.route('GET', /^\/metrics$/, serveMetrics);
   }
 
   /**
@@ -85,6 +101,7 @@ export class Origin implements OriginContext {
    * gets the same limits and behaviour whichever way it came in.
    */
   createSession(transport: SessionTransport): RtmpSession {
+    this.#metrics.track(transport);
     return new RtmpSession(transport, this, {
       applications: this.config.applications,
       maxStreamsPerConnection: this.config.maxStreamsPerConnection,
@@ -99,6 +116,11 @@ export class Origin implements OriginContext {
   async start(): Promise<{ rtmp: AddressInfo; http: AddressInfo; link: AddressInfo | null }> {
     // Recordings a crash left unfinished are repaired before anyone can play or append to them.
     await this.recordings.init();
+    for (const app of this.config.applications) {
+      const policy = this.authorizer.policyOf(app);
+      if (policy === 'legacy') this.log.warn('authorization is legacy: clients are who they say they are (roles as declared, no token needed)', { app, setting: `--auth ${app}=required|optional` });
+      else this.log.info('authorization', { app, policy });
+    }
     const http = await this.http.listen();
     this.log.info('HTTP listening', { address: `http://${http.address}:${http.port}` });
     const ports = await this.#rtmp.listen();
@@ -118,6 +140,22 @@ export class Origin implements OriginContext {
     return { rtmp, http, link };
   }
 
+  /**
+   * A graceful stop (SIGTERM): no new clients or edges; every direct client is told
+   * NetConnection.Connect.AppShutdown and has SHUTDOWN_NOTICE_MS to leave by itself; then close()
+   * (recordings finished with their final metadata, shared objects saved). Clients of edges are
+   * their edge's: its link drops, and it does what it does when its origin goes (players wait for
+   * the next origin, others are told the connection closed).
+   */
+  async shutdown(): Promise<void> {
+    this.#rtmp.stopListening();
+    this.#link?.stopListening();
+    const told = this.#rtmp.notifyShutdown();
+    const allLeft = await settledWithin(told.map((session) => once(session, 'close')), SHUTDOWN_NOTICE_MS);
+    this.log.info('clients told of the shutdown', { clients: told.length, allLeft });
+    await this.close();
+  }
+
   async close(): Promise<void> {
     // Edges first: their sessions close like direct clients (publishers unpublish, players detach).
     await this.#link?.close();
@@ -127,6 +165,7 @@ export class Origin implements OriginContext {
     await this.applications.close();
     await this.recordings.close();
     await this.http.close();
+    this.#metrics.close();
     this.log.info('stopped');
   }
 }

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(ffmpeg rtmpdump python3-librtmp nginx libnginx-mod-rtmp chromium
   gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  tshark libxml2-utils iproute2 util-linux openssl)
+  tshark libxml2-utils iproute2 util-linux openssl systemd)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

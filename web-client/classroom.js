@@ -99,3 +99,19 @@ $('#join').addEventListener('submit', async (e) => {
     form.querySelector('button').disabled = false;
   }
 });
+
+// A link from `npm run token` (or the school's portal) carries the room and a token: the form is
+// filled in, with the token's name (the server takes name and role from the token, not the form).
+const params = new URLSearchParams(location.search);
+const joinForm = $('#join');
+if (params.get('room')) joinForm.room.value = params.get('room');
+if (params.get('token')) {
+  joinForm.token.value = params.get('token');
+  try {
+    const claims = JSON.parse(atob(params.get('token').split('.')[1].replace(/-/g, '+').replace(/_/g, '/')));
+    if (typeof claims.name === 'string') joinForm.name.value = claims.name;
+    if (claims.role === 'teacher' || claims.role === 'student') joinForm.role.value = claims.role;
+  } catch {
+    status('the link\'s token cannot be read: join will say why');
+  }
+}

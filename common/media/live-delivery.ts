@@ -10,6 +10,7 @@
  */
 import type { Logger } from '#common/logger.ts';
 import type { MediaPacket } from './media-packet.ts';
+import { deliveryTotals } from '#common/metrics/delivery-totals.ts';
 
 /** Where delivered packets go: a client connection, the link, an FLV writer (anything with a backlog). */
 export interface MediaOutput {
@@ -88,6 +89,8 @@ export class LiveDelivery {
     this.#consumer = consumer;
     this.#events = events;
     this.#additionalTracks = output.takesAdditionalTracks === true;
+    // Counted in the process's totals for metrics: read when scraped, never per packet.
+    deliveryTotals.of(consumer.label).open(this);
   }
 
   get counters(): Readonly<DeliveryCounters> { return { ...this.#counters }; }
@@ -167,6 +170,7 @@ export class LiveDelivery {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    deliveryTotals.of(this.#consumer.label).close(this);
     const { packetsDropped, dropEpisodes } = this.#counters;
     if (packetsDropped > 0) this.#consumer.log.info(`${this.#consumer.label} closed`, { ...this.#consumer.identity, dropped: packetsDropped, episodes: dropEpisodes });
   }

@@ -6,7 +6,7 @@
 
 /** Reasons a message is refused: the `code` of the error reply. */
 export type BrowserErrorCode = 'bad_json' | 'too_large' | 'bad_message' | 'rate_limited' | 'not_joined' | 'already_joined'
-  | 'too_many_calls' | 'too_many_shared_objects' | 'join_failed' | 'call_failed' | 'no_origin'
+  | 'too_many_calls' | 'too_many_shared_objects' | 'join_failed' | 'forbidden' | 'call_failed' | 'no_origin'
   | 'bad_sdp' | 'webrtc_refused' | 'webrtc_unavailable' | 'too_many_webrtc_sessions' | 'unknown_session';
 
 export class BadMessage extends Error {

@@ -11,7 +11,7 @@
  * sessions are in the edge's SessionRegistry, so browsers count against maxConnections and in the
  * Load report.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '#common/logger.ts';
@@ -156,6 +156,13 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     this.#end(1011, reason ?? 'closed');
   }
 
+  /** The edge is stopping: the browser gets `closed` and close code 1001 (going away); resolves once the socket has closed. */
+  shutdown(): Promise<void> {
+    const closed = this.#finished ? Promise.resolve() : once(this, 'close').then(() => undefined);
+    this.#end(1001, 'the edge is stopping');
+    return closed;
+  }
+
   #end(code: number, reason: string): void {
     if (this.#closed) return;
     this.#sendJson({ type: 'closed', reason });
@@ -280,7 +287,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
       (info) => this.#onConnectReply(true, info),
       (error: Error) => { if (!(error instanceof LinkClientClosedError)) this.#onConnectReply(false, error instanceof RtmpCallError ? error.info : null); },
     );
-    this.log.info('join', { room, name, role });
+    this.log.info('join', { room, name, role, token: token !== undefined });
   }
 
   #call(id: string | number, method: string, args: AmfValue[]): void {
@@ -365,7 +372,9 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     const status = (info ?? {}) as AmfObject;
     if (!ok) {
       const reason = String(status.application ?? status.description ?? status.code ?? 'refused');
-      this.#error('join_failed', `join refused: ${reason}`, { info: amfToJson(info ?? null) });
+      // The origin's authorization says why in `error` (auth.*): no, bad or expired token, another room's.
+      const denied = typeof status.error === 'string' && status.error.startsWith('auth.');
+      this.#error(denied ? 'forbidden' : 'join_failed', `join refused: ${reason}`, { info: amfToJson(info ?? null) });
       this.#end(1000, 'join refused');
       return;
     }
@@ -418,7 +427,7 @@ export class BrowserGateway {
   get size(): number { return this.#sessions.count('ws'); }
 
   close(): void {
-    for (const session of this.#sessions.ofProtocol('ws')) session.close('the edge is stopping');
+    for (const session of this.#sessions.ofProtocol('ws')) void session.shutdown?.();
     for (const ws of this.#wss.clients) ws.terminate();
     this.#wss.close();
   }

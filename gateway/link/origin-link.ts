@@ -25,7 +25,7 @@ export interface OriginLinkOptions {
   loadIntervalMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
-  /** The edge's load report (sent every loadIntervalMs while the link is up). */
+  /** The edge's load report (sent every loadIntervalMs while the link is up; `draining: true` takes it out of the origin's pick). */
   loadReport(): object;
 }
 
@@ -81,6 +81,8 @@ export class OriginLink extends EventEmitter<OriginLinkEvents> {
   /** Bytes read from and written to the link, over all its connections. */
   get bytesIn(): number { return this.#bytesIn + (this.#socket?.bytesRead ?? 0); }
   get bytesOut(): number { return this.#bytesOut + (this.#socket?.bytesWritten ?? 0); }
+  /** Bytes written to the link and not yet taken by the kernel (frames are never queued elsewhere). */
+  get backlogBytes(): number { return this.#socket?.writableLength ?? 0; }
   get origin(): string { return this.#connectedTo; }
 
   start(): void {
@@ -93,6 +95,11 @@ export class OriginLink extends EventEmitter<OriginLinkEvents> {
     if (this.#state !== 'up' || !this.#socket) return false;
     this.#socket.write(encodeLinkFrame(frame));
     return true;
+  }
+
+  /** Sends the load report now rather than at the next interval (the edge started draining); dropped while the link is down. */
+  reportLoad(): void {
+    this.#sendLoad();
   }
 
   close(): void {

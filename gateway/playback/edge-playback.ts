@@ -16,7 +16,7 @@ import type { Logger } from '#common/logger.ts';
 import { parseAppStreamPath } from '../http/stream-path.ts';
 import { sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import type { LinkSender } from '../session/edge-session.ts';
-import { requestTcUrl } from '../session/link-client.ts';
+import { requestConnectArgs, requestTcUrl } from '../session/link-client.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
 import { RelayPlayer } from '../relay/relay-player.ts';
 import { FlvMediaOutput, type ByteSink } from './flv-output.ts';
@@ -112,6 +112,8 @@ export class EdgePlayback {
   readonly #transcoders = new Map<string, Transcoder>();
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   #transcodersStarted = 0;
+  /** The edge is stopping: viewers' WebSockets close with 1001. */
+  #stopping = false;
 
   constructor(http: EdgeHttpServer, link: LinkSender, sessions: SessionRegistry, options: EdgePlaybackOptions, log: Logger) {
     this.#options = options;
@@ -132,6 +134,7 @@ export class EdgePlayback {
   }
 
   close(): void {
+    this.#stopping = true;
     for (const viewer of [...this.#viewers.values()]) viewer.session.close('the edge is shutting down');
     for (const transcoder of [...this.#transcoders.values()]) transcoder.close('the edge is shutting down');
     this.#wss.close();
@@ -188,7 +191,8 @@ export class EdgePlayback {
       const viewer = this.#open(target, 'ws-flv', requestTcUrl(req, 'ws'), req, sink);
       viewer.session.once('close', (reason) => {
         // A close reason is at most 123 bytes.
-        if (ws.readyState === ws.OPEN) ws.close(reason ? 4000 : 1000, Buffer.from(reason ?? '').subarray(0, 123).toString());
+        // 1001 (going away) when the edge stops, 4000 when the play failed.
+        if (ws.readyState === ws.OPEN) ws.close(this.#stopping ? 1001 : reason ? 4000 : 1000, Buffer.from(reason ?? '').subarray(0, 123).toString());
       });
       ws.on('close', () => viewer.session.close(null));
       ws.on('error', () => viewer.session.close(null));
@@ -213,7 +217,7 @@ export class EdgePlayback {
     const flv = new FlvMediaOutput(sink);
     const viewer: Viewer = { session: null!, flv, transcoder: null, player: null };
     const gate = new CodecGate(flv, () => this.#transcode(viewer));
-    viewer.session = new FlvViewerSession({ ...target, protocol, tcUrl, output: gate,
+    viewer.session = new FlvViewerSession({ ...target, protocol, tcUrl, output: gate, connectArgs: requestConnectArgs(req),
       remoteAddress: req.socket.remoteAddress ?? '', remotePort: req.socket.remotePort ?? 0 }, this.#link, this.#log);
     this.#viewers.set(viewer.session.id, viewer);
     this.#register(viewer.session);

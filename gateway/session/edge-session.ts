@@ -8,7 +8,7 @@
  * objects, a call in flight) cannot be carried over transparently. A client that connects while
  * the link is down is held (for HOLD_CONNECT_MS) until it is back.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { AmfObject } from '#protocol/amf/types.ts';
 import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
@@ -162,6 +162,16 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements Edge
     this.connection.close(reason);
   }
 
+  /** The edge is stopping: a connected client is told NetConnection.Connect.AppShutdown (as FMS and Red5 say it), then its connection ends. */
+  shutdown(): Promise<void> {
+    const closed = this.#closed ? Promise.resolve() : once(this, 'close').then(() => undefined);
+    if (!this.#closing) {
+      if (this.#connect) this.#status(0, 'NetConnection.Connect.AppShutdown', 'The edge is shutting down.', 'error');
+      this.#closeAfterWrites();
+    }
+    return closed;
+  }
+
   #onClientMessage(message: RtmpMessage): void {
     if (this.#closing) return;
     if (message.type === MessageType.SharedObjectAmf0 || message.type === MessageType.SharedObjectAmf3) this.#usesSharedObjects = true;
@@ -263,9 +273,9 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements Edge
     this.#link.send({ kind: LinkFrameKind.Message, sessionId: this.id, type: message.type, timestamp: message.timestamp, streamId: message.streamId, payload: message.payload });
   }
 
-  #status(streamId: number, code: string, description: string): void {
+  #status(streamId: number, code: string, description: string, level: 'status' | 'error' = 'status'): void {
     this.connection.send(encodeCommand({ name: 'onStatus', transactionId: 0, commandObject: null,
-      args: [{ level: 'status', code, description }] }, streamId, this.#amf3), ChunkStreamId.Command);
+      args: [{ level, code, description }] }, streamId, this.#amf3), ChunkStreamId.Command);
   }
 
   /** Ends the client's connection after what was written reached it (a last status or reply). */

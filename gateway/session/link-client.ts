@@ -62,6 +62,18 @@ export function requestTcUrl(req: { url?: string; headers: { host?: string }; so
   return `${scheme}${req.socket.encrypted ? 's' : ''}://${host}${path}`;
 }
 
+/**
+ * Connect arguments of a client that came in over HTTP (WHIP, WHEP, HTTP/WS-FLV): its token, from
+ * `Authorization: Bearer TOKEN` or `?token=`, as `[{ token }]` for the origin to authorize (the
+ * edge never decides who may do what); none without one.
+ */
+export function requestConnectArgs(req: { url?: string; headers: { authorization?: string } }): AmfValue[] {
+  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const query = (req.url ?? '').indexOf('?');
+  const token = bearer ?? (query >= 0 ? new URLSearchParams((req.url ?? '').slice(query + 1)).get('token') : null);
+  return token ? [{ token }] : [];
+}
+
 export class LinkClient extends EventEmitter<LinkClientEvents> {
   readonly #link: LinkSender;
   readonly #options: LinkClientOptions;

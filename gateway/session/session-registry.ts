@@ -27,6 +27,11 @@ export interface EdgeClientSession {
   /** The link dropped. */
   linkLost(): void;
   close(reason: string | null): void;
+  /**
+   * The edge is stopping: tell the client in its protocol's words (RTMP NetConnection.Connect.AppShutdown,
+   * WebSocket close code 1001) and end the session; resolves once it has closed.
+   */
+  shutdown?(): Promise<void>;
 }
 
 export interface SessionRegistryEvents {
@@ -37,6 +42,7 @@ export interface SessionRegistryEvents {
 export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   readonly #sessions = new Map<number, EdgeClientSession>();
   readonly #maxClients: number;
+  #admitting = true;
 
   constructor(maxClients: number) {
     super();
@@ -58,7 +64,7 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   }
 
   /** One more client may come in (maxConnections counts clients of every protocol). */
-  get hasRoom(): boolean { return this.clients < this.#maxClients; }
+  get hasRoom(): boolean { return this.#admitting && this.clients < this.#maxClients; }
 
   get limit(): number { return this.#maxClients; }
 
@@ -91,6 +97,16 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
 
   linkLost(): void {
     for (const session of [...this.#sessions.values()]) session.linkLost();
+  }
+
+  /** The edge is stopping: no client of any protocol is admitted any more (they all ask hasRoom). */
+  stopAdmitting(): void {
+    this.#admitting = false;
+  }
+
+  /** Tells every session that has a way to say it that the edge is stopping; one promise per session told, settled when it has closed. */
+  notifyShutdown(): Promise<void>[] {
+    return [...this.#sessions.values()].flatMap((session) => (session.shutdown ? [session.shutdown()] : []));
   }
 
   closeAll(reason: string | null): void {

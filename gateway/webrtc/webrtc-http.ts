@@ -13,13 +13,13 @@ import type { Logger } from '#common/logger.ts';
 import { decodeSdp, defaultSdpLimits } from '#protocol/sdp/sdp.ts';
 import { readBoundedBody, RequestAborted, sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import { parseAppStreamPath } from '../http/stream-path.ts';
-import { requestTcUrl } from '../session/link-client.ts';
+import { requestConnectArgs, requestTcUrl } from '../session/link-client.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
 import { badOfferRefusal, SignallingRefusal, WebRtcSignaller, type SignalledSession, type SignallingOrigin, type SignallingProtocol } from './webrtc-signalling.ts';
 
-/** Who an HTTP-signalled session speaks for: the endpoint's protocol, this edge's URL as the browser used it (connect's tcUrl) and the browser's address. */
+/** Who an HTTP-signalled session speaks for: the endpoint's protocol, this edge's URL as the browser used it (connect's tcUrl), the browser's address and its token. */
 function requestOrigin(req: IncomingMessage, protocol: string): SignallingOrigin {
-  return { protocol, tcUrl: requestTcUrl(req, 'http'), remoteAddress: req.socket.remoteAddress ?? 'unknown', remotePort: req.socket.remotePort ?? 0 };
+  return { protocol, tcUrl: requestTcUrl(req, 'http'), remoteAddress: req.socket.remoteAddress ?? 'unknown', remotePort: req.socket.remotePort ?? 0, connectArgs: requestConnectArgs(req) };
 }
 
 /** The offer's text: bytes that are not UTF-8 are a bad offer (400), not text with replacement characters. */

@@ -58,6 +58,11 @@ export interface ApplicationEvents {
 
 export class Application<State = undefined> extends EventEmitter<ApplicationEvents> {
   readonly name: string;
+  /**
+   * True for an application that admits people at connect (a roster, roles): under the `required`
+   * policy its clients bring their token with connect. A plain one lets each publish and play bring it.
+   */
+  readonly admitsMembers: boolean = false;
   protected readonly services: ApplicationServices;
   protected readonly log: Logger;
   readonly #methods = new Map<string, MethodHandler>();

@@ -7,6 +7,7 @@ import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import { OriginError } from '../core/errors.ts';
 import type { Scope } from '../core/scope.ts';
 import type { SharedObjectClient } from '../shared-objects/registry.ts';
+import type { Identity } from '../auth/identity.ts';
 
 export interface ConnectParams {
   /** The connect command object: app, tcUrl, flashVer, objectEncoding, ... */
@@ -23,6 +24,11 @@ export interface AppClient extends SharedObjectClient {
   readonly via: string | null;
   readonly scope: Scope;
   readonly params: ConnectParams;
+  /**
+   * Who the client is, as authorization decided at connect (origin/auth/): from its token, or by
+   * policy its declared role or anonymous; null where each publish and play brings its own token.
+   */
+  readonly identity: Identity | null;
   /** 3 when the client asked for AMF3 (commands type 17, shared objects type 16). */
   readonly objectEncoding: 0 | 3;
   /**

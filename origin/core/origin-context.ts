@@ -6,6 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { LiveStream } from '#common/media/live-stream.ts';
 import type { StreamHub } from './stream-hub.ts';
 import type { Applications } from '../app/applications.ts';
+import type { Authorizer } from '../auth/authorizer.ts';
 
 /** A room recording as the application sees it (see origin/recording/room-recorder.ts). */
 export interface RoomRecordingInfo {
@@ -58,4 +59,6 @@ export interface OriginContext {
   readonly recordings: Recordings;
   /** Applications by name (rooms, remoting, shared objects). */
   readonly applications: Applications;
+  /** The one authorization point: connect, publish, play, privileged methods. */
+  readonly authorizer: Authorizer;
 }

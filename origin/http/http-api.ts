@@ -1,7 +1,10 @@
 /**
- * The origin's HTTP API (node:http, bound like the RTMP listener): the recordings listing and
- * FLV/MP3 downloads with byte ranges. Routes are a small table of (method, pattern, handler)
- * so later issues add theirs with `route()`; errors become JSON `{ error }` with a status code.
+ * The origin's HTTP API (node:http, on loopback unless `--http-bind` says otherwise): the
+ * recordings listing and FLV/MP3 downloads with byte ranges, for the admin token or a token whose
+ * room holds them (recordings of children are nobody else's business), and minting tokens
+ * (`POST /api/tokens`, admin). Routes are a small table of (method, pattern, handler) so later
+ * issues add theirs with `route()`; errors become JSON `{ error }` with a status code (401 without
+ * a valid token, 403 with one that does not allow it).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -9,6 +12,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '#common/logger.ts';
 import type { RecordingStore } from '../recording/recording-store.ts';
+import { AccessDeniedError } from '../auth/access-denied.ts';
+import type { Authorizer } from '../auth/authorizer.ts';
+import type { Identity } from '../auth/identity.ts';
+import { parseTtl, type TokenClaims } from '../auth/tokens.ts';
+import { countAccessRefusal } from '../origin-metrics.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray) => Promise<void> | void;
 
@@ -22,6 +30,37 @@ export class HttpError extends Error {
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = { '.flv': 'video/x-flv', '.mp3': 'audio/mpeg' };
+/** A token request body is a few claims: anything larger is refused unread. */
+const MAX_JSON_BODY_BYTES = 16 * 1024;
+
+/** The request's token: `Authorization: Bearer TOKEN`, else `?token=`; null without one. */
+export function requestToken(req: IncomingMessage): string | null {
+  const header = req.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)$/i.exec(header);
+    if (match) return match[1]!;
+  }
+  return new URL(req.url ?? '/', 'http://origin').searchParams.get('token') || null;
+}
+
+/** A small JSON request body; HttpError 400/413 for anything else. */
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_JSON_BODY_BYTES) throw new HttpError(413, `the body is larger than ${MAX_JSON_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'the body is not JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the body must be a JSON object');
+  return body as Record<string, unknown>;
+}
 
 /** Parses a single `bytes=a-b`, `bytes=a-` or `bytes=-n` range; null when it cannot be served (416). */
 export function parseRange(header: string, size: number): { start: number; end: number } | null {
@@ -49,13 +88,20 @@ export class HttpApi {
   readonly #host: string;
   readonly #port: number;
 
-  constructor(options: { host: string; port: number; recordings: RecordingStore }, log: Logger) {
+  readonly #authorizer: Authorizer;
+
+  constructor(options: { host: string; port: number; recordings: RecordingStore; authorizer: Authorizer }, log: Logger) {
     this.#log = log;
     this.#host = options.host;
     this.#port = options.port;
+    this.#authorizer = options.authorizer;
     this.#server = createServer((req, res) => void this.#handle(req, res));
     const store = options.recordings;
-    this.route('GET', /^\/api\/recordings$/, async (_req, res) => this.json(res, 200, await store.list()));
+    this.route('GET', /^\/api\/recordings$/, async (req, res) => {
+      const identity = await this.#caller(req, 'recordings.read');
+      const listing = await store.list();
+      this.json(res, 200, { files: listing.files.filter((file) => identity.ownsRecording(file.path)), rooms: listing.rooms.filter((room) => identity.ownsRecording(room.path)) });
+    });
     this.route('GET', /^\/recordings\/(.+)$/, async (req, res, match) => {
       let rel: string;
       try {
@@ -63,10 +109,44 @@ export class HttpApi {
       } catch {
         throw new HttpError(400, 'bad path encoding');
       }
+      const identity = await this.#caller(req, 'recordings.read');
+      if (!identity.ownsRecording(rel)) throw new HttpError(403, `this token is for ${identity.room}, not ${rel}`);
       const path = await store.resolveRelative(rel, Object.keys(CONTENT_TYPES));
       if (!path) throw new HttpError(404, `no recording ${rel}`);
       await this.#sendFile(req, res, path);
     });
+    this.route('POST', /^\/api\/tokens$/, async (req, res) => {
+      await this.#caller(req, 'tokens.mint');
+      const body = await readJson(req);
+      let ttlSeconds: number;
+      try {
+        ttlSeconds = parseTtl(typeof body.ttl === 'string' || typeof body.ttl === 'number' ? String(body.ttl) : '2h');
+      } catch (error) {
+        throw new HttpError(400, (error as Error).message);
+      }
+      const claims = { sub: body.sub ?? body.name, name: body.name, room: body.room, role: body.role, ...(body.can !== undefined ? { can: body.can } : {}) } as TokenClaims;
+      let token: string;
+      try {
+        token = await this.#authorizer.tokens.sign(claims, ttlSeconds);
+      } catch (error) {
+        throw new HttpError(400, (error as Error).message);
+      }
+      this.#log.info('token minted', { sub: String(claims.sub), room: String(claims.room), role: String(claims.role), ttlSeconds });
+      this.json(res, 201, { token, expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString() });
+    });
+  }
+
+  /** Who calls, from the request's token, if it may `right`: else HttpError 401 (no valid token) or 403. */
+  async #caller(req: IncomingMessage, right: Parameters<Identity['may']>[0]): Promise<Identity> {
+    try {
+      const identity = await this.#authorizer.http(requestToken(req));
+      if (!identity.may(right)) throw new AccessDeniedError('auth.forbidden', `a ${identity.role} token may not use this (${right})`);
+      return identity;
+    } catch (error) {
+      if (!(error instanceof AccessDeniedError)) throw error;
+      countAccessRefusal('http', error.code);
+      throw new HttpError(error.httpStatus, error.message);
+    }
   }
 
   /** Adds a route; the first whose method and pattern match the path handles the request. */

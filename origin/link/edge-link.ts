@@ -106,6 +106,9 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
   get authenticatedAt(): number { return this.#authenticatedAt; }
   /** Bytes written to the link and not yet taken by the edge. */
   get backlogBytes(): number { return this.#socket.writableLength; }
+  /** Bytes read from and written to this link's connection. */
+  get bytesIn(): number { return this.#socket.bytesRead; }
+  get bytesOut(): number { return this.#socket.bytesWritten; }
   get rttMs(): number | null { return this.#rttMs; }
   /** When the last Pong came (0: none yet). */
   get lastPongAt(): number { return this.#lastPongAt; }
@@ -268,7 +271,9 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
       this.#log.warn('load report ignored: not a JSON object', { edge: this.#edgeName, bytes: report.length });
       return;
     }
-    this.#load = parsed as Record<string, unknown>;
+    const load = parsed as Record<string, unknown>;
+    if (load.draining === true && this.#load?.draining !== true) this.#log.info('edge draining: no new users are sent to it', { edge: this.#edgeName });
+    this.#load = load;
     this.#loadAt = Date.now();
   }
 

@@ -2,7 +2,8 @@
  * The origin's registry of edges, by name: who is linked, from where, since when, its clients,
  * the streams its link carries and those its clients publish, link round-trip time, its last
  * load report, and whether it is healthy. The HTTP API exposes it (`GET /api/edges`) and answers
- * "which edge should this client use" (`GET /api/edges/pick`: the least loaded healthy edge).
+ * "which edge should this client use" (`GET /api/edges/pick`: the least loaded healthy edge that
+ * is not draining; an edge that stops says so in a Load report before its clients leave).
  * A name is held by one link at a time: a second edge with the same name is refused.
  */
 import type { Applications } from '../app/applications.ts';
@@ -28,6 +29,8 @@ export interface EdgeInfo {
   streams: { subscribed: string[]; published: string[] };
   rttMs: number | null;
   healthy: boolean;
+  /** The edge is stopping (its last Load report said so): linked still, but no new user is sent there. */
+  draining: boolean;
   publicUrl: string | null;
   load: Record<string, unknown> | null;
   loadAt: string | null;
@@ -42,6 +45,11 @@ export class EdgeRegistry implements EdgeDirectory {
   }
 
   get size(): number { return this.#edges.size; }
+
+  /** The linked edges' links (metrics read their round-trip time, backlog and bytes). */
+  links(): IterableIterator<EdgeLink> {
+    return this.#edges.values();
+  }
 
   register(link: EdgeLink): string | null {
     const holder = this.#edges.get(link.edgeName);
@@ -64,9 +72,9 @@ export class EdgeRegistry implements EdgeDirectory {
     return [...this.#edges.values()].map((link) => this.#info(link));
   }
 
-  /** The least loaded healthy edge: fewest clients, then lowest round-trip time; null when none. */
+  /** The least loaded healthy edge that is not draining: fewest clients, then lowest round-trip time; null when none. */
   pick(): EdgeInfo | null {
-    const healthy = this.list().filter((edge) => edge.healthy);
+    const healthy = this.list().filter((edge) => edge.healthy && !edge.draining);
     healthy.sort((a, b) => a.clients - b.clients || (a.rttMs ?? Infinity) - (b.rttMs ?? Infinity) || a.name.localeCompare(b.name));
     return healthy[0] ?? null;
   }
@@ -76,7 +84,7 @@ export class EdgeRegistry implements EdgeDirectory {
     http.route('GET', /^\/api\/edges$/, (_req, res) => http.json(res, 200, { edges: this.list() }));
     http.route('GET', /^\/api\/edges\/pick$/, (_req, res) => {
       const edge = this.pick();
-      if (!edge) throw new HttpError(503, 'no healthy edge is linked to this origin');
+      if (!edge) throw new HttpError(503, 'no healthy edge that takes new users is linked to this origin');
       http.json(res, 200, { name: edge.name, publicUrl: edge.publicUrl, clients: edge.clients, rttMs: edge.rttMs });
     });
   }
@@ -94,6 +102,7 @@ export class EdgeRegistry implements EdgeDirectory {
       streams: { subscribed: link.relay.streamKeys(), published: this.#publishedVia(link.edgeName) },
       rttMs: link.rttMs,
       healthy: this.healthy(link),
+      draining: load?.draining === true,
       publicUrl: typeof publicUrl === 'string' ? publicUrl : null,
       load,
       loadAt: link.loadAt ? new Date(link.loadAt).toISOString() : null,

@@ -52,8 +52,14 @@ export class LinkServer {
     return listen(this.#server, this.#options.port, this.#options.host);
   }
 
+  /** Stops accepting edges (a shutdown); linked ones stay until close(). */
+  stopListening(): void {
+    if (this.#server.listening) this.#server.close();
+  }
+
   async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    // The callback comes once every link's socket is gone as well.
+    const closed = new Promise<void>((resolve) => this.#server.listening ? this.#server.close(() => resolve()) : resolve());
     for (const link of [...this.#links]) link.close(null);
     await closed;
   }

@@ -79,6 +79,8 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
   #timer: NodeJS.Timeout | null = null;
   #failed = false;
   #finishing: Promise<RecordingSummary> | null = null;
+  /** Bytes this recorder appended to its file (metrics): the header and the tags. */
+  #bytesWritten = 0;
 
   /** Subscribes at once (so nothing published from now on is missed); the file opens meanwhile. */
   constructor(stream: LiveStream, target: Promise<RecordingTarget>, options: FlvRecorderOptions, log: Logger) {
@@ -92,6 +94,7 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
 
   get path(): string { return this.#path; }
   get failed(): boolean { return this.#failed; }
+  get bytesWritten(): number { return this.#bytesWritten; }
 
   async #open(target: Promise<RecordingTarget>): Promise<void> {
     const { path, handle, created } = await target;
@@ -230,6 +233,7 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
   async #writeAll(buffers: Buffer[], position: number): Promise<void> {
     const expected = buffers.reduce((sum, b) => sum + b.length, 0);
     const { bytesWritten } = await this.#handle!.writev(buffers, position);
+    this.#bytesWritten += bytesWritten;
     if (bytesWritten !== expected) throw Object.assign(new Error(`short write: ${bytesWritten} of ${expected} bytes (disk full?)`), { code: 'ENOSPC' });
   }
 

@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '#common/logger.ts';
+import { RunningTotals } from '#common/metrics/running-totals.ts';
 import type { Recordings, RecordingsEvents, RoomRecordingInfo, RecordablePublish } from '../core/origin-context.ts';
 import { FlvRecorder, type FlvRecorderOptions, type RecordingTarget } from './flv-recorder.ts';
 import { repairUnfinished } from './flv-repair.ts';
@@ -14,6 +15,18 @@ import { RecordingNameError, RecordingStore } from './recording-store.ts';
 import { RoomRecorder } from './room-recorder.ts';
 
 export type RecordRooms = 'always' | 'never';
+
+/** What the service has recorded, for metrics. */
+export interface RecordingStats {
+  /** Files being written now (a failed recording no longer counts). */
+  open: number;
+  /** Rooms being recorded now. */
+  rooms: number;
+  /** Bytes written to recordings since the start. */
+  bytesWritten: number;
+  /** Recordings that failed (disk full, I/O error, a disk too slow) since the start. */
+  failures: number;
+}
 
 export interface RecordingServiceOptions {
   /** The recordings folder. */
@@ -32,6 +45,9 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
   /** Publishers per scope path, so a room recording started later finds who already publishes. */
   readonly #publishers = new Map<string, Set<RecordablePublish>>();
   readonly #stopping = new Set<Promise<unknown>>();
+  /** Every recorder from its start until it finished, for the byte total. */
+  readonly #recorders = new RunningTotals<FlvRecorder, 'bytesWritten'>(['bytesWritten'], (recorder) => recorder);
+  #failures = 0;
 
   constructor(options: RecordingServiceOptions, log: Logger) {
     super();
@@ -73,6 +89,12 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
     this.#log.info('room recording stopped', { room: scopePath, manifest: this.store.relative(info.manifest) });
     this.emit('room', scopePath, false);
     return info;
+  }
+
+  get stats(): RecordingStats {
+    let open = 0;
+    for (const recorder of this.#recorders.liveItems()) if (!recorder.failed) open++;
+    return { open, rooms: this.#rooms.size, bytesWritten: this.#recorders.totals().bytesWritten, failures: this.#failures };
   }
 
   isRoomRecording(scopePath: string): boolean {
@@ -147,12 +169,15 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
 
   #recorder(publish: RecordablePublish, target: Promise<RecordingTarget>): FlvRecorder {
     const recorder = new FlvRecorder(publish.stream, target, this.#options.recorder, this.#log.child(`record ${publish.stream.key}`));
+    this.#recorders.open(recorder);
+    recorder.once('finished', () => this.#recorders.close(recorder));
     recorder.once('started', (path, appendedAtMs) => {
       const file = this.store.relative(path);
       this.#log.info('recording started', { stream: publish.stream.key, file, type: publish.type, appendedAt: appendedAtMs || undefined });
       publish.recordStatus('status', 'NetStream.Record.Start', `Started recording ${publish.name}.`);
     });
     recorder.once('failed', (error) => {
+      this.#failures++;
       if (error instanceof RecordingNameError) publish.recordStatus('error', 'NetStream.Record.NoAccess', error.message);
       else publish.recordStatus('error', 'NetStream.Record.Failed', `Recording ${publish.name} failed: ${error.message}`);
     });

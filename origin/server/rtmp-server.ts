@@ -45,6 +45,17 @@ export class RtmpServer {
     return Promise.all(this.#listeners.map(async (listener) => ({ scheme: listener.scheme, address: await listener.listen() })));
   }
 
+  /** Stops accepting clients (a shutdown); those connected stay until close(). */
+  stopListening(): void {
+    // Not awaited: a listener's close completes only once the sockets it accepted are gone.
+    for (const listener of this.#listeners) void listener.close();
+  }
+
+  /** Tells every connected client the server is shutting down; returns those told (they are still connected). */
+  notifyShutdown(): RtmpSession[] {
+    return [...this.#sessions].filter((session) => session.notifyShutdown());
+  }
+
   async close(): Promise<void> {
     const closed = Promise.all(this.#listeners.map((listener) => listener.close()));
     for (const session of this.#sessions) session.close(null);

@@ -17,6 +17,7 @@ import type { Scope } from '../core/scope.ts';
 import { MethodNotFoundError, type Application } from '../app/application.ts';
 import { CallTimeoutError, ClientCallError, ClientGoneError, type AppClient, type ConnectParams } from '../app/client.ts';
 import type { Room } from '../app/room.ts';
+import type { Identity } from '../auth/identity.ts';
 import { RateLimiter } from '../shared-objects/rate-limiter.ts';
 import { SharedObjectStatus } from '../shared-objects/registry.ts';
 import { errorCommand, resultCommand, statusInfo } from './status.ts';
@@ -39,6 +40,7 @@ export class SessionAppClient implements AppClient {
   readonly via: string | null;
   readonly scope: Scope;
   readonly params: ConnectParams;
+  readonly identity: Identity | null;
   readonly objectEncoding: 0 | 3;
   readonly changeLimiter: RateLimiter;
   readonly #connection: SessionTransport;
@@ -49,12 +51,13 @@ export class SessionAppClient implements AppClient {
   #room: Room | null = null;
   #nextTransaction = 1;
 
-  constructor(connection: SessionTransport, scope: Scope, params: ConnectParams, amf3: boolean, application: Application<unknown>, options: AppClientOptions) {
+  constructor(connection: SessionTransport, scope: Scope, params: ConnectParams, amf3: boolean, application: Application<unknown>, options: AppClientOptions, identity: Identity | null) {
     this.id = String(connection.id);
     this.remoteAddress = connection.remoteAddress;
     this.via = connection.via;
     this.scope = scope;
     this.params = params;
+    this.identity = identity;
     this.objectEncoding = amf3 ? 3 : 0;
     this.changeLimiter = new RateLimiter(options.maxChangesPerSecond);
     this.#connection = connection;

@@ -22,8 +22,12 @@ import { RecordingStore } from '../recording/recording-store.ts';
 import { openVodSource } from '../vod/vod-source.ts';
 import { Publisher, type PublishType } from './publisher.ts';
 import { errorCommand, notifyCommand, onStatusCommand, resultCommand, statusInfo, type StatusInfo } from './status.ts';
-import { ConnectRejectedError } from '../app/application.ts';
+import { ConnectRejectedError, type Application } from '../app/application.ts';
 import { SessionAppClient } from './app-client.ts';
+import { AccessDeniedError } from '../auth/access-denied.ts';
+import { connectToken, tokenInQuery } from '../auth/authorizer.ts';
+import type { Identity } from '../auth/identity.ts';
+import { countAccessRefusal, countConnectRefusal } from '../origin-metrics.ts';
 
 export interface SessionOptions {
   /** Applications clients may connect to (first element of the connect `app`). */
@@ -44,6 +48,8 @@ export interface RtmpSessionEvents {
 }
 
 const FMS_VERSION = 'FMS/3,5,7,7009';
+/** Messages a client may send while its connect is being authorized (it should wait for the answer). */
+const MAX_HELD_MESSAGES = 64;
 
 const FC_STATUS: Record<string, string> = {
   FCPublish: 'NetStream.Publish.Start',
@@ -67,6 +73,10 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   /** The application's view of this client; set together with #scope when connect is accepted. */
   #client: SessionAppClient | null = null;
   #amf3 = false;
+  /** Who the client is (null: a connect that leaves it to each publish and play, see Authorizer). */
+  #identity: Identity | null = null;
+  /** While connect is being authorized: what the client sent meanwhile, handled once it is answered. */
+  #held: RtmpMessage[] | null = null;
   readonly #streams = new Map<number, Publisher | Player | VodPlayer | null>();
   /** Latest play per stream id: an older play whose file lookup finishes late is dropped. */
   readonly #playGeneration = new Map<number, number>();
@@ -89,6 +99,16 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     this.connection.close(reason);
   }
 
+  /**
+   * The server is shutting down: a connected client is told so on its NetConnection, as FMS and
+   * Red5 do (level error); its connection closes later. False when there is no NetConnection yet.
+   */
+  notifyShutdown(): boolean {
+    if (!this.scope || this.connection.closed) return false;
+    this.sendStatus(0, statusInfo('error', 'NetConnection.Connect.AppShutdown', 'The server is shutting down.'));
+    return true;
+  }
+
   sendStatus(streamId: number, info: StatusInfo, timestamp = 0): void {
     this.#sendCommand(onStatusCommand(info), streamId, timestamp);
   }
@@ -103,6 +123,11 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   }
 
   #onMessage(message: RtmpMessage): void {
+    if (this.#held) {
+      if (this.#held.length >= MAX_HELD_MESSAGES) throw new ProtocolError('connect.flood', `more than ${MAX_HELD_MESSAGES} messages before connect was answered`);
+      this.#held.push(message);
+      return;
+    }
     switch (message.type) {
       case MessageType.CommandAmf0:
       case MessageType.CommandAmf3:
@@ -174,9 +199,23 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     if (!this.#options.applications.includes(scope.application) || !application) {
       return this.#rejectConnect(command, `Unknown application '${scope.application}'`);
     }
+    // Authorization may look things up: what the client sends meanwhile waits for its answer.
+    this.#held = [];
+    this.#origin.authorizer.connect(scope, connectToken(props, command.args), command.args, application.admitsMembers).then(
+      (identity) => this.#admit(command, props, scope, application, identity),
+      (error: Error) => {
+        if (!(error instanceof AccessDeniedError)) this.log.error('authorization failed', { app: scope.path, error: error.stack ?? String(error) });
+        this.#rejectConnect(command, error instanceof AccessDeniedError ? error.message : 'Internal error while authorizing.', error instanceof AccessDeniedError ? error.code : undefined);
+      },
+    ).finally(() => this.#releaseHeld());
+  }
+
+  /** The authorized client joins the application's room, which may still refuse it. */
+  #admit(command: RtmpCommand, props: AmfObject, scope: Scope, application: Application<unknown>, identity: Identity | null): void {
+    if (this.#closed) return;
     const client = new SessionAppClient(this.connection, scope, { commandObject: props, args: command.args }, this.#amf3, application, {
       callTimeoutMs: this.#options.callTimeoutMs, maxChangesPerSecond: this.#options.maxSharedObjectChangesPerSecond,
-    });
+    }, identity);
     try {
       client.join(); // the application's connect handler accepts or throws its reason
     } catch (error) {
@@ -186,6 +225,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     }
     this.#client = client;
     this.#scope = scope;
+    this.#identity = identity;
     this.connection.sendServerParameters();
     this.connection.send(streamBeginMessage(0), ChunkStreamId.Control);
     this.#sendCommand(resultCommand(command.transactionId,
@@ -197,13 +237,32 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     this.log.info('connected', {
       peer: `${this.connection.remoteAddress}:${this.connection.remotePort}`, app: scope.path,
       flashVer: typeof props.flashVer === 'string' ? props.flashVer : undefined, objectEncoding: this.#amf3 ? 3 : 0,
+      ...identity?.describe(),
     });
   }
 
-  #rejectConnect(command: RtmpCommand, reason: string): void {
-    this.log.warn('connect rejected', { reason });
+  /** Handles what came in while connect was being authorized (nothing, if it was refused). */
+  #releaseHeld(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    if (this.#closed || !this.#scope) return;
+    try {
+      for (const message of held) {
+        if (this.#closed) return;
+        this.#onMessage(message);
+      }
+    } catch (error) {
+      if (error instanceof ProtocolError) return this.close(`${error.code}: ${error.message}`);
+      this.log.error('internal error while handling client data', { error: (error as Error).stack ?? String(error) });
+      this.close('internal error');
+    }
+  }
+
+  #rejectConnect(command: RtmpCommand, reason: string, code?: string): void {
+    this.log.warn('connect rejected', { reason, ...(code ? { code } : {}) });
+    countConnectRefusal(reason, code);
     this.#sendCommand(errorCommand(command.transactionId,
-      statusInfo('error', 'NetConnection.Connect.Rejected', reason, { application: reason })));
+      statusInfo('error', 'NetConnection.Connect.Rejected', reason, { application: reason, ...(code ? { error: code } : {}) })));
     // Let the reply reach the client before the connection goes.
     setTimeout(() => this.close(null), 100).unref();
   }
@@ -291,9 +350,56 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     }
   }
 
+  /**
+   * Runs `then` once `right` is allowed for the stream name: at once when the connection's
+   * identity decides, else after the token on the name (`?token=`) is verified; what the client
+   * sends meanwhile waits. A refusal is the stream's error status (`deniedCode`) with the reason.
+   */
+  #authorizeStream(streamId: number, name: string, right: 'publish' | 'play', deniedCode: string, then: () => void): void {
+    const authorizer = this.#origin.authorizer;
+    const scope = this.#scope!;
+    const deny = (error: Error) => {
+      if (!(error instanceof AccessDeniedError)) throw error;
+      const bare = name.split('?')[0];
+      this.log.warn(`${right} refused`, { name: bare, code: error.code, reason: error.message });
+      countAccessRefusal(right, error.code);
+      this.sendStatus(streamId, statusInfo('error', deniedCode, error.message, { details: bare, error: error.code }));
+    };
+    const token = tokenInQuery(name);
+    if (token === null) {
+      try {
+        authorizer.allowStream(scope, this.#identity, right);
+      } catch (error) {
+        return deny(error as Error);
+      }
+      return then();
+    }
+    this.#held = [];
+    authorizer.streamToken(scope, token)
+      .then((identity) => {
+        if (this.#closed) return;
+        authorizer.allowStream(scope, identity, right);
+        this.log.info(`${right} authorized by the stream's token`, identity.describe());
+        then();
+      })
+      .catch((error: Error) => {
+        if (this.#closed) return;
+        if (error instanceof AccessDeniedError) return deny(error);
+        this.log.error('authorization failed', { error: error.stack ?? String(error) });
+        this.close('internal error');
+      })
+      .finally(() => this.#releaseHeld());
+  }
+
   #publish(streamId: number, rawName: AmfValue, rawType: AmfValue): void {
     const name = typeof rawName === 'string' ? rawName : '';
     if (this.#streams.get(streamId)) this.#closeRole(streamId, false);
+    this.#authorizeStream(streamId, name, 'publish', 'NetStream.Publish.BadName', () => this.#startPublish(streamId, name, rawType));
+  }
+
+  #startPublish(streamId: number, rawName: string, rawType: AmfValue): void {
+    // The query (a token, a stream key) is not part of the name, nor of any log line.
+    const name = rawName.split('?')[0]!;
     const type: PublishType = rawType === 'record' || rawType === 'append' ? rawType : 'live';
     if (type !== 'live') {
       // Recorded names become file names: separators, '..' and the like are refused outright.
@@ -322,9 +428,13 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   }
 
   #play(streamId: number, args: AmfValue[]): void {
-    const [rawName, rawStart, rawDuration, rawReset] = args;
-    const name = typeof rawName === 'string' ? rawName : '';
+    const name = typeof args[0] === 'string' ? args[0] : '';
     if (this.#streams.get(streamId)) this.#closeRole(streamId, false);
+    this.#authorizeStream(streamId, name, 'play', 'NetStream.Play.Failed', () => this.#startPlay(streamId, name, args));
+  }
+
+  #startPlay(streamId: number, name: string, args: AmfValue[]): void {
+    const [, rawStart, rawDuration, rawReset] = args;
     let bare: string;
     try {
       bare = parseStreamName(name);

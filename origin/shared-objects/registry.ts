@@ -10,6 +10,7 @@ import type { Logger } from '#common/logger.ts';
 import type { SharedObjectStore } from './persistence.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { SharedObject, SharedObjectLimitError, type SharedObjectSubscriber } from './shared-object.ts';
+import { countSharedObjectChange } from '../origin-metrics.ts';
 
 /** A subscriber that can also write: a client with its change budget. */
 export interface SharedObjectClient extends SharedObjectSubscriber {
@@ -98,6 +99,7 @@ export class SharedObjectRegistry {
     const store = persistent ? this.#store : null;
     const object = new SharedObject(name, persistent, this.#limits.maxBytes, store?.load(this.scopePath, name) ?? undefined);
     if (store) object.on('modified', () => store.save(this.scopePath, object));
+    object.on('modified', countSharedObjectChange);
     this.#objects.set(name, object);
     this.#log.debug('shared object created', { scope: this.scopePath, name, persistent });
     return object;

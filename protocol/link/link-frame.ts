@@ -17,7 +17,9 @@
  *    per stream per edge, and attaches the client's NetStream to it (PlayAttach). The edge
  *    fans the subscription out to its attached clients. PlayState carries pause and
  *    receiveAudio/receiveVideo; PlayDetach and Unsubscribe end them.
- * 4. Ping/Pong both ways (round-trip time); Load from the edge (its registry entry).
+ * 4. Ping/Pong both ways (round-trip time); Load from the edge (its registry entry). An edge that
+ *    stops sends a Load with `draining: true` at once: the origin sends no new users to it, and
+ *    its clients leave before its link closes.
  */
 import { ProtocolError } from '../errors.ts';
 
@@ -79,7 +81,7 @@ export type LinkFrame =
   | { kind: typeof LinkFrameKind.PlayState; sessionId: number; streamId: number; paused: boolean; audio: boolean; video: boolean }
   | { kind: typeof LinkFrameKind.Ping; id: number }
   | { kind: typeof LinkFrameKind.Pong; id: number }
-  /** Edge -> origin: load report (JSON object: clients, streams, ...). */
+  /** Edge -> origin: load report (JSON object: clients, streams, ..., `draining: true` once the edge is stopping). */
   | { kind: typeof LinkFrameKind.Load; report: string };
 
 /** Encodes frames into bytes; `LinkFrameWriter` keeps one growable scratch area. */

@@ -61,7 +61,7 @@ test('the edge serves the web client, mpegts.js, and nothing outside its folders
 test('a page joins over WebSocket, calls, and shares a slot with a python3-librtmp client', async () => {
   const page = await openClient();
   try {
-    const joined = await page.evaluate(() => (globalThis as any).c.join('wsroom', 'Ann', 'teacher', 'tok-1'));
+    const joined = await page.evaluate(() => (globalThis as any).c.join('wsroom', 'Ann', 'teacher'));
     assert.equal(joined.code, 'NetConnection.Connect.Success');
     const calls = await page.evaluate(async () => {
       const c = (globalThis as any).c;

@@ -77,10 +77,14 @@ export interface OriginProcess {
 /**
  * Starts `node origin/main.ts` on free loopback ports (RTMP and HTTP) and waits until it listens.
  * `dataDir` reuses a data folder (a restart after a crash); by default each origin gets a new one.
+ * Tests of what a classroom does (rather than who may do it: those are
+ * test/origin/authorization.test.ts and pass their own `--auth`) run it with `classroom=legacy`, so
+ * their clients declare their roles as Flash clients did.
  */
 export async function startOrigin(extraArgs: string[] = [], options: { dataDir?: string } = {}): Promise<OriginProcess> {
   const dataDir = options.dataDir ?? tempDir('cg-origin-');
-  const child = track(spawn(node, ['origin/main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--data-dir', dataDir, ...extraArgs], {
+  const auth = extraArgs.includes('--auth') ? [] : ['--auth', 'classroom=legacy'];
+  const child = track(spawn(node, ['origin/main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--data-dir', dataDir, ...auth, ...extraArgs], {
     cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
   }));
   const watched = watchLogs(child, 'origin');

@@ -15,6 +15,7 @@ import { decodeFrames, eventually, mediaTimeline, probeStreams } from '../suppor
 import { AudioFormat } from '#protocol/flv/codecs.ts';
 import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
 import { openWhipPublisher } from '../support/webrtc-page.ts';
+import { adminToken, bearer } from '../support/tokens.ts';
 
 const fixture = browserClusterPerFile(['whip-a', 'whip-b'], {
   originArgs: ['--record-rooms', 'always'],
@@ -62,7 +63,7 @@ test("the room recording of a browser's publish has H.264 and AAC of matching du
   type Entry = { path: string; recording: boolean; duration?: number };
   let file: Entry | undefined;
   await eventually(async () => {
-    const list = await (await fetch(`http://127.0.0.1:${cluster().origin.httpPort}/api/recordings`)).json() as { files: Entry[] };
+    const list = await (await fetch(`http://127.0.0.1:${cluster().origin.httpPort}/api/recordings`, { headers: bearer(await adminToken(cluster().origin.dataDir)) })).json() as { files: Entry[] };
     file = list.files.find((f) => /whiproom\/rec-[^/]+\/cam\.flv$/.test(f.path) && !f.recording);
     return file !== undefined;
   }, 15_000, 'the room recording to finish');

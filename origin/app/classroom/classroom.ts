@@ -13,8 +13,11 @@ import type { AppClient } from '../client.ts';
 import type { Room } from '../room.ts';
 import type { SharedObject } from '../../shared-objects/shared-object.ts';
 import type { SharedObjectClient, SharedObjectPolicy, SharedObjectRegistry } from '../../shared-objects/registry.ts';
+import type { Right } from '../../auth/identity.ts';
+import { displayNameKey, DisplayNameError, normalizeDisplayName } from './display-name.ts';
 
-export type Role = 'teacher' | 'student';
+/** A member's role in the roster: a token's admin or teacher teaches, its viewer only watches. */
+export type Role = 'teacher' | 'student' | 'viewer';
 
 export interface Member extends AmfObject {
   id: string;
@@ -46,7 +49,6 @@ interface ClassroomState {
   nextStrokeId: number;
 }
 
-const MAX_NAME = 64;
 const MAX_CHAT_TEXT = 2000;
 const MAX_STROKE_POINTS = 10_000;
 const MAX_PRESENCE_WAIT_MS = 30_000;
@@ -71,16 +73,34 @@ function isObject(value: AmfValue): value is AmfObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date) && !(value instanceof Uint8Array);
 }
 
-/** Connect arguments: `{ name, role }` or `name, role`. */
-function parseIdentity(args: readonly AmfValue[]): { name: string; role: Role } {
+/** Connect arguments a client declares itself with: `{ name, role }` or `name, role`. */
+function parseDeclared(args: readonly AmfValue[]): { name: string; role: Role } {
   const [first, second] = args;
   const raw = isObject(first) ? first : { name: first ?? null, role: second ?? null };
-  const name = typeof raw.name === 'string' ? raw.name.trim() : '';
-  if (!name) throw new ConnectRejectedError('A name is required: connect with { name, role } or the arguments name, role.');
-  if (name.length > MAX_NAME || /[\u0000-\u001f]/.test(name)) throw new ConnectRejectedError(`The name must be 1..${MAX_NAME} characters without control characters.`);
+  if (typeof raw.name !== 'string' || !raw.name.trim()) throw new ConnectRejectedError('A name is required: connect with { name, role } or the arguments name, role.');
   const role = raw.role ?? 'student';
   if (role !== 'teacher' && role !== 'student') throw new ConnectRejectedError(`Unknown role ${JSON.stringify(role)}: use 'teacher' or 'student'.`);
-  return { name, role };
+  return { name: raw.name, role };
+}
+
+/**
+ * Who joins: with a token, its name and role (what the client declares is ignored); under the
+ * legacy policy, what the client declares; anonymous (optional policy), a student by the name it gives.
+ */
+function memberIdentity(client: AppClient): { name: string; role: Role } {
+  const identity = client.identity;
+  const declared = identity?.source === 'token' ? null : parseDeclared(client.params.args);
+  const raw = declared ? declared.name : identity!.name!;
+  let name: string;
+  try {
+    name = normalizeDisplayName(raw);
+  } catch (error) {
+    if (error instanceof DisplayNameError) throw new ConnectRejectedError(error.message);
+    throw error;
+  }
+  if (!identity || identity.source === 'declared') return { name, role: declared!.role };
+  if (identity.source === 'anonymous') return { name, role: 'student' };
+  return { name, role: identity.role === 'admin' || identity.role === 'teacher' ? 'teacher' : identity.role };
 }
 
 /**
@@ -97,6 +117,8 @@ function mediaOwnerName(args: readonly AmfValue[]): string | null {
 }
 
 export class ClassroomApplication extends Application<ClassroomState> {
+  override readonly admitsMembers = true;
+
   constructor(name: string, services: ApplicationServices) {
     super(name, services);
     // A recording may stop without the teacher (origin shutdown, a failure): the room object follows the service.
@@ -109,7 +131,7 @@ export class ClassroomApplication extends Application<ClassroomState> {
     this.register('drawStroke', (client, stroke) => this.#drawStroke(client, stroke));
     this.register('getWhiteboard', (client) => sortedValues(this.#state(client).whiteboard));
     this.register('clearWhiteboard', (client) => {
-      this.#requireTeacher(client, 'clear the whiteboard');
+      this.#requireRight(client, 'whiteboard.clear', 'clear the whiteboard');
       return this.#state(client).whiteboard.clear();
     });
     this.register('raiseHand', (client) => this.#setHand(client, client.id, true));
@@ -152,12 +174,17 @@ export class ClassroomApplication extends Application<ClassroomState> {
     if (ownerName !== null) {
       const owner = [...members.values()].find((member) => member.name === ownerName);
       if (!owner) throw new ConnectRejectedError(`No member '${ownerName}' in this room to carry media for.`);
+      // A token carries only its own member's media.
+      if (client.identity?.source === 'token' && client.identity.name !== null && displayNameKey(client.identity.name) !== displayNameKey(ownerName)) {
+        throw new ConnectRejectedError(`This token is ${client.identity.name}'s: it carries no media for '${ownerName}'.`);
+      }
       room.state.mediaConnections.set(client.id, owner.id);
       return;
     }
-    const { name, role } = parseIdentity(client.params.args);
+    const { name, role } = memberIdentity(client);
+    const key = displayNameKey(name);
     for (const member of members.values()) {
-      if (member.name === name) throw new ConnectRejectedError(`The name '${name}' is already in use in this room.`);
+      if (displayNameKey(member.name) === key) throw new ConnectRejectedError(`The name '${name}' is already in use in this room (as '${member.name}').`);
     }
     const member: Member = { id: client.id, name, role, hand: false, streams: [], joinedAt: Date.now() };
     members.set(client.id, member);
@@ -206,9 +233,10 @@ export class ClassroomApplication extends Application<ClassroomState> {
     return member;
   }
 
-  #requireTeacher(client: AppClient, what: string): Member {
+  /** The caller's roster entry, if its identity (token, or the legacy declared role) has `right`. */
+  #requireRight(client: AppClient, right: Right, what: string): Member {
     const member = this.#member(client);
-    if (member.role !== 'teacher') throw new CallFailedError(`Only a teacher may ${what}.`);
+    if (!client.identity?.may(right)) throw new CallFailedError(`Only a teacher may ${what}.`);
     return member;
   }
 
@@ -278,8 +306,8 @@ export class ClassroomApplication extends Application<ClassroomState> {
   }
 
   #setHand(client: AppClient, id: string, up: boolean): boolean {
-    const caller = this.#member(client);
-    if (id !== client.id && caller.role !== 'teacher') throw new CallFailedError('Only a teacher may lower another hand.');
+    this.#member(client);
+    if (id !== client.id && !client.identity?.may('hand.lower')) throw new CallFailedError('Only a teacher may lower another hand.');
     const state = this.#state(client);
     const member = state.members.get(id);
     if (!member) throw new CallFailedError(`No member ${id} in this room.`);
@@ -290,7 +318,7 @@ export class ClassroomApplication extends Application<ClassroomState> {
   }
 
   async #startRecording(client: AppClient): Promise<AmfValue> {
-    const member = this.#requireTeacher(client, 'start recording');
+    const member = this.#requireRight(client, 'record', 'start recording');
     const room = this.#room(client);
     const info = await this.services.recordings.startRoom(room.path, member.name);
     this.#showRecording(room.path, true, info.startedAt, member.name);
@@ -298,7 +326,7 @@ export class ClassroomApplication extends Application<ClassroomState> {
   }
 
   async #stopRecording(client: AppClient): Promise<AmfValue> {
-    this.#requireTeacher(client, 'stop recording');
+    this.#requireRight(client, 'record', 'stop recording');
     const room = this.#room(client);
     await this.services.recordings.stopRoom(room.path);
     this.#showRecording(room.path, false);
@@ -319,7 +347,7 @@ export class ClassroomApplication extends Application<ClassroomState> {
 
   /** Teacher's attendance check: calls `areYouThere` on every other client and reports who answered. */
   async #checkPresence(client: AppClient, timeout: AmfValue): Promise<AmfValue> {
-    this.#requireTeacher(client, 'check presence');
+    this.#requireRight(client, 'presence.check', 'check presence');
     const room = this.#room(client);
     const waitMs = typeof timeout === 'number' && timeout > 0 ? Math.min(timeout, MAX_PRESENCE_WAIT_MS) : undefined;
     const others = room.clients().filter((c) => c !== client);

@@ -1,0 +1,103 @@
+/**
+ * The edge's Prometheus metrics (`classroom_edge_*`), in the process's registry
+ * (common/metrics/registry.ts) and served at `/metrics` on the edge's HTTP port. Read at scrape time
+ * from what the edge already keeps: its session registry (the same counts by protocol as its Load
+ * report), its stats (relay, playback, WebRTC), the link, the process's delivery totals; only
+ * refusals are counted as they happen. Labels are bounded: protocols are the edge's own names,
+ * transcoder kinds fixed; stream and user names never appear.
+ */
+import type { RtmpConnection } from '#common/rtmp-connection.ts';
+import { ConnectionTotals } from '#common/metrics/connection-totals.ts';
+import { deliveryTotals } from '#common/metrics/delivery-totals.ts';
+import { EventCounter, MetricGroup, type Sample } from '#common/metrics/registry.ts';
+import type { EdgeStats } from './edge.ts';
+import type { OriginLink } from './link/origin-link.ts';
+import type { SessionRegistry } from './session/session-registry.ts';
+import type { WebRtcPlayStats } from './webrtc/whep-endpoint.ts';
+
+/** The LiveDelivery label of the edge's players (gateway/relay/relay-player.ts): RTMP clients, FLV viewers, WebRTC feeds. */
+const RELAY_DELIVERIES = 'relay player';
+
+const refusals = new EventCounter<'reason'>({
+  name: 'classroom_edge_connection_refusals_total',
+  help: 'RTMP clients the edge itself refused before asking the origin, by reason (max_connections: the edge was full; draining: it is stopping).',
+  labelNames: ['reason'],
+});
+
+/** Counts a client the edge refused itself (the origin counts the connects it refuses). */
+export function countEdgeRefusal(reason: 'max_connections' | 'draining'): void {
+  refusals.inc({ reason });
+}
+
+export interface EdgeMetricSources {
+  stats(): EdgeStats;
+  webrtc(): WebRtcPlayStats;
+  /** WebRTC publishers here and the viewers whose RTP is forwarded from them (gateway/webrtc/local-publishers.ts). */
+  forwarding(): { publishers: number; forwardedViewers: number };
+  sessions: SessionRegistry;
+  link: OriginLink;
+}
+
+export class EdgeMetrics {
+  readonly #group = new MetricGroup();
+  /** RTMP, RTMPS and RTMPT client connections. */
+  readonly #connections = new ConnectionTotals();
+  #linkConnects = 0;
+
+  constructor(sources: EdgeMetricSources) {
+    const { stats, webrtc, forwarding, sessions, link } = sources;
+    const group = this.#group;
+    link.on('up', () => { this.#linkConnects++; });
+
+    group.gauge({ name: 'classroom_edge_clients', help: 'Clients of the edge by protocol (rtmp, rtmps, rtmpt, ws, http-flv, ws-flv, whip, whep, ws-webrtc), as in its Load report.', labelNames: ['protocol'] },
+      () => Object.entries(sessions.clientsByProtocol).map(([protocol, count]) => [{ protocol }, count] as const));
+    group.gauge({ name: 'classroom_edge_rtmp_connections', help: 'RTMP, RTMPS and RTMPT client connections open now (before and after their connect).' }, () => this.#connections.live);
+    group.counter({ name: 'classroom_edge_rtmp_bytes_received_total', help: 'Bytes received from RTMP, RTMPS and RTMPT clients.' }, () => this.#connections.totals().bytesReceived);
+    group.counter({ name: 'classroom_edge_rtmp_bytes_sent_total', help: 'Bytes sent to RTMP, RTMPS and RTMPT clients.' }, () => this.#connections.totals().bytesSent);
+    group.add(refusals);
+
+    group.gauge({ name: 'classroom_edge_live_streams', help: 'Live streams the link carries to this edge (one copy each, whatever the number of players).' }, () => stats().streams);
+    group.gauge({ name: 'classroom_edge_players', help: 'Players of those streams here: RTMP NetStreams, FLV viewers\' and WebRTC feeds\' taps.' }, () => stats().players);
+    group.gauge({ name: 'classroom_edge_flv_viewers', help: 'HTTP-FLV and WS-FLV viewers.' }, () => stats().flvViewers);
+    group.gauge({ name: 'classroom_edge_webrtc_publishers', help: 'Streams published here over WebRTC (WHIP or the WebSocket channel).' }, () => forwarding().publishers);
+    group.gauge({ name: 'classroom_edge_webrtc_viewers', help: 'WebRTC viewers: forwarded RTP from a publisher on this edge (path=forwarded) or fed from a relayed stream (path=feed).', labelNames: ['path'] },
+      () => [[{ path: 'forwarded' }, forwarding().forwardedViewers], [{ path: 'feed' }, webrtc().feedViewers]] as const);
+    group.gauge({ name: 'classroom_edge_webrtc_feeds', help: 'Relayed streams made ready for WebRTC viewers (one per stream, shared by its viewers).' }, () => webrtc().feeds);
+
+    group.gauge({ name: 'classroom_edge_transcoders', help: 'Transcoders (ffmpeg) running: for FLV viewers (kind=flv), WebRTC video and audio (kind=webrtc_video, webrtc_audio).', labelNames: ['kind'] }, () => {
+      const { transcoders } = stats();
+      const { videoTranscoders, audioTranscoders } = webrtc();
+      return [[{ kind: 'flv' }, transcoders], [{ kind: 'webrtc_video' }, videoTranscoders], [{ kind: 'webrtc_audio' }, audioTranscoders]] as const;
+    });
+    group.counter({ name: 'classroom_edge_transcoders_started_total', help: 'Transcoders started, by kind.', labelNames: ['kind'] }, () => {
+      const { transcodersStarted } = stats();
+      const { videoTranscodersStarted, audioTranscodersStarted } = webrtc();
+      return [[{ kind: 'flv' }, transcodersStarted], [{ kind: 'webrtc_video' }, videoTranscodersStarted], [{ kind: 'webrtc_audio' }, audioTranscodersStarted]] as const;
+    });
+
+    group.gauge({ name: 'classroom_edge_link_up', help: '1 while the link to the origin is up and authenticated.' }, () => (link.isUp ? 1 : 0));
+    group.counter({ name: 'classroom_edge_link_connects_total', help: 'Times the link to the origin came up (the first time and every reconnect).' }, () => this.#linkConnects);
+    group.gauge({ name: 'classroom_edge_link_rtt_seconds', help: 'Round-trip time of the link\'s last ping, by origin (absent before the first answer).', labelNames: ['origin'] },
+      (): Sample<'origin'>[] => (link.isUp && link.rttMs !== null ? [[{ origin: link.origin }, link.rttMs / 1000]] : []));
+    group.gauge({ name: 'classroom_edge_link_backlog_bytes', help: 'Bytes written to the link and not yet taken by the kernel.' }, () => link.backlogBytes);
+    group.counter({ name: 'classroom_edge_link_bytes_received_total', help: 'Bytes received on the link, over all its connections.' }, () => link.bytesIn);
+    group.counter({ name: 'classroom_edge_link_bytes_sent_total', help: 'Bytes sent on the link, over all its connections.' }, () => link.bytesOut);
+    group.counter({ name: 'classroom_edge_link_media_bytes_received_total', help: 'Media payload bytes of the relayed streams received on the link.' }, () => stats().relayMediaBytes);
+
+    const delivered = (field: 'packetsSent' | 'bytesSent' | 'packetsDropped' | 'bytesDropped' | 'dropEpisodes') => () => deliveryTotals.of(RELAY_DELIVERIES).totals()[field];
+    group.counter({ name: 'classroom_edge_media_bytes_sent_total', help: 'Media payload bytes delivered to the edge\'s players.' }, delivered('bytesSent'));
+    group.counter({ name: 'classroom_edge_media_frames_sent_total', help: 'Media messages delivered to the edge\'s players.' }, delivered('packetsSent'));
+    group.counter({ name: 'classroom_edge_media_frames_dropped_total', help: 'Media messages dropped for players that did not keep up (and the video after it until a keyframe).' }, delivered('packetsDropped'));
+    group.counter({ name: 'classroom_edge_media_bytes_dropped_total', help: 'Media payload bytes dropped for players that did not keep up.' }, delivered('bytesDropped'));
+    group.counter({ name: 'classroom_edge_media_drop_episodes_total', help: 'Times a player\'s backlog passed its limit (each one a stall).' }, delivered('dropEpisodes'));
+  }
+
+  /** An RTMP, RTMPS or RTMPT client connection: its bytes are counted while it lives and after. */
+  track(connection: RtmpConnection): void {
+    this.#connections.track(connection);
+  }
+
+  close(): void {
+    this.#group.close();
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The one error every authorization refusal is: a stable code (`auth.no_token`, `auth.expired`,
+ * `auth.bad_token`, `auth.wrong_room`, `auth.forbidden`) and a reason a person can act on. Each
+ * protocol maps it once: RTMP to NetConnection.Connect.Rejected or a NetStream error status with the
+ * reason, the WebSocket to `{ type: 'error', code: 'forbidden' }`, HTTP to 401 (no or bad token) or
+ * 403 (a valid token that does not allow it).
+ */
+import { OriginError } from '../core/errors.ts';
+
+export type AccessDeniedCode = 'auth.no_token' | 'auth.expired' | 'auth.bad_token' | 'auth.wrong_room' | 'auth.forbidden';
+
+export class AccessDeniedError extends OriginError {
+  declare readonly code: AccessDeniedCode;
+  constructor(code: AccessDeniedCode, reason: string) {
+    super(code, reason);
+  }
+
+  /** 401: the caller has not proven who it is; 403: it has, and may not. */
+  get httpStatus(): 401 | 403 {
+    return this.code === 'auth.wrong_room' || this.code === 'auth.forbidden' ? 403 : 401;
+  }
+}
