@@ -46,6 +46,13 @@ export class CallFailedError extends OriginError {
   }
 }
 
+/** Thrown by checkPublish: the publisher gets NetStream.Publish.BadName with this message. */
+export class PublishRefusedError extends OriginError {
+  constructor(reason: string) {
+    super('publish.refused', reason);
+  }
+}
+
 /** No method of that name is registered. */
 export class MethodNotFoundError extends OriginError {}
 
@@ -95,6 +102,9 @@ export class Application<State = undefined> extends EventEmitter<ApplicationEven
 
   /** A client leaves (still in room.clients() while this runs). */
   protected onDisconnect(_client: AppClient, _room: Room<State>): void {}
+
+  /** A client is about to publish `stream` in `room`. Throw PublishRefusedError to refuse the name. */
+  protected onBeforePublish(_client: AppClient, _room: Room<State>, _stream: string): void {}
 
   protected onPublish(_client: AppClient, _room: Room<State>, _stream: string): void {}
 
@@ -158,6 +168,12 @@ export class Application<State = undefined> extends EventEmitter<ApplicationEven
     const handler = this.#methods.get(method);
     if (!handler) throw new MethodNotFoundError('call.not_found', `Method not found (${method}).`);
     return (await handler.call(this, client, ...args)) ?? null;
+  }
+
+  /** Throws PublishRefusedError when the application refuses `client` publishing `stream`. */
+  checkPublish(client: AppClient, stream: string): void {
+    const room = this.#clientRooms.get(client);
+    if (room) this.onBeforePublish(client, room, stream);
   }
 
   streamPublished(client: AppClient, stream: string): void {

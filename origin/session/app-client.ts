@@ -153,6 +153,11 @@ export class SessionAppClient implements AppClient {
     room.sharedObjects.handle(this, decoded);
   }
 
+  /** Throws PublishRefusedError when the application refuses this name for this client. */
+  checkPublish(stream: string): void {
+    this.#application.checkPublish(this, stream);
+  }
+
   published(stream: string): void {
     this.#application.streamPublished(this, stream);
   }

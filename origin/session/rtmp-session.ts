@@ -415,6 +415,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     let publisher: Publisher;
     try {
       const bare = parseStreamName(name);
+      this.#client!.checkPublish(bare);
       publisher = new Publisher(this, streamId, bare, type, this.#origin.hub.open(streamKey(this.#scope!, bare)), this.#scope!.path, this.#origin.recordings);
       publisher.start();
     } catch (error) {

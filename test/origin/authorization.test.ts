@@ -125,6 +125,22 @@ describe('classroom', () => {
     teacher.close();
   });
 
+  test('stream names belong to their publisher: a role, another member\'s name or a name another published first is refused', async () => {
+    const url = `${viaEdge}/classroom/streams`;
+    const { client: teacher } = await RtmpClient.connect(url, { connectArgs: [{ token: await token({ room: 'classroom/streams', role: 'teacher', name: 'Tess' }) }] });
+    const { client: student } = await RtmpClient.connect(url, { connectArgs: [{ token: await token({ room: 'classroom/streams', role: 'student', name: 'Sam' }) }] });
+    const publish = async (client: RtmpClient, name: string) => {
+      const id = await client.createStream();
+      client.streamCommand(id, 'publish', name, 'live');
+      return String((await client.waitForStatus(id, /Publish\.(Start|BadName)/)).code);
+    };
+    assert.equal(await publish(teacher, 'board'), 'NetStream.Publish.Start');
+    for (const name of ['teacher', 'Tess', 'tess-cam', 'board']) assert.equal(await publish(student, name), 'NetStream.Publish.BadName', name);
+    assert.equal(await publish(student, 'sam-cam'), 'NetStream.Publish.Start');
+    teacher.close();
+    student.close();
+  });
+
   test('names that look alike cannot sit side by side: case, zero-width, Cyrillic, right-to-left mark', async () => {
     const legacy = await startCluster([], { originArgs: ['--auth', 'classroom=legacy'] });
     const url = `rtmp://127.0.0.1:${legacy.origin.port}/classroom/names`;

@@ -8,7 +8,7 @@
  * so late joiners and a restarted origin get the history. The API is documented in README.
  */
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
-import { Application, CallFailedError, ConnectRejectedError, type ApplicationServices } from '../application.ts';
+import { Application, CallFailedError, ConnectRejectedError, PublishRefusedError, type ApplicationServices } from '../application.ts';
 import type { AppClient } from '../client.ts';
 import type { Room } from '../room.ts';
 import type { SharedObject } from '../../shared-objects/shared-object.ts';
@@ -41,6 +41,8 @@ interface ClassroomState {
   readonly members: Map<string, Member>;
   /** Connections that carry a member's media (client id -> the member's id): not members themselves. */
   readonly mediaConnections: Map<string, string>;
+  /** Stream names (their display-name keys) and the key of the member who first published each: the name stays theirs while the room lives. */
+  readonly streamOwners: Map<string, string>;
   readonly roster: SharedObject;
   readonly chat: SharedObject;
   readonly whiteboard: SharedObject;
@@ -53,6 +55,10 @@ const MAX_CHAT_TEXT = 2000;
 const MAX_STROKE_POINTS = 10_000;
 const MAX_PRESENCE_WAIT_MS = 30_000;
 const RESERVED = new Set<string>(Object.values(ClassroomObjects).map((o) => o.name));
+/** Role words no stream may be called. */
+const RESERVED_STREAM_NAMES = new Set(['teacher', 'student', 'viewer', 'admin']);
+/** What may follow a member's name in a stream name that would pass as theirs (`alice-cam`). */
+const STREAM_NAME_SEPARATORS = ['-', '_', '.', ' ', '/'];
 
 /** Slot keys are zero-padded counters so they sort in order; the counter resumes after a restart. */
 function slotKey(prefix: string, id: number): string {
@@ -147,6 +153,7 @@ export class ClassroomApplication extends Application<ClassroomState> {
     const state: ClassroomState = {
       members: new Map(),
       mediaConnections: new Map(),
+      streamOwners: new Map(),
       roster: open(ClassroomObjects.roster),
       chat: open(ClassroomObjects.chat),
       whiteboard: open(ClassroomObjects.whiteboard),
@@ -200,6 +207,29 @@ export class ClassroomApplication extends Application<ClassroomState> {
     }
     room.state.members.delete(client.id);
     room.state.roster.remove(client.id);
+  }
+
+  /**
+   * Stream names belong to their publisher: a name that is a role (`teacher`), another member's
+   * name (or begins with it and a separator), or a name another member published first in this
+   * room is refused, so nobody can pass their camera off as someone else's.
+   */
+  protected override onBeforePublish(client: AppClient, room: Room<ClassroomState>, stream: string): void {
+    const { members, mediaConnections, streamOwners } = room.state;
+    const publisher = members.get(mediaConnections.get(client.id) ?? client.id);
+    if (!publisher) throw new PublishRefusedError('Only a member of the room may publish in it.');
+    const own = displayNameKey(publisher.name);
+    const key = displayNameKey(stream);
+    if (RESERVED_STREAM_NAMES.has(key)) throw new PublishRefusedError(`'${stream}' names a role, not a stream: choose another name.`);
+    for (const member of members.values()) {
+      const other = displayNameKey(member.name);
+      if (other !== own && (key === other || STREAM_NAME_SEPARATORS.some((separator) => key.startsWith(other + separator)))) {
+        throw new PublishRefusedError(`'${stream}' is ${member.name}'s name: choose another stream name.`);
+      }
+    }
+    const owner = streamOwners.get(key);
+    if (owner !== undefined && owner !== own) throw new PublishRefusedError(`'${stream}' was published by another member of this room: choose another name.`);
+    streamOwners.set(key, own);
   }
 
   protected override onPublish(client: AppClient, room: Room<ClassroomState>): void {
