@@ -1,83 +1,109 @@
 /**
  * `npm start`: the whole cluster of one machine in one process, on defaults: an origin (direct RTMP
  * on 1936, edge link on 9035, HTTP API on 8086) and one edge linked to it (RTMP on 1935, where
- * clients go). The link secret comes from the origin's flags (--link-secret, --link-secret-file,
- * ORIGIN_LINK_SECRET) or is generated once into <data-dir>/link-secret (mode 0600), so edges on
- * other machines can be given the same file. `npm run start:origin` / `start:edge` run one side.
+ * clients go). The link secret comes from the origin's settings (--link-secret, --link-secret-file,
+ * ORIGIN_LINK_SECRET, the config file) or is generated once into <data-dir>/link-secret (mode 0600),
+ * so edges on other machines can be given the same file. `npm run start:origin` / `start:edge` run one side.
  *
- * Flags: every origin flag (see origin/config.ts), plus --edge-port N (1935), --edge-http-port N (8080),
- * --edge-rtmps-port N (off; with --tls-cert/--tls-key), --edge-name NAME. The edge, where clients go,
- * gets the client limits, the TLS files, the Flash policy allow list and the policy port (843).
+ * Configuration: `--config FILE` with an `origin` and an `edge` section (README, "Configuration"),
+ * every origin flag and variable (see origin/config.ts), plus --edge-port N (1935), --edge-http-port N
+ * (8080), --edge-rtmps-port N (off; with --tls-cert/--tls-key), --edge-name NAME. The edge, where
+ * clients go, takes the origin's client limits, bind address, TLS files, Flash policy allow list and
+ * policy port (843) unless its own section sets them; its link goes to this origin, so the edge
+ * section has no origins, secret or origin TLS; the log level and shutdown deadline are the process's
+ * (the origin section's). `--print-config` prints both sections.
  * SIGTERM/SIGINT drain the edge, then stop the origin (common/graceful-shutdown.ts).
  */
 import { hostname } from 'node:os';
+import type { z } from 'zod';
 import type { Logger } from '#common/logger.ts';
-import { runService } from '#common/service-main.ts';
+import { parseFlags, runService } from '#common/service-main.ts';
 import { checkFfmpeg, logFfmpegCapabilities } from '#common/ffmpeg-capabilities.ts';
 import { storedSecret } from '#common/stored-secret.ts';
 import { clientLimitsOf } from '#common/client-limits.ts';
+import { checkListenerConfig } from '#common/listener-config.ts';
 import { isWildcardAddress } from '#common/listen.ts';
-import { loadOriginConfig, type OriginConfig } from './origin/config.ts';
+import { ConfigError, readConfigFile, flagLayers, mergeLayers, printConfigAndExit, settingFlag, takeConfigOptions, type SettingFlag } from '#common/config-file.ts';
+import { ORIGIN_FLAGS, ORIGIN_USAGE, originConfigFrom, originSettings, printableOriginConfig, type OriginConfig } from './origin/config.ts';
 import { Origin } from './origin/origin.ts';
-import { defaultEdgeConfig } from './gateway/config.ts';
+import { checkEdgeConfig, defaultEdgeConfig, edgeSettings, printableEdgeConfig } from './gateway/config.ts';
 import { Edge } from './gateway/edge.ts';
 
-/** Origin flags, plus the edge's port and name (taken out before the origin's strict parser sees them). */
-function loadConfig(argv: string[]): OriginConfig & { edgePort: number; edgeHttpPort: number; edgeRtmpsPort: number | null; edgeName: string } {
-  const take = (flag: string) => {
-    const i = argv.indexOf(flag);
-    return i >= 0 ? argv.splice(i, 2)[1] : undefined;
+/** The local edge's settings: an edge's, but its link (to this process's origin) and what the whole process shares. */
+const localEdgeSettings = edgeSettings.omit({ origins: true, secret: true, secretFile: true, originTls: true, originCaFile: true, logLevel: true, shutdownDeadlineMs: true });
+type LocalEdgeConfig = z.output<typeof localEdgeSettings>;
+
+const { secretFile: _secretFile, originTls: _originTls, originCaFile: _originCaFile, logLevel: _logLevel, shutdownDeadlineMs: _deadline, ...edgeDefaults } = defaultEdgeConfig;
+const defaultLocalEdgeConfig: LocalEdgeConfig = { ...edgeDefaults, name: `${hostname()}-edge`, publicUrl: '' };
+
+const LOCAL_EDGE_FLAGS: readonly SettingFlag[] = [
+  settingFlag('edge-port', 'rtmpPort', 'number'),
+  settingFlag('edge-http-port', 'httpPort', 'number'),
+  settingFlag('edge-rtmps-port', 'rtmpsPort', 'number'),
+  settingFlag('edge-name', 'name', 'text'),
+];
+
+const usage = `${ORIGIN_USAGE.replace('node origin/main.ts', 'npm start --')}
+  the local edge: [--edge-port N] [--edge-http-port N] [--edge-rtmps-port N] [--edge-name NAME], and the config file's edge section`;
+
+interface LocalClusterConfig {
+  origin: OriginConfig;
+  edge: LocalEdgeConfig;
+  logLevel: OriginConfig['logLevel'];
+  shutdownDeadlineMs: number;
+}
+
+/** The origin's settings (its direct RTMP port moves to 1936 unless set), and the local edge's over what it takes from them. */
+function loadConfig(argv: string[]): LocalClusterConfig {
+  const options = takeConfigOptions(argv);
+  const values = parseFlags(options.rest, [...ORIGIN_FLAGS, ...LOCAL_EDGE_FLAGS].map((entry) => entry.flag), [], usage);
+  const file = options.file === null ? null : readConfigFile(options.file, { origin: originSettings, edge: localEdgeSettings });
+  const origin = originConfigFrom({ file: file?.origin, flags: values, env: process.env, defaults: { rtmpPort: 1936 }, usage });
+  const fromOrigin: Partial<LocalEdgeConfig> = {
+    ...clientLimitsOf(origin), bind: origin.bind, tlsCert: origin.tlsCert, tlsKey: origin.tlsKey, policyDomains: origin.policyDomains, policyPort: origin.policyPort,
   };
-  const edgePort = Number(take('--edge-port') ?? 1935);
-  const edgeHttpPort = Number(take('--edge-http-port') ?? 8080);
-  const edgeName = take('--edge-name') ?? `${hostname()}-edge`;
-  const edgeRtmps = take('--edge-rtmps-port');
-  const edgeRtmpsPort = edgeRtmps === undefined ? null : Number(edgeRtmps);
-  for (const [flag, port] of [['--edge-port', edgePort], ['--edge-http-port', edgeHttpPort], ['--edge-rtmps-port', edgeRtmpsPort ?? 0]] as const) {
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} must be a port number`);
-  }
-  // The edge takes 1935; the origin's direct RTMP port moves to 1936 unless set.
-  const direct = argv.includes('--rtmp-port') || process.env.ORIGIN_RTMP_PORT ? [] : ['--rtmp-port', '1936'];
-  const config = loadOriginConfig([...direct, ...argv], process.env);
-  if (edgeRtmpsPort !== null && config.tls === null) throw new Error('--edge-rtmps-port needs --tls-cert and --tls-key');
-  return { ...config, edgePort, edgeHttpPort, edgeRtmpsPort, edgeName };
+  const edge = mergeLayers(defaultLocalEdgeConfig, [
+    ['the origin\'s settings', fromOrigin],
+    ['the config file', file?.edge ?? {}],
+    ['the flags', flagLayers(localEdgeSettings, LOCAL_EDGE_FLAGS, values, {}, usage).flags],
+  ]);
+  if (edge.rtmpsPort !== null && edge.tlsCert === null) throw new ConfigError('the edge\'s rtmpsPort (--edge-rtmps-port, edge.rtmpsPort) needs tlsCert and tlsKey (--tls-cert, --tls-key)');
+  checkListenerConfig(edge, true);
+  checkEdgeConfig(edge);
+  if (options.print) printConfigAndExit({ origin: printableOriginConfig(origin), edge: printableEdgeConfig(edge) }, options.print);
+  return { origin, edge, logLevel: origin.logLevel, shutdownDeadlineMs: origin.shutdownDeadlineMs };
 }
 
 /** The origin and its local edge as one service: the edge starts once the origin's link listens. */
 class LocalCluster {
   readonly origin: Origin;
   readonly log: Logger;
-  readonly #config: ReturnType<typeof loadConfig>;
+  readonly #edgeConfig: LocalEdgeConfig;
+  readonly #linkSecret: string;
+  readonly #shutdownDeadlineMs: number;
   #edge: Edge | null = null;
 
-  constructor(config: ReturnType<typeof loadConfig>) {
-    config.linkSecret ??= storedSecret(config.dataDir, 'link-secret');
-    this.#config = config;
+  constructor(config: LocalClusterConfig) {
+    this.#linkSecret = config.origin.linkSecret ?? storedSecret(config.origin.dataDir, 'link-secret');
+    this.#edgeConfig = config.edge;
+    this.#shutdownDeadlineMs = config.shutdownDeadlineMs;
     // One process, one master policy port: the edge's (clients reach the edge).
-    this.origin = new Origin({ ...config, policyPort: null });
+    this.origin = new Origin({ ...config.origin, linkSecret: this.#linkSecret, policyPort: null });
     this.log = this.origin.log;
   }
 
   async start(): Promise<void> {
     const { link } = await this.origin.start();
     if (!link) throw new Error('the origin did not start its link listener');
-    const config = this.#config;
     this.#edge = new Edge({
-      ...defaultEdgeConfig,
-      name: config.edgeName,
+      ...this.#edgeConfig,
       origins: [{ host: isWildcardAddress(link.address) ? '127.0.0.1' : link.address, port: link.port }],
-      secret: config.linkSecret!,
-      bind: config.bind,
-      rtmpPort: config.edgePort,
-      httpPort: config.edgeHttpPort,
-      publicUrl: '',
-      // The edge's clients get the limits the origin was given.
-      ...clientLimitsOf(config),
-      rtmpsPort: config.edgeRtmpsPort,
-      tls: config.tls,
-      policyDomains: config.policyDomains,
-      policyPort: config.policyPort,
-      logLevel: config.logLevel,
+      secret: this.#linkSecret,
+      secretFile: null,
+      originTls: false,
+      originCaFile: null,
+      logLevel: this.origin.config.logLevel,
+      shutdownDeadlineMs: this.#shutdownDeadlineMs,
     });
     await this.#edge.start();
   }

@@ -1,51 +1,54 @@
 /**
- * Listener settings the origin and the edge share, parsed the same way on both: RTMPS (a TLS port
+ * Listener settings the origin and the edge share, read the same way on both: RTMPS (a TLS port
  * beside the plain RTMP port) and Flash's policies (the allow list served as /crossdomain.xml and as
  * the socket policy, and the optional master policy port 843).
  */
+import { z } from 'zod';
 import { parsePolicyDomains } from './flash-policy.ts';
 import type { TlsFiles } from './rtmp-listener.ts';
+import { ConfigError, port, settingFlag, text, type SettingFlag } from './config-file.ts';
 
-export interface ListenerConfig {
-  /** RTMP over TLS on this port; null: off. */
-  rtmpsPort: number | null;
-  /** Certificate and key for RTMPS; required with rtmpsPort. */
-  tls: TlsFiles | null;
-  /** Domains Flash clients may come from; null: the hosts this server is reached at (its public host). */
-  policyDomains: string[] | null;
-  /** The master socket policy port (843); null: off (policy requests are still answered on RTMP ports). */
-  policyPort: number | null;
-}
+const policyDomain = text().refine((domain) => {
+  try {
+    return parsePolicyDomains(domain).length === 1;
+  } catch {
+    return false;
+  }
+}, 'expected a domain (example.org, *.example.org or *)');
 
-export const defaultListenerConfig: ListenerConfig = { rtmpsPort: null, tls: null, policyDomains: null, policyPort: null };
+export const listenerSettings = {
+  rtmpsPort: port().nullable().describe('RTMP over TLS on this port (null: off); needs tlsCert and tlsKey.'),
+  tlsCert: text().nullable().describe('Certificate (PEM file) for RTMPS.'),
+  tlsKey: text().nullable().describe('Private key (PEM file) for RTMPS.'),
+  policyDomains: z.array(policyDomain).min(1).nullable().describe('Domains Flash clients may come from (null: the host this server is reached at).'),
+  policyPort: port().nullable().describe('The master socket policy port (843; null: off, policy requests are still answered on the RTMP ports).'),
+};
 
-export const LISTENER_FLAGS = ['rtmps-port', 'tls-cert', 'tls-key', 'policy-allow', 'policy-port'] as const;
+export type ListenerConfig = { [K in keyof typeof listenerSettings]: z.output<(typeof listenerSettings)[K]> };
+
+export const defaultListenerConfig: ListenerConfig = { rtmpsPort: null, tlsCert: null, tlsKey: null, policyDomains: null, policyPort: null };
+
+export const LISTENER_FLAGS: readonly SettingFlag[] = [
+  settingFlag('rtmps-port', 'rtmpsPort', 'number'),
+  settingFlag('tls-cert', 'tlsCert', 'text'),
+  settingFlag('tls-key', 'tlsKey', 'text'),
+  settingFlag('policy-allow', 'policyDomains', 'list'),
+  settingFlag('policy-port', 'policyPort', 'number'),
+];
 export const LISTENER_USAGE = '[--rtmps-port N --tls-cert FILE --tls-key FILE] [--policy-allow DOMAIN,...] [--policy-port N]';
 
-type ListenerFlag = (typeof LISTENER_FLAGS)[number];
-
-function portNumber(value: string, flag: string, usage: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${flag} must be a port number, got ${JSON.stringify(value)}\n${usage}`);
-  return n;
+/** The RTMPS certificate and key, when configured. */
+export function tlsFiles(config: ListenerConfig): TlsFiles | null {
+  return config.tlsCert !== null && config.tlsKey !== null ? { certFile: config.tlsCert, keyFile: config.tlsKey } : null;
 }
 
-export function loadListenerConfig(values: Partial<Record<ListenerFlag, string>>, usage: string): ListenerConfig {
-  const config: ListenerConfig = { ...defaultListenerConfig };
-  if (values['rtmps-port'] !== undefined) config.rtmpsPort = portNumber(values['rtmps-port'], 'rtmps-port', usage);
-  const cert = values['tls-cert'];
-  const key = values['tls-key'];
-  if ((cert === undefined) !== (key === undefined)) throw new Error(`--tls-cert and --tls-key go together\n${usage}`);
-  if (cert !== undefined && key !== undefined) config.tls = { certFile: cert, keyFile: key };
-  if ((config.rtmpsPort === null) !== (config.tls === null)) throw new Error(`--rtmps-port needs --tls-cert and --tls-key (and they need it)\n${usage}`);
-  if (values['policy-allow'] !== undefined) {
-    try {
-      config.policyDomains = parsePolicyDomains(values['policy-allow']);
-    } catch (error) {
-      throw new Error(`--policy-allow: ${(error as Error).message}\n${usage}`);
-    }
-    if (config.policyDomains.length === 0) throw new Error(`--policy-allow lists no domain\n${usage}`);
-  }
-  if (values['policy-port'] !== undefined) config.policyPort = portNumber(values['policy-port'], 'policy-port', usage);
-  return config;
+/**
+ * Settings that only make sense together, checked once every layer is merged. TLS files without an
+ * RTMPS port are an error too, unless `unusedTls` allows them (`npm start`'s edge, given the
+ * origin's, may have no RTMPS port of its own).
+ */
+export function checkListenerConfig(config: ListenerConfig, unusedTls = false): void {
+  if ((config.tlsCert === null) !== (config.tlsKey === null)) throw new ConfigError('tlsCert and tlsKey (--tls-cert, --tls-key) go together');
+  if (config.rtmpsPort !== null && config.tlsCert === null) throw new ConfigError('rtmpsPort (--rtmps-port) needs tlsCert and tlsKey (--tls-cert, --tls-key)');
+  if (!unusedTls && config.rtmpsPort === null && config.tlsCert !== null) throw new ConfigError('tlsCert and tlsKey (--tls-cert, --tls-key) are for RTMPS: they need rtmpsPort (--rtmps-port)');
 }

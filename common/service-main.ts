@@ -1,20 +1,12 @@
 /**
- * The command-line life of a server process (origin, edge, or both): load the configuration
- * (a bad flag prints the usage and exits 2), set the log level, start (a failure is logged, exit 1),
- * and stop gracefully on SIGINT/SIGTERM within a deadline, at once on a second signal
- * (common/graceful-shutdown.ts).
+ * The command-line life of a server process (origin, edge, or both): load the configuration (a
+ * bad flag, setting or config file is reported and exits 2), set the log level, start (a failure
+ * is logged, exit 1), and stop gracefully on SIGINT/SIGTERM within the configured deadline, at
+ * once on a second signal (common/graceful-shutdown.ts).
  */
 import { parseArgs } from 'node:util';
 import { exitOnSignals } from './graceful-shutdown.ts';
 import { setLogLevel, type Logger, type LogLevel } from './logger.ts';
-
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-/** `--log-level` / LOG_LEVEL checked against the levels the logger knows. */
-export function parseLogLevel(value: string, usage: string): LogLevel {
-  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new Error(`--log-level must be ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(value)}\n${usage}`);
-  return value as LogLevel;
-}
 
 export interface Service {
   readonly log: Logger;
@@ -25,7 +17,7 @@ export interface Service {
 }
 
 /** Runs a service until a signal stops it; resolves with the started service. */
-export async function runService<C extends { logLevel: LogLevel }, S extends Service>(load: () => C, create: (config: C) => S): Promise<S> {
+export async function runService<C extends { logLevel: LogLevel; shutdownDeadlineMs: number }, S extends Service>(load: () => C, create: (config: C) => S): Promise<S> {
   let config: C;
   try {
     config = load();
@@ -42,7 +34,7 @@ export async function runService<C extends { logLevel: LogLevel }, S extends Ser
     await service.close().catch(() => undefined);
     process.exit(1);
   }
-  exitOnSignals(service.log, () => (service.shutdown ? service.shutdown() : service.close()));
+  exitOnSignals(service.log, () => (service.shutdown ? service.shutdown() : service.close()), { deadlineMs: config.shutdownDeadlineMs });
   return service;
 }
 

@@ -1,59 +1,116 @@
 /**
- * Edge configuration: defaults, then environment (EDGE_*), then command-line flags. An edge joins
- * a cluster by configuration alone: where the origin(s) are and the shared link secret.
+ * Edge configuration: defaults, then the config file's `edge` section (`--config FILE`), then
+ * environment (EDGE_*), then command-line flags (common/config-file.ts). An edge joins a cluster by
+ * configuration alone: where the origin(s) are and the shared link secret. Every limit the edge
+ * enforces is a setting here, named, described (README's table is made from these descriptions)
+ * and checked.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import type { LogLevel } from '#common/logger.ts';
-import { parseFlags, parseLogLevel } from '#common/service-main.ts';
-import { defaultClientLimits, type ClientLimits } from '#common/client-limits.ts';
-import { defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, loadListenerConfig, type ListenerConfig } from '#common/listener-config.ts';
+import { z } from 'zod';
+import { clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
+import { parseFlags } from '#common/service-main.ts';
+import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, listenerSettings } from '#common/listener-config.ts';
+import {
+  CONFIG_USAGE, ConfigError, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
+  settingFlag, takeConfigOptions, text, wholeNumber, type Layer, type SettingFlag,
+} from '#common/config-file.ts';
+import { SHUTDOWN_DEADLINE_MS } from '#common/graceful-shutdown.ts';
 import { defaultRtmptLimits, type RtmptLimits } from './rtmpt/rtmpt-limits.ts';
+import { defaultBrowserLimits, type BrowserLimits } from './browser/ws-session.ts';
+import { DEFAULT_AUTH_TIMEOUT_MS } from './link/origin-link.ts';
 
 export interface OriginAddress {
   host: string;
   port: number;
 }
 
-/** The edge applies the same client limits as the origin (common/client-limits.ts), plus its RTMPT ones. */
-export interface EdgeConfig extends ClientLimits, ListenerConfig, RtmptLimits {
-  /** Origins' link addresses, tried in turn when the link is lost. */
-  origins: OriginAddress[];
-  /** Shared secret proven to the origin (and by it) over the link; never sent. */
-  secret: string;
-  /** This edge's name in the origin's registry. */
-  name: string;
-  bind: string;
-  rtmpPort: number;
-  /** The edge's HTTP port (web client, WebSocket /ws, HTTP/WS-FLV); 0 picks a free one. */
-  httpPort: number;
-  /** Where clients reach this edge (reported to the origin for "which edge should I use"). */
-  publicUrl: string;
-  originTls: boolean;
-  /** CA certificate (PEM file) that signed the origin's link certificate; system CAs otherwise. */
-  originCaFile: string | null;
-  /** Load reports to the origin this often. */
-  loadIntervalMs: number;
-  /** Link pings this often; a link silent for three intervals is dropped. */
-  linkPingIntervalMs: number;
-  /** Reconnect delay: starts here, doubles per failed attempt, up to reconnectMaxMs. */
-  reconnectMinMs: number;
-  reconnectMaxMs: number;
-  /** Link and client counters logged this often (0: never). */
-  statsIntervalMs: number;
-  /** Address WebRTC media binds and announces (ICE host candidate); null: the --bind address, or every interface when that is a wildcard. */
-  webrtcBind: string | null;
-  /** UDP ports WebRTC media may use (both 0: any). */
-  webrtcPortRangeBegin: number;
-  webrtcPortRangeEnd: number;
-  /** A WebRTC publisher is asked for a keyframe at least this often (ms). */
-  keyframeIntervalMs: number;
-  /** The video bit rate a WebRTC publisher is told it may send (bit/s). */
-  webrtcMaxBitrate: number;
-  logLevel: LogLevel;
+/** The origin's default link port (Red5's MRTMP port). */
+export const DEFAULT_LINK_PORT = 9035;
+
+/** `HOST`, `HOST:PORT` or `[IPv6]:PORT` (the port defaults to 9035). */
+export function parseOriginAddress(entry: string): OriginAddress {
+  const colon = entry.lastIndexOf(':');
+  const bracketed = entry.startsWith('[');
+  const hasPort = colon > 0 && (!bracketed || entry.lastIndexOf(']') < colon) && (bracketed || entry.indexOf(':') === colon);
+  const host = (hasPort ? entry.slice(0, colon) : entry).replace(/^\[|\]$/g, '');
+  const port = hasPort ? Number(entry.slice(colon + 1)) : DEFAULT_LINK_PORT;
+  if (!host || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`expected HOST:PORT, got ${JSON.stringify(entry)}`);
+  return { host, port };
 }
 
+const webrtcPort = wholeNumber(0, 65535).refine((p) => p === 0 || p >= 1024, 'expected 0 (any) or a port from 1024');
+
+const originAddress = z.union([
+  text().transform((entry, context) => {
+    try {
+      return parseOriginAddress(entry);
+    } catch (error) {
+      context.issues.push({ code: 'custom', message: (error as Error).message, input: entry });
+      return z.NEVER;
+    }
+  }),
+  z.strictObject({ host: text(), port: wholeNumber(1, 65535) }),
+], { error: 'expected "HOST:PORT" or { host, port }' });
+
+const browserSettings = z.strictObject({
+  maxSessions: wholeNumber(1).describe('Browser connections (/ws) this edge accepts.'),
+  maxMessageBytes: wholeNumber(1024).describe('Largest message accepted from a browser; larger ones get too_large.'),
+  messagesPerSecond: wholeNumber(1).describe('Sustained messages per second per connection.'),
+  burst: wholeNumber(1).describe('Messages allowed at once above messagesPerSecond.'),
+  maxStrikes: wholeNumber(1).describe('Invalid or over-limit messages tolerated before the connection is closed (1008).'),
+  maxPendingCalls: wholeNumber(1).describe('Calls (browser to origin) awaiting an answer at once.'),
+  maxSharedObjects: wholeNumber(1).describe('Shared objects one connection may use at once.'),
+  maxSignallingBytes: wholeNumber(1024).describe('Largest webrtc.publish / webrtc.play message (an SDP offer as JSON).'),
+  maxWebRtcSessions: wholeNumber(0).describe('WebRTC sessions (publishing or playing) one connection may have at once.'),
+  offersPerSecond: wholeNumber(1).describe('WebRTC offers per second per connection (each costs a peer connection, maybe an ffmpeg).'),
+  offerBurst: wholeNumber(1).describe('Offers allowed at once above offersPerSecond (a page joining a room plays everyone at once).'),
+  maxBufferedBytes: wholeNumber(64 * 1024).describe('Unsent bytes to one browser past which it is considered gone and closed.'),
+} satisfies Record<keyof BrowserLimits, z.ZodType>);
+
+const rtmptSettings = {
+  rtmptIdleTimeoutMs: milliseconds(100, 3_600_000).describe('An RTMPT session with no request (send or idle poll) for this long is closed.'),
+  rtmptMaxQueuedBytes: wholeNumber(64 * 1024, 1024 ** 3).describe('Bytes queued for one RTMPT client\'s polls past which its session is closed (leave room for a joiner\'s cached GOP).'),
+  rtmptMaxReplyBytes: wholeNumber(1024, 64 * 1024 * 1024).describe('At most this many queued bytes in one RTMPT reply.'),
+  rtmptMaxBodyBytes: wholeNumber(4096, 256 * 1024 * 1024).describe('Largest RTMPT request body (what a client sends in one request).'),
+} satisfies Record<keyof RtmptLimits, z.ZodType>;
+
+export const edgeSettings = z.strictObject({
+  origins: z.array(originAddress).min(1).describe('Origins\' link addresses (HOST:PORT, port 9035 by default), tried in turn when the link is lost. Required.'),
+  secret: text().describe('Shared link secret proven to the origin (and by it); never sent, masked by --print-config. Required, or secretFile.'),
+  secretFile: text().nullable().describe('File holding the link secret, instead of secret.'),
+  name: text().max(64).describe('This edge\'s name in the origin\'s registry (letters, digits, . _ : @ -).'),
+  bind: text().describe('Address of the RTMP, RTMPS and HTTP listeners.'),
+  rtmpPort: port().describe('RTMP port (0: any free port).'),
+  httpPort: port().describe('HTTP port: web client, /ws, HTTP/WS-FLV, RTMPT, WHIP/WHEP, /metrics (0: any free port).'),
+  publicUrl: z.string().refine((url) => url === '' || URL.canParse(url), 'expected a URL (rtmp://HOST:PORT)')
+    .describe('Where clients reach this edge, for the origin\'s /api/edges/pick (empty: rtmp://BIND:PORT).'),
+  originTls: z.boolean().describe('The link to the origin is TLS.'),
+  originCaFile: text().nullable().describe('CA certificate (PEM file) that signed the origin\'s link certificate (null: the system\'s CAs); needs originTls.'),
+  ...clientLimitSettings,
+  ...listenerSettings,
+  loadIntervalMs: milliseconds(100).describe('Load reports to the origin this often.'),
+  linkPingIntervalMs: milliseconds(100).describe('Link pings this often; a link silent for three intervals is dropped.'),
+  linkAuthTimeoutMs: milliseconds(100).describe('The link must be authenticated within this time after connecting, else the next origin is tried.'),
+  reconnectMinMs: milliseconds(10).describe('Reconnect delay after a lost link: starts here, doubles per failed attempt.'),
+  reconnectMaxMs: milliseconds(10).describe('Longest reconnect delay.'),
+  connectHoldMs: milliseconds(100).describe('A client that connects while the link is down is held this long for it, then gets NetConnection.Connect.Failed.'),
+  maxHeldMessages: wholeNumber(1).describe('Messages kept from a held client; one more closes it.'),
+  statsIntervalMs: milliseconds(0, 3_600_000).describe('Link and client counters logged this often (0: never).'),
+  webrtcBind: text().nullable().describe('Address WebRTC media binds and announces (ICE host candidate; null: bind, or every interface when that is a wildcard).'),
+  webrtcPortRangeBegin: webrtcPort.describe('First UDP port WebRTC media may use (0 with webrtcPortRangeEnd 0: any).'),
+  webrtcPortRangeEnd: webrtcPort.describe('Last UDP port WebRTC media may use.'),
+  webrtcGatheringTimeoutMs: milliseconds(100, 60_000).describe('ICE candidates are gathered for at most this long before an answer is sent.'),
+  keyframeIntervalMs: milliseconds(500, 60_000).describe('A WebRTC publisher is asked for a keyframe at least this often.'),
+  webrtcMaxBitrate: wholeNumber(100_000, 50_000_000).describe('The video bit rate (bit/s) a WebRTC publisher is told it may send.'),
+  ...rtmptSettings,
+  browser: browserSettings.describe('Browsers on the WebSocket application channel (/ws).'),
+  ...processSettings,
+});
+
+export type EdgeConfig = z.output<typeof edgeSettings>;
+
 export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicUrl'> = {
+  secretFile: null,
   name: hostname(),
   bind: '0.0.0.0',
   rtmpPort: 1935,
@@ -65,95 +122,92 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
   ...defaultRtmptLimits,
   loadIntervalMs: 2000,
   linkPingIntervalMs: 5000,
+  linkAuthTimeoutMs: DEFAULT_AUTH_TIMEOUT_MS,
   reconnectMinMs: 250,
   reconnectMaxMs: 5000,
+  connectHoldMs: 10_000,
+  maxHeldMessages: 256,
   statsIntervalMs: 0,
   webrtcBind: null,
   webrtcPortRangeBegin: 0,
   webrtcPortRangeEnd: 0,
+  webrtcGatheringTimeoutMs: 2000,
   keyframeIntervalMs: 2000,
   webrtcMaxBitrate: 2_000_000,
+  browser: defaultBrowserLimits,
   logLevel: 'info',
+  shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS,
 };
 
-/** The origin's default link port (Red5's MRTMP port). */
-export const DEFAULT_LINK_PORT = 9035;
+/** What --print-config masks. */
+const EDGE_SECRETS = ['secret'] as const;
 
-const usage = `usage: node gateway/main.ts --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
+function portRange(value: string): Record<string, unknown> {
+  const match = /^(\d+)-(\d+)$/.exec(value);
+  if (!match) throw new Error(`expected FIRST-LAST, got ${JSON.stringify(value)}`);
+  return { webrtcPortRangeBegin: Number(match[1]), webrtcPortRangeEnd: Number(match[2]) };
+}
+
+export const EDGE_FLAGS: readonly SettingFlag[] = [
+  settingFlag('origin', 'origins', 'list', 'EDGE_ORIGIN'),
+  settingFlag('secret', 'secret', 'text', 'EDGE_SECRET'),
+  settingFlag('secret-file', 'secretFile', 'text', 'EDGE_SECRET_FILE'),
+  settingFlag('name', 'name', 'text', 'EDGE_NAME'),
+  settingFlag('bind', 'bind', 'text', 'EDGE_BIND'),
+  settingFlag('rtmp-port', 'rtmpPort', 'number', 'EDGE_RTMP_PORT'),
+  settingFlag('http-port', 'httpPort', 'number', 'EDGE_HTTP_PORT'),
+  settingFlag('public-url', 'publicUrl', 'text', 'EDGE_PUBLIC_URL'),
+  { flag: 'origin-tls', boolean: true, keys: ['originTls'], set: () => ({ originTls: true }) },
+  settingFlag('origin-ca', 'originCaFile', 'text'),
+  settingFlag('ping-interval-ms', 'pingIntervalMs', 'number'),
+  settingFlag('media-flush-ms', 'mediaFlushMs', 'number', 'EDGE_MEDIA_FLUSH_MS'),
+  settingFlag('stats-interval-ms', 'statsIntervalMs', 'number'),
+  settingFlag('log-level', 'logLevel', 'text', 'LOG_LEVEL'),
+  ...LISTENER_FLAGS,
+  settingFlag('webrtc-bind', 'webrtcBind', 'text'),
+  { flag: 'webrtc-ports', keys: ['webrtcPortRangeBegin', 'webrtcPortRangeEnd'], set: portRange },
+  settingFlag('keyframe-interval-ms', 'keyframeIntervalMs', 'number'),
+  settingFlag('webrtc-max-bitrate', 'webrtcMaxBitrate', 'number'),
+  settingFlag('rtmpt-idle-timeout-ms', 'rtmptIdleTimeoutMs', 'number'),
+  settingFlag('rtmpt-max-queued-bytes', 'rtmptMaxQueuedBytes', 'number'),
+  settingFlag('rtmpt-max-reply-bytes', 'rtmptMaxReplyBytes', 'number'),
+  settingFlag('rtmpt-max-body-bytes', 'rtmptMaxBodyBytes', 'number'),
+];
+
+const usage = `usage: node gateway/main.ts ${CONFIG_USAGE} --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
   [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] [--log-level debug|info|warn|error]
   ${LISTENER_USAGE}
   [--webrtc-bind ADDR] [--webrtc-ports FIRST-LAST] [--keyframe-interval-ms MS] [--webrtc-max-bitrate BPS]
   [--rtmpt-idle-timeout-ms MS] [--rtmpt-max-queued-bytes N] [--rtmpt-max-reply-bytes N] [--rtmpt-max-body-bytes N]
-  environment: EDGE_ORIGIN, EDGE_SECRET, EDGE_SECRET_FILE, EDGE_NAME, EDGE_BIND, EDGE_RTMP_PORT, EDGE_HTTP_PORT, EDGE_PUBLIC_URL, EDGE_MEDIA_FLUSH_MS, LOG_LEVEL`;
+  environment: ${EDGE_FLAGS.flatMap((entry) => entry.env ?? []).join(', ')}
+  every setting (README, "Configuration") can be set in the config file's edge section; flags beat the environment, which beats the file`;
 
-/** RTMPT limits by flag, with the range each accepts. */
-const RTMPT_FLAGS = [
-  ['rtmpt-idle-timeout-ms', 'rtmptIdleTimeoutMs', 100, 3_600_000],
-  ['rtmpt-max-queued-bytes', 'rtmptMaxQueuedBytes', 64 * 1024, 1024 ** 3],
-  ['rtmpt-max-reply-bytes', 'rtmptMaxReplyBytes', 1024, 64 * 1024 * 1024],
-  ['rtmpt-max-body-bytes', 'rtmptMaxBodyBytes', 4096, 256 * 1024 * 1024],
-] as const satisfies readonly (readonly [string, keyof RtmptLimits, number, number])[];
-
-function wholeNumber(value: string, what: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${what} must be a whole number in ${min}..${max}, got ${JSON.stringify(value)}\n${usage}`);
-  return n;
+/** Checks what only makes sense together, once every layer is merged (the listeners' settings and the link's are checked by each loader). */
+export function checkEdgeConfig(config: Pick<EdgeConfig, 'webrtcPortRangeBegin' | 'webrtcPortRangeEnd' | 'reconnectMinMs' | 'reconnectMaxMs'>): void {
+  if ((config.webrtcPortRangeBegin === 0) !== (config.webrtcPortRangeEnd === 0)) throw new ConfigError('webrtcPortRangeBegin and webrtcPortRangeEnd (--webrtc-ports) are both 0 (any port) or both ports');
+  if (config.webrtcPortRangeBegin > config.webrtcPortRangeEnd) throw new ConfigError('webrtcPortRangeBegin must not be above webrtcPortRangeEnd');
+  if (config.reconnectMinMs > config.reconnectMaxMs) throw new ConfigError('reconnectMinMs must not be above reconnectMaxMs');
 }
 
-export function parseOrigins(value: string): OriginAddress[] {
-  return value.split(',').map((s) => s.trim()).filter(Boolean).map((entry) => {
-    const colon = entry.lastIndexOf(':');
-    const host = colon > 0 ? entry.slice(0, colon).replace(/^\[|\]$/g, '') : entry;
-    const port = colon > 0 ? wholeNumber(entry.slice(colon + 1), '--origin port', 1, 65535) : DEFAULT_LINK_PORT;
-    return { host, port };
-  });
+/** `--print-config`'s view of the edge: the secret masked, the rest as a config file holds it. */
+export function printableEdgeConfig(config: Partial<EdgeConfig>): Record<string, unknown> {
+  return printableSettings(config, edgeSettings, EDGE_SECRETS);
 }
 
+/** The edge's command line (`node gateway/main.ts`): `--config FILE`, environment, flags; `--print-config` prints and exits. */
 export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConfig {
-  const values = parseFlags(argv,
-    ['origin', 'secret', 'secret-file', 'name', 'bind', 'rtmp-port', 'http-port', 'public-url', 'origin-ca', 'ping-interval-ms', 'media-flush-ms', 'stats-interval-ms', 'log-level', 'webrtc-bind', 'webrtc-ports', 'keyframe-interval-ms', 'webrtc-max-bitrate',
-      ...RTMPT_FLAGS.map(([flag]) => flag), ...LISTENER_FLAGS],
-    ['origin-tls'], usage);
-  const originList = values.origin ?? env.EDGE_ORIGIN;
-  if (!originList) throw new Error(`--origin is required\n${usage}`);
-  const origins = parseOrigins(originList);
-  if (origins.length === 0) throw new Error(`--origin lists no address\n${usage}`);
-  const secretFile = values['secret-file'] ?? env.EDGE_SECRET_FILE;
-  const secret = values.secret ?? env.EDGE_SECRET ?? (secretFile ? readFileSync(secretFile, 'utf8').trim() : '');
-  if (!secret) throw new Error(`--secret or --secret-file is required\n${usage}`);
-  const config: EdgeConfig = { ...defaultEdgeConfig, ...loadListenerConfig(values, usage), origins, secret, publicUrl: '' };
-  const name = values.name ?? env.EDGE_NAME;
-  if (name) config.name = name;
-  const bind = values.bind ?? env.EDGE_BIND;
-  if (bind) config.bind = bind;
-  const rtmpPort = values['rtmp-port'] ?? env.EDGE_RTMP_PORT;
-  if (rtmpPort) config.rtmpPort = wholeNumber(rtmpPort, '--rtmp-port', 0, 65535);
-  const httpPort = values['http-port'] ?? env.EDGE_HTTP_PORT;
-  if (httpPort) config.httpPort = wholeNumber(httpPort, '--http-port', 0, 65535);
-  config.publicUrl = values['public-url'] ?? env.EDGE_PUBLIC_URL ?? '';
-  config.originTls = values['origin-tls'] ?? false;
-  config.originCaFile = values['origin-ca'] ?? null;
-  if (config.originCaFile && !config.originTls) throw new Error(`--origin-ca needs --origin-tls\n${usage}`);
-  if (values['ping-interval-ms']) config.pingIntervalMs = wholeNumber(values['ping-interval-ms'], '--ping-interval-ms', 100, 600_000);
-  const mediaFlush = values['media-flush-ms'] ?? env.EDGE_MEDIA_FLUSH_MS;
-  if (mediaFlush) config.mediaFlushMs = wholeNumber(mediaFlush, '--media-flush-ms', 0, 1000);
-  if (values['webrtc-bind']) config.webrtcBind = values['webrtc-bind'];
-  const ports = values['webrtc-ports'];
-  if (ports) {
-    const match = /^(\d+)-(\d+)$/.exec(ports);
-    if (!match) throw new Error(`--webrtc-ports must be FIRST-LAST, got ${JSON.stringify(ports)}\n${usage}`);
-    config.webrtcPortRangeBegin = wholeNumber(match[1]!, '--webrtc-ports first port', 1024, 65535);
-    config.webrtcPortRangeEnd = wholeNumber(match[2]!, '--webrtc-ports last port', config.webrtcPortRangeBegin, 65535);
-  }
-  if (values['keyframe-interval-ms']) config.keyframeIntervalMs = wholeNumber(values['keyframe-interval-ms'], '--keyframe-interval-ms', 500, 60_000);
-  if (values['webrtc-max-bitrate']) config.webrtcMaxBitrate = wholeNumber(values['webrtc-max-bitrate'], '--webrtc-max-bitrate', 100_000, 50_000_000);
-  const stats = values['stats-interval-ms'];
-  if (stats) config.statsIntervalMs = wholeNumber(stats, '--stats-interval-ms', 0, 3_600_000);
-  for (const [flag, key, min, max] of RTMPT_FLAGS) {
-    const value = values[flag];
-    if (value) config[key] = wholeNumber(value, `--${flag}`, min, max);
-  }
-  const level = values['log-level'] ?? env.LOG_LEVEL;
-  if (level) config.logLevel = parseLogLevel(level, usage);
+  const options = takeConfigOptions(argv);
+  const values = parseFlags(options.rest, EDGE_FLAGS.filter((entry) => !entry.boolean).map((entry) => entry.flag), EDGE_FLAGS.filter((entry) => entry.boolean).map((entry) => entry.flag), usage);
+  const file = options.file === null ? {} : readConfigFile(options.file, { edge: edgeSettings }).edge;
+  const layers = flagLayers(edgeSettings, EDGE_FLAGS, values, env, usage);
+  const layered: Layer<EdgeConfig>[] = [['the config file', file], ['the environment', layers.env], ['the flags', layers.flags]];
+  const config = mergeLayers<EdgeConfig>({ ...defaultEdgeConfig, origins: [], secret: '', publicUrl: '' }, layered, [['secret', 'secretFile']]);
+  if (config.origins.length === 0) throw new ConfigError(`--origin (EDGE_ORIGIN, edge.origins) is required\n${usage}`);
+  if (config.secretFile !== null) config.secret = readSecretFile(config.secretFile, 'secretFile').trim();
+  if (!config.secret) throw new ConfigError(`--secret or --secret-file (EDGE_SECRET, EDGE_SECRET_FILE, edge.secret, edge.secretFile) is required\n${usage}`);
+  if (config.originCaFile !== null && !config.originTls) throw new ConfigError('originCaFile (--origin-ca) needs originTls (--origin-tls)');
+  checkListenerConfig(config);
+  checkEdgeConfig(config);
+  if (options.print) printConfigAndExit({ edge: printableEdgeConfig(config) }, options.print);
   return config;
 }

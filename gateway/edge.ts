@@ -12,6 +12,7 @@ import { isWildcardAddress } from '#common/listen.ts';
 import { Logger } from '#common/logger.ts';
 import { settledWithin, SHUTDOWN_NOTICE_MS } from '#common/graceful-shutdown.ts';
 import { RtmpConnection, type RtmpConnectionOptions, type RtmpSocket } from '#common/rtmp-connection.ts';
+import { tlsFiles } from '#common/listener-config.ts';
 import { LinkFrameKind } from '#protocol/link/link-frame.ts';
 import type { EdgeConfig } from './config.ts';
 import { OriginLink, type OriginFrame } from './link/origin-link.ts';
@@ -93,6 +94,7 @@ export class Edge {
     this.#connectionOptions = {
       decoderLimits: { maxMessageSize: config.maxMessageBytes },
       handshakeTimeoutMs: config.handshakeTimeoutMs,
+      idleTimeoutMs: config.idleTimeoutMs,
       pingIntervalMs: config.pingIntervalMs,
       mediaFlushMs: config.mediaFlushMs,
     };
@@ -100,7 +102,7 @@ export class Edge {
     this.link = new OriginLink({
       origins: config.origins, secret: config.secret, edgeName: config.name, tls: config.originTls, caFile: config.originCaFile,
       pingIntervalMs: config.linkPingIntervalMs, loadIntervalMs: config.loadIntervalMs,
-      reconnectMinMs: config.reconnectMinMs, reconnectMaxMs: config.reconnectMaxMs,
+      reconnectMinMs: config.reconnectMinMs, reconnectMaxMs: config.reconnectMaxMs, authTimeoutMs: config.linkAuthTimeoutMs,
       loadReport: () => ({
         clients: this.sessions.clients, protocols: this.sessions.clientsByProtocol,
         streams: this.#relay.streamCount, players: this.#relay.playerCount, publicUrl: this.#publicUrl,
@@ -126,7 +128,7 @@ export class Edge {
     }, this.log.child('playback'));
     const webrtc = {
       bindAddress: config.webrtcBind ?? (isWildcardAddress(config.bind) ? undefined : config.bind), portRangeBegin: config.webrtcPortRangeBegin || undefined,
-      portRangeEnd: config.webrtcPortRangeEnd || undefined, gatheringTimeoutMs: 2000,
+      portRangeEnd: config.webrtcPortRangeEnd || undefined, gatheringTimeoutMs: config.webrtcGatheringTimeoutMs,
     };
     this.localPublishers = new LocalPublishers(this.http);
     this.whip = new WhipEndpoint(this.http, this.link, this.sessions, {
@@ -136,12 +138,12 @@ export class Edge {
     this.whep = new WhepEndpoint(this.http, this.link, this.sessions, { egress: webrtc, maxGopBytes: config.maxGopBytes,
       forwarding: { publishers: this.localPublishers, egress: webrtc, detachSession: (id) => this.#relay.detachSession(id) } }, this.log.child('whep'));
     // Browsers signal WebRTC on /ws too, through the signallers WHIP and WHEP use.
-    this.browsers = new BrowserGateway(this.http, this.link, this.sessions, { publish: this.whip.signaller, play: this.whep.signaller }, this.log.child('ws'));
+    this.browsers = new BrowserGateway(this.http, this.link, this.sessions, { publish: this.whip.signaller, play: this.whep.signaller }, this.log.child('ws'), config.browser);
     // Domains default to this edge's public host, known once it listens (see start()).
     this.policy = new FlashPolicy(config.policyDomains ?? []);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
     this.http.route('/crossdomain.xml', (_req, res) => this.policy.sendUrlPolicy(res));
-    const ports = [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: config.tls }])];
+    const ports = [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: tlsFiles(config) }])];
     this.#listeners = ports.map(({ port, tls }) => new RtmpListener({
       host: config.bind, port, tls, policy: this.policy, handshakeTimeoutMs: config.handshakeTimeoutMs,
       accept: (socket) => { this.#accept(socket, tls ? 'rtmps' : 'rtmp'); },
@@ -164,7 +166,7 @@ export class Edge {
     }
     const connection = new RtmpConnection(socket, this.#connectionOptions, this.log);
     this.#metrics.track(connection);
-    const session = new EdgeSession(connection, socket, this.link, protocol);
+    const session = new EdgeSession(connection, socket, this.link, protocol, this.config);
     this.sessions.add(session);
     session.on('closing', () => this.#relay.detachSession(session.id));
     session.on('close', () => this.sessions.remove(session));

@@ -1,66 +1,60 @@
 /**
- * Origin configuration: defaults, then environment (ORIGIN_*), then command-line flags.
- * Every limit the origin enforces is here, named, so none is silent.
+ * Origin configuration: defaults, then the config file's `origin` section (`--config FILE`), then
+ * environment (ORIGIN_*), then command-line flags (common/config-file.ts). Every limit the origin
+ * enforces is a setting here, named, described (README's table is made from these descriptions)
+ * and checked, so none is silent.
  */
-import { secretFromFile } from '#common/stored-secret.ts';
-import { parseAuthPolicies, type AuthPolicy } from './auth/authorizer.ts';
-import type { LogLevel } from '#common/logger.ts';
-import { defaultClientLimits, type ClientLimits } from '#common/client-limits.ts';
-import { parseFlags, parseLogLevel } from '#common/service-main.ts';
-import { defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, loadListenerConfig, type ListenerConfig } from '#common/listener-config.ts';
+import { z } from 'zod';
+import { SHUTDOWN_DEADLINE_MS } from '#common/graceful-shutdown.ts';
+import { AUTH_POLICIES } from './auth/authorizer.ts';
+import { clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
+import { parseFlags } from '#common/service-main.ts';
+import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, listenerSettings } from '#common/listener-config.ts';
+import {
+  CONFIG_USAGE, ConfigError, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
+  settingFlag, takeConfigOptions, text, wholeNumber, type Layer, type SettingFlag,
+} from '#common/config-file.ts';
 
-/** The origin applies the same client limits and listener settings as the edge (common/). */
-export interface OriginConfig extends ClientLimits, ListenerConfig {
-  bind: string;
-  rtmpPort: number;
-  dataDir: string;
-  applications: string[];
-  maxStreamsPerConnection: number;
-  /** Largest remote shared object (its slots' names and AMF0-encoded values); a change beyond is refused. */
-  maxSharedObjectBytes: number;
-  /** Shared objects one room (scope) may hold; a use beyond is refused. */
-  maxSharedObjectsPerRoom: number;
-  /** Shared object changes, sends and clears one client may make per second (and in one burst). */
-  maxSharedObjectChangesPerSecond: number;
-  /** A server-to-client call (Client.invoke) fails if the client has not answered within this time. */
-  callTimeoutMs: number;
-  /** Chat messages the classroom keeps per room (oldest dropped first). */
-  maxChatHistory: number;
-  /** HTTP API port (0: any free port). */
-  httpPort: number;
-  /** Address of the HTTP API (recordings, tokens, edges): loopback unless the operator opens it. */
-  httpBind: string;
-  /** Record every room while anyone publishes in it ('always'), or only when asked ('never'). */
-  recordRooms: 'always' | 'never';
-  /** Recorders write queued tags at least this often. */
-  recordFlushMs: number;
-  /** A recorder whose queue passes this many bytes (the disk does not keep up) fails with Record.Failed. */
-  maxRecordQueueBytes: number;
-  /** onMetaData reserved at the start of each recording; bounds its keyframe index (thinned beyond). */
-  recordMetadataReserveBytes: number;
-  /** VOD players send this much media (ms of stream time) ahead of real time. */
-  vodReadAheadMs: number;
-  /** Port edges link to (0: any free port). */
-  linkPort: number;
-  /** Address the edge link listens on; null: the same as `bind`. */
-  linkBind: string | null;
-  /** Shared secret edges prove they know; null: no link listener at all (never unauthenticated edges). */
-  linkSecret: string | null;
-  /** TLS certificate and key (PEM files) for the edge link; both or neither. */
-  linkTlsCert: string | null;
-  linkTlsKey: string | null;
-  /** Link backlog beyond which a subscription's media is dropped to the next keyframe (control frames never are). */
-  maxLinkMediaBacklogBytes: number;
-  /** An edge whose link backlog passes this (it stopped reading, even control frames pile up) is disconnected. */
-  maxLinkBacklogBytes: number;
-  /** The origin pings each edge this often (round-trip time; an edge is healthy with a Pong within 3 intervals). */
-  linkPingIntervalMs: number;
-  /** Authorization policy per application (origin/auth/authorizer.ts); unlisted ones get the default (classroom required, others legacy). */
-  authPolicies: Map<string, AuthPolicy>;
-  /** Token signing secret; null: generated once into <dataDir>/token-secret. */
-  tokenSecret: string | null;
-  logLevel: LogLevel;
-}
+export const originSettings = z.strictObject({
+  bind: text().describe('Address of the RTMP (and RTMPS) listeners.'),
+  rtmpPort: port().describe('RTMP port (0: any free port).'),
+  dataDir: text().describe('Recordings, shared objects and generated secrets.'),
+  applications: z.array(text().regex(/^[^/\s]+$/, 'expected an application name (no slash or space)')).min(1).describe('Applications clients may connect to.'),
+  ...clientLimitSettings,
+  ...listenerSettings,
+  maxStreamsPerConnection: wholeNumber(1).describe('NetStreams one connection may hold at once.'),
+  maxSharedObjectBytes: wholeNumber(1).describe('Largest remote shared object (its slots\' names and AMF0-encoded values); a change beyond is refused.'),
+  maxSharedObjectsPerRoom: wholeNumber(1).describe('Shared objects one room (scope) may hold; a use beyond is refused.'),
+  maxSharedObjectChangesPerSecond: wholeNumber(1).describe('Shared object changes, sends and clears (and classroom writes) one client may make per second (and in one burst).'),
+  callTimeoutMs: milliseconds(1).describe('A server-to-client call (Client.invoke) fails if the client has not answered within this time.'),
+  maxChatHistory: wholeNumber(0).describe('Chat messages the classroom keeps per room (oldest dropped first).'),
+  httpPort: port().describe('HTTP API port (recordings, tokens, edges, /metrics; 0: any free port).'),
+  httpBind: text().describe('Address of the HTTP API: loopback unless the operator opens it.'),
+  recordRooms: z.enum(['always', 'never']).describe('Record every room while anyone publishes in it (always), or only when asked (never).'),
+  recordFlushMs: milliseconds(10, 1000).describe('Recorders write queued tags at least this often (at most 1000: crash safety needs a flush a second).'),
+  maxRecordQueueBytes: wholeNumber(64 * 1024).describe('A recorder whose queue passes this (the disk does not keep up) fails with Record.Failed.'),
+  recordMetadataReserveBytes: wholeNumber(1024).describe('onMetaData reserved at the start of each recording; bounds its keyframe index (thinned beyond).'),
+  vodReadAheadMs: milliseconds(0, 60_000).describe('VOD players are sent this much media (ms of stream time) ahead of real time.'),
+  maxVodMp3Bytes: wholeNumber(1024).describe('Largest MP3 file played as VOD (read whole into memory); a larger one fails to play.'),
+  linkPort: port().describe('Port edges link to (0: any free port).'),
+  linkBind: text().nullable().describe('Address the edge link listens on (null: bind).'),
+  linkSecret: text().nullable().describe('Shared secret edges prove they know (masked by --print-config); null with no linkSecretFile: no link listener (never unauthenticated edges).'),
+  linkSecretFile: text().nullable().describe('File holding the link secret (a trailing newline is not part of it), instead of linkSecret.'),
+  linkTlsCert: text().nullable().describe('Certificate (PEM file) for the edge link; with linkTlsKey the link is TLS.'),
+  linkTlsKey: text().nullable().describe('Private key (PEM file) for the edge link.'),
+  linkAuthTimeoutMs: milliseconds(100).describe('An edge must send Hello and prove the secret within this time.'),
+  maxLinkMediaBacklogBytes: wholeNumber(64 * 1024).describe('Link backlog beyond which a subscription\'s media is dropped to the next keyframe (control frames never are).'),
+  maxLinkBacklogBytes: wholeNumber(1024 * 1024).describe('An edge whose link backlog passes this (it stopped reading, even control frames pile up) is disconnected.'),
+  linkPingIntervalMs: milliseconds(100).describe('Each edge is pinged this often (round-trip time; healthy with a Pong within 3 intervals).'),
+  authPolicies: z.record(text(), z.enum(AUTH_POLICIES))
+    .transform((policies) => new Map(Object.entries(policies)))
+    .describe('Authorization policy per application (required, optional, legacy); unlisted ones: classroom required, others legacy.'),
+  tokenSecret: text().nullable().describe('Token signing secret (masked by --print-config); null with no tokenSecretFile: generated once into token-secret in dataDir.'),
+  tokenSecretFile: text().nullable().describe('File holding the token signing secret, instead of tokenSecret.'),
+  ...processSettings,
+});
+
+export type OriginConfig = z.output<typeof originSettings>;
 
 export const defaultOriginConfig: OriginConfig = {
   bind: '0.0.0.0',
@@ -83,111 +77,115 @@ export const defaultOriginConfig: OriginConfig = {
   // About 4000 keyframes: over an hour at one keyframe a second before the index is thinned.
   recordMetadataReserveBytes: 75_000,
   vodReadAheadMs: 1000,
+  maxVodMp3Bytes: 64 * 1024 * 1024,
   linkPort: 9035,
   linkBind: null,
   linkSecret: null,
+  linkSecretFile: null,
   linkTlsCert: null,
   linkTlsKey: null,
+  linkAuthTimeoutMs: 5000,
   maxLinkMediaBacklogBytes: 4 * 1024 * 1024,
   maxLinkBacklogBytes: 64 * 1024 * 1024,
   linkPingIntervalMs: 5000,
   authPolicies: new Map(),
   tokenSecret: null,
+  tokenSecretFile: null,
   logLevel: 'info',
+  shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS,
 };
 
-const usage = `usage: node origin/main.ts [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--ping-interval-ms MS] [--media-flush-ms MS]
+/** What --print-config masks. */
+const ORIGIN_SECRETS = ['linkSecret', 'tokenSecret'] as const;
+
+/** Settings that say one thing two ways: a layer that sets one overrides what lower layers gave the other. */
+const ORIGIN_ALTERNATIVES = [['linkSecret', 'linkSecretFile'], ['tokenSecret', 'tokenSecretFile']] as const;
+
+/** `--auth classroom=required,live=legacy` as the mapping the file holds (its policies checked by the schema). */
+function authPolicyEntries(text: string): Record<string, string> {
+  const policies: Record<string, string> = {};
+  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const [app, policy, ...rest] = entry.split('=').map((part) => part.trim());
+    if (!app || policy === undefined || rest.length > 0) throw new Error(`expected APP=${AUTH_POLICIES.join('|')} entries, got ${JSON.stringify(entry)}`);
+    policies[app] = policy;
+  }
+  return policies;
+}
+
+export const ORIGIN_FLAGS: readonly SettingFlag[] = [
+  settingFlag('bind', 'bind', 'text', 'ORIGIN_BIND'),
+  settingFlag('rtmp-port', 'rtmpPort', 'number', 'ORIGIN_RTMP_PORT'),
+  settingFlag('data-dir', 'dataDir', 'text', 'ORIGIN_DATA_DIR'),
+  settingFlag('apps', 'applications', 'list', 'ORIGIN_APPS'),
+  settingFlag('handshake-timeout', 'handshakeTimeoutMs', 'number'),
+  settingFlag('ping-interval-ms', 'pingIntervalMs', 'number'),
+  settingFlag('media-flush-ms', 'mediaFlushMs', 'number', 'ORIGIN_MEDIA_FLUSH_MS'),
+  settingFlag('so-max-bytes', 'maxSharedObjectBytes', 'number'),
+  settingFlag('so-max-changes-per-second', 'maxSharedObjectChangesPerSecond', 'number'),
+  settingFlag('call-timeout-ms', 'callTimeoutMs', 'number'),
+  settingFlag('http-port', 'httpPort', 'number', 'ORIGIN_HTTP_PORT'),
+  settingFlag('http-bind', 'httpBind', 'text', 'ORIGIN_HTTP_BIND'),
+  settingFlag('record-rooms', 'recordRooms', 'text', 'ORIGIN_RECORD_ROOMS'),
+  settingFlag('record-flush-ms', 'recordFlushMs', 'number'),
+  ...LISTENER_FLAGS,
+  settingFlag('link-port', 'linkPort', 'number', 'ORIGIN_LINK_PORT'),
+  settingFlag('link-bind', 'linkBind', 'text', 'ORIGIN_LINK_BIND'),
+  settingFlag('link-secret', 'linkSecret', 'text', 'ORIGIN_LINK_SECRET'),
+  settingFlag('link-secret-file', 'linkSecretFile', 'text'),
+  settingFlag('link-tls-cert', 'linkTlsCert', 'text'),
+  settingFlag('link-tls-key', 'linkTlsKey', 'text'),
+  { flag: 'auth', env: 'ORIGIN_AUTH', keys: ['authPolicies'], set: (value) => ({ authPolicies: authPolicyEntries(value) }) },
+  settingFlag('token-secret-file', 'tokenSecretFile', 'text'),
+  settingFlag('log-level', 'logLevel', 'text', 'LOG_LEVEL'),
+];
+
+export const ORIGIN_USAGE = `usage: node origin/main.ts ${CONFIG_USAGE} [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--ping-interval-ms MS] [--media-flush-ms MS]
   [--http-port N] [--http-bind ADDR] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] [--log-level debug|info|warn|error]
   ${LISTENER_USAGE}
   [--link-port N] [--link-bind ADDR] [--link-secret S | --link-secret-file FILE] [--link-tls-cert FILE --link-tls-key FILE]
   [--auth APP=required|optional|legacy,...] [--token-secret-file FILE]
-  environment: ORIGIN_BIND, ORIGIN_RTMP_PORT, ORIGIN_DATA_DIR, ORIGIN_APPS, ORIGIN_MEDIA_FLUSH_MS, ORIGIN_HTTP_PORT, ORIGIN_HTTP_BIND, ORIGIN_RECORD_ROOMS,
-  ORIGIN_LINK_PORT, ORIGIN_LINK_BIND, ORIGIN_LINK_SECRET, ORIGIN_AUTH, LOG_LEVEL`;
+  environment: ${ORIGIN_FLAGS.flatMap((entry) => entry.env ?? []).join(', ')}
+  every setting (README, "Configuration") can be set in the config file's origin section; flags beat the environment, which beats the file`;
 
-function port(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${what} must be a port number, got ${JSON.stringify(value)}\n${usage}`);
-  return n;
+/** Where the origin's settings come from, lowest first after its defaults. */
+export interface OriginSources {
+  /** The config file's `origin` section, checked (readConfigFile). */
+  file?: Partial<OriginConfig>;
+  /** Parsed flags (parseFlags with ORIGIN_FLAGS). */
+  flags: Record<string, string | boolean | undefined>;
+  env: NodeJS.ProcessEnv;
+  /** Defaults of this way of running the origin (`npm start` moves its RTMP port). */
+  defaults?: Partial<OriginConfig>;
+  /** Shown after a bad flag or variable. */
+  usage?: string;
 }
 
-function milliseconds(value: string, what: string, min: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > 600_000) throw new Error(`${what} must be a whole number of milliseconds >= ${min}, got ${JSON.stringify(value)}\n${usage}`);
-  return n;
+/** The origin's effective settings: every layer merged and checked, secrets read from their files. */
+export function originConfigFrom(sources: OriginSources): OriginConfig {
+  const { env, flags } = flagLayers(originSettings, ORIGIN_FLAGS, sources.flags, sources.env, sources.usage);
+  const layers: Layer<OriginConfig>[] = [['the defaults', sources.defaults ?? {}], ['the config file', sources.file ?? {}], ['the environment', env], ['the flags', flags]];
+  const config = mergeLayers(defaultOriginConfig, layers, ORIGIN_ALTERNATIVES);
+  checkListenerConfig(config);
+  if ((config.linkTlsCert === null) !== (config.linkTlsKey === null)) throw new ConfigError('linkTlsCert and linkTlsKey (--link-tls-cert, --link-tls-key) go together');
+  // A file keeps the secret out of the process list.
+  if (config.linkSecretFile !== null) config.linkSecret = readSecretFile(config.linkSecretFile, 'linkSecretFile');
+  if (config.linkSecret === '') throw new ConfigError(`the link secret must not be empty (${config.linkSecretFile})`);
+  if (config.tokenSecretFile !== null) config.tokenSecret = readSecretFile(config.tokenSecretFile, 'tokenSecretFile');
+  if (config.tokenSecret === '') throw new ConfigError(`the token secret must not be empty (${config.tokenSecretFile})`);
+  return config;
 }
 
-function positive(value: string, what: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${what} must be a whole number >= 1, got ${JSON.stringify(value)}\n${usage}`);
-  return n;
+/** `--print-config`'s view of the origin: secret values masked, the rest as a config file holds it. */
+export function printableOriginConfig(config: OriginConfig): Record<string, unknown> {
+  return printableSettings(config, originSettings, ORIGIN_SECRETS);
 }
 
-/** The edge link's flags: port, address, the shared secret (inline or from a file), TLS files. */
-function loadLinkConfig(config: OriginConfig, values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): void {
-  const text = (name: string): string | undefined => {
-    const value = values[name];
-    return typeof value === 'string' ? value : undefined;
-  };
-  const linkPort = text('link-port') ?? env.ORIGIN_LINK_PORT;
-  if (linkPort) config.linkPort = port(linkPort, '--link-port');
-  const linkBind = text('link-bind') ?? env.ORIGIN_LINK_BIND;
-  if (linkBind) config.linkBind = linkBind;
-  const secretFile = text('link-secret-file');
-  // A file keeps the secret out of the process list; trailing newlines from editors are not part of it.
-  const secret = secretFile ? secretFromFile(secretFile) : text('link-secret') ?? env.ORIGIN_LINK_SECRET;
-  if (secret !== undefined) {
-    if (secret.length === 0) throw new Error(`the link secret must not be empty\n${usage}`);
-    config.linkSecret = secret;
-  }
-  config.linkTlsCert = text('link-tls-cert') ?? null;
-  config.linkTlsKey = text('link-tls-key') ?? null;
-  if ((config.linkTlsCert === null) !== (config.linkTlsKey === null)) throw new Error(`--link-tls-cert and --link-tls-key go together\n${usage}`);
-}
-
+/** The origin's command line (`node origin/main.ts`): `--config FILE`, environment, flags; `--print-config` prints and exits. */
 export function loadOriginConfig(argv: string[], env: NodeJS.ProcessEnv): OriginConfig {
-  const values = parseFlags(argv, [
-    'bind', 'rtmp-port', 'data-dir', 'apps', 'log-level', 'handshake-timeout', 'ping-interval-ms', 'media-flush-ms', 'so-max-bytes', 'so-max-changes-per-second', 'call-timeout-ms', 'http-port', 'http-bind', 'record-rooms', 'record-flush-ms', 'link-port', 'link-bind', 'link-secret', 'link-secret-file', 'link-tls-cert', 'link-tls-key', 'auth', 'token-secret-file', ...LISTENER_FLAGS,
-  ], [], usage);
-  const config = { ...defaultOriginConfig, ...loadListenerConfig(values, usage) };
-  const bind = values.bind ?? env.ORIGIN_BIND;
-  if (bind) config.bind = bind;
-  const rtmpPort = values['rtmp-port'] ?? env.ORIGIN_RTMP_PORT;
-  if (rtmpPort) config.rtmpPort = port(rtmpPort, '--rtmp-port');
-  const dataDir = values['data-dir'] ?? env.ORIGIN_DATA_DIR;
-  if (dataDir) config.dataDir = dataDir;
-  const apps = values.apps ?? env.ORIGIN_APPS;
-  if (apps) config.applications = apps.split(',').map((a) => a.trim()).filter(Boolean);
-  const handshakeTimeout = values['handshake-timeout'];
-  if (handshakeTimeout) config.handshakeTimeoutMs = milliseconds(handshakeTimeout, '--handshake-timeout', 1);
-  if (values['ping-interval-ms']) config.pingIntervalMs = milliseconds(values['ping-interval-ms'], '--ping-interval-ms', 100);
-  const mediaFlush = values['media-flush-ms'] ?? env.ORIGIN_MEDIA_FLUSH_MS;
-  if (mediaFlush) config.mediaFlushMs = milliseconds(mediaFlush, '--media-flush-ms', 0);
-  if (values['so-max-bytes']) config.maxSharedObjectBytes = positive(values['so-max-bytes'], '--so-max-bytes');
-  if (values['so-max-changes-per-second']) config.maxSharedObjectChangesPerSecond = positive(values['so-max-changes-per-second'], '--so-max-changes-per-second');
-  if (values['call-timeout-ms']) config.callTimeoutMs = milliseconds(values['call-timeout-ms'], '--call-timeout-ms', 1);
-  const httpPort = values['http-port'] ?? env.ORIGIN_HTTP_PORT;
-  if (httpPort) config.httpPort = port(httpPort, '--http-port');
-  const httpBind = values['http-bind'] ?? env.ORIGIN_HTTP_BIND;
-  if (httpBind) config.httpBind = httpBind;
-  const recordRooms = values['record-rooms'] ?? env.ORIGIN_RECORD_ROOMS;
-  if (recordRooms) {
-    if (recordRooms !== 'always' && recordRooms !== 'never') throw new Error(`--record-rooms must be always or never\n${usage}`);
-    config.recordRooms = recordRooms;
-  }
-  const recordFlush = values['record-flush-ms'];
-  if (recordFlush) config.recordFlushMs = milliseconds(recordFlush, '--record-flush-ms', 10);
-  if (config.recordFlushMs > 1000) throw new Error(`--record-flush-ms must be at most 1000 (crash safety needs a flush a second)\n${usage}`);
-  loadLinkConfig(config, values, env);
-  const auth = values.auth ?? env.ORIGIN_AUTH;
-  if (auth) {
-    try {
-      config.authPolicies = parseAuthPolicies(auth);
-    } catch (error) {
-      throw new Error(`${(error as Error).message}\n${usage}`);
-    }
-  }
-  if (values['token-secret-file']) config.tokenSecret = secretFromFile(values['token-secret-file']);
-  const level = values['log-level'] ?? env.LOG_LEVEL;
-  if (level) config.logLevel = parseLogLevel(level, usage);
+  const options = takeConfigOptions(argv);
+  const flags = parseFlags(options.rest, ORIGIN_FLAGS.map((entry) => entry.flag), [], ORIGIN_USAGE);
+  const file = options.file === null ? undefined : readConfigFile(options.file, { origin: originSettings }).origin;
+  const config = originConfigFrom({ file, flags, env, usage: ORIGIN_USAGE });
+  if (options.print) printConfigAndExit({ origin: printableOriginConfig(config) }, options.print);
   return config;
 }

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Logger } from '#common/logger.ts';
 import { settledWithin, SHUTDOWN_NOTICE_MS } from '#common/graceful-shutdown.ts';
+import { tlsFiles } from '#common/listener-config.ts';
 import type { OriginConfig } from './config.ts';
 import { StreamHub } from './core/stream-hub.ts';
 import { RtmpServer } from './server/rtmp-server.ts';
@@ -69,10 +70,10 @@ export class Origin implements OriginContext {
     this.http = new HttpApi({ host: config.httpBind, port: config.httpPort, recordings: this.recordings.store, authorizer: this.authorizer }, this.log.child('http'));
     this.#rtmp = new RtmpServer({
       host: config.bind,
-      ports: [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: config.tls }])],
+      ports: [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: tlsFiles(config) }])],
       policy: this.policy,
       maxConnections: config.maxConnections,
-      connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, pingIntervalMs: config.pingIntervalMs, mediaFlushMs: config.mediaFlushMs },
+      connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, pingIntervalMs: config.pingIntervalMs, mediaFlushMs: config.mediaFlushMs },
       createSession: (transport) => this.createSession(transport),
     }, this.log);
     this.edges = new EdgeRegistry({ pingIntervalMs: config.linkPingIntervalMs, applications: this.applications, applicationNames: config.applications });
@@ -82,6 +83,7 @@ export class Origin implements OriginContext {
       host: config.linkBind ?? config.bind,
       port: config.linkPort,
       secret: config.linkSecret,
+      authTimeoutMs: config.linkAuthTimeoutMs,
       tls: config.linkTlsCert && config.linkTlsKey ? { certFile: config.linkTlsCert, keyFile: config.linkTlsKey } : null,
       link: {
         maxMediaBacklogBytes: config.maxLinkMediaBacklogBytes,
@@ -107,6 +109,7 @@ export class Origin implements OriginContext {
       maxStreamsPerConnection: this.config.maxStreamsPerConnection,
       maxPlayerBacklogBytes: this.config.maxPlayerBacklogBytes,
       vodReadAheadMs: this.config.vodReadAheadMs,
+      maxVodMp3Bytes: this.config.maxVodMp3Bytes,
       callTimeoutMs: this.config.callTimeoutMs,
       maxSharedObjectChangesPerSecond: this.config.maxSharedObjectChangesPerSecond,
     });

@@ -54,16 +54,16 @@ export interface BrowserLimits {
   /** WebRTC offers per second per connection (each costs a peer connection, and an ffmpeg), and the burst above it (a page joining a room plays everyone at once). */
   offersPerSecond: number;
   offerBurst: number;
+  /** Unsent bytes to one browser past which it is considered gone. */
+  maxBufferedBytes: number;
 }
 
 export const defaultBrowserLimits: BrowserLimits = {
   maxMessageBytes: 64 * 1024, messagesPerSecond: 50, burst: 100, maxStrikes: 50, maxPendingCalls: 64, maxSharedObjects: 32, maxSessions: 2000,
   // An offer at the SDP limit, every line break escaped in JSON (\r\n: 2 bytes become 4), and the other fields.
   maxSignallingBytes: 2 * defaultSdpLimits.maxBytes + 4096, maxWebRtcSessions: 16, offersPerSecond: 1, offerBurst: 16,
+  maxBufferedBytes: 8 * 1024 * 1024,
 };
-
-/** Unsent bytes to one browser past which it is considered gone. */
-const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 function amfArgs(m: Json): AmfValue[] {
   if (m.args === undefined) return [];
@@ -174,7 +174,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
   #sendJson(message: Record<string, JsonValue | undefined>): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
     // A browser that stops reading is not allowed to make the edge buffer without bound.
-    if (this.#ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+    if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
       this.log.warn('browser not reading: closing', { bufferedBytes: this.#ws.bufferedAmount });
       this.#ws.terminate();
       return;

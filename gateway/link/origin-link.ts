@@ -25,6 +25,8 @@ export interface OriginLinkOptions {
   loadIntervalMs: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** The link must be authenticated within this time after connecting (default DEFAULT_AUTH_TIMEOUT_MS; EdgeConfig.linkAuthTimeoutMs). */
+  authTimeoutMs?: number;
   /** The edge's load report (sent every loadIntervalMs while the link is up; `draining: true` takes it out of the origin's pick). */
   loadReport(): object;
 }
@@ -40,7 +42,8 @@ export interface OriginLinkEvents {
   frame: [frame: OriginFrame];
 }
 
-const AUTH_TIMEOUT_MS = 10_000;
+/** The default of authTimeoutMs. */
+export const DEFAULT_AUTH_TIMEOUT_MS = 10_000;
 
 type LinkState = 'idle' | 'connecting' | 'authenticating' | 'up' | 'closed';
 
@@ -133,7 +136,8 @@ export class OriginLink extends EventEmitter<OriginLinkEvents> {
     socket.on('data', (data) => { if (this.#socket === socket) this.#onData(data, address); });
     socket.on('error', (error) => { if (this.#socket === socket) this.#lost(address, error.message); });
     socket.on('close', () => { if (this.#socket === socket) this.#lost(address, 'connection closed by the origin'); });
-    this.#authTimer = setTimeout(() => this.#lost(address, `not authenticated within ${AUTH_TIMEOUT_MS} ms`), AUTH_TIMEOUT_MS);
+    const authTimeoutMs = this.#options.authTimeoutMs ?? DEFAULT_AUTH_TIMEOUT_MS;
+    this.#authTimer = setTimeout(() => this.#lost(address, `not authenticated within ${authTimeoutMs} ms`), authTimeoutMs);
     this.#authTimer.unref();
   }
 

@@ -6,7 +6,7 @@
  * the next origin (connect, the same createStreams so stream ids match, its plays); any other
  * client is told NetConnection.Connect.Closed and closed, since what it had (a publish, shared
  * objects, a call in flight) cannot be carried over transparently. A client that connects while
- * the link is down is held (for HOLD_CONNECT_MS) until it is back.
+ * the link is down is held (for connectHoldMs, at most maxHeldMessages of its messages) until it is back.
  */
 import { EventEmitter, once } from 'node:events';
 import type { AmfObject } from '#protocol/amf/types.ts';
@@ -53,9 +53,14 @@ function tryDecode(message: RtmpMessage): RtmpCommand | null {
 }
 
 const CLOSE_GRACE_MS = 2000;
-/** A client that connects while the link is down waits this long for it before Connect.Failed. */
-const HOLD_CONNECT_MS = 10_000;
-const MAX_HELD_MESSAGES = 256;
+
+/** How a client that connects while the link is down is held (EdgeConfig). */
+export interface ConnectHoldLimits {
+  /** It waits this long for the link before Connect.Failed. */
+  connectHoldMs: number;
+  /** Messages kept meanwhile; one more closes it. */
+  maxHeldMessages: number;
+}
 
 /** Commands that get no `_result` (stream commands, replies, notifications), whatever their transaction id. */
 const UNANSWERED = new Set(['_result', '_error', 'onStatus', 'play', 'play2', 'publish', 'pause', 'seek', 'receiveAudio', 'receiveVideo',
@@ -87,11 +92,13 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements Edge
   /** Connected while the link was down: what the client sent since, until the link is up. */
   #held: RtmpMessage[] | null = null;
   #holdTimer: NodeJS.Timeout | null = null;
+  readonly #hold: ConnectHoldLimits;
   #closing = false;
   #closed = false;
 
-  constructor(connection: RtmpConnection, socket: RtmpSocket, link: LinkSender, protocol = 'rtmp') {
+  constructor(connection: RtmpConnection, socket: RtmpSocket, link: LinkSender, protocol: string, hold: ConnectHoldLimits) {
     super();
+    this.#hold = hold;
     this.connection = connection;
     this.#socket = socket;
     this.#link = link;
@@ -183,7 +190,7 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements Edge
     }
     if (command) this.#track(command, message);
     if (this.#held) {
-      if (this.#held.length >= MAX_HELD_MESSAGES) this.close(`more than ${MAX_HELD_MESSAGES} messages while waiting for the origin link`);
+      if (this.#held.length >= this.#hold.maxHeldMessages) this.close(`more than ${this.#hold.maxHeldMessages} messages while waiting for the origin link`);
       else this.#held.push(message);
       return;
     }
@@ -212,9 +219,9 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements Edge
       this.#held = null;
       this.connection.send(encodeCommand({ name: '_error', transactionId: command.transactionId, commandObject: null,
         args: [{ level: 'error', code: 'NetConnection.Connect.Failed', description: 'The edge has no link to the origin; try again shortly.' }] }, 0, this.#amf3), ChunkStreamId.Command);
-      this.log.warn('connect refused: no origin link', { waitedMs: HOLD_CONNECT_MS });
+      this.log.warn('connect refused: no origin link', { waitedMs: this.#hold.connectHoldMs });
       this.#closeAfterWrites();
-    }, HOLD_CONNECT_MS);
+    }, this.#hold.connectHoldMs);
     this.#holdTimer.unref();
     this.log.info('connect held until the origin link is up');
   }

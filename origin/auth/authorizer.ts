@@ -26,17 +26,6 @@ export function defaultAuthPolicy(application: string): AuthPolicy {
   return application === 'classroom' ? 'required' : 'legacy';
 }
 
-/** `app=policy,app=policy` (`--auth`); throws a message naming a bad entry. */
-export function parseAuthPolicies(text: string): Map<string, AuthPolicy> {
-  const policies = new Map<string, AuthPolicy>();
-  for (const entry of text.split(',').map((e) => e.trim()).filter(Boolean)) {
-    const [app, policy] = entry.split('=').map((part) => part.trim());
-    if (!app || !AUTH_POLICIES.includes(policy as AuthPolicy)) throw new Error(`--auth takes app=${AUTH_POLICIES.join('|')} entries, got ${JSON.stringify(entry)}`);
-    policies.set(app, policy as AuthPolicy);
-  }
-  return policies;
-}
-
 /** A token in a URL's query (`?token=...`), or null. */
 export function tokenInQuery(url: string): string | null {
   const query = url.indexOf('?');

@@ -19,11 +19,10 @@ export interface LinkServerOptions {
   /** PEM files; null for plain TCP (on a private network). */
   tls: { certFile: string; keyFile: string } | null;
   link: Omit<EdgeLinkOptions, 'secret' | 'createSession' | 'authTimeoutMs'>;
+  /** An edge has this long to send Hello and prove the secret. */
+  authTimeoutMs: number;
   createSession: (transport: SessionTransport) => unknown;
 }
-
-/** An edge has this long to send Hello and prove the secret. */
-const AUTH_TIMEOUT_MS = 5000;
 
 export class LinkServer {
   readonly #options: LinkServerOptions;
@@ -66,7 +65,7 @@ export class LinkServer {
 
   #accept(socket: Socket): void {
     const link = new EdgeLink(socket, {
-      ...this.#options.link, secret: this.#options.secret, authTimeoutMs: AUTH_TIMEOUT_MS, createSession: this.#options.createSession,
+      ...this.#options.link, secret: this.#options.secret, authTimeoutMs: this.#options.authTimeoutMs, createSession: this.#options.createSession,
     }, this.#directory, this.#log);
     this.#links.add(link);
     link.on('close', () => this.#links.delete(link));

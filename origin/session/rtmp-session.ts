@@ -37,6 +37,8 @@ export interface SessionOptions {
   maxPlayerBacklogBytes: number;
   /** VOD players send this much media (ms) ahead of real time. */
   vodReadAheadMs: number;
+  /** Largest MP3 file played as VOD (read whole into memory). */
+  maxVodMp3Bytes: number;
   /** Server-to-client calls fail after this long without an answer. */
   callTimeoutMs: number;
   /** Shared object changes (and classroom writes) one client may make per second. */
@@ -470,7 +472,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       this.sendStatus(streamId, statusInfo('error', 'NetStream.Play.StreamNotFound', `Failed to play ${bare}; stream not found.`, { details: bare }));
       return;
     }
-    const source = await openVodSource(media);
+    const source = await openVodSource(media, this.#options.maxVodMp3Bytes);
     if (!current()) {
       await source.close();
       return;
@@ -487,7 +489,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     try {
       const media = await this.#origin.recordings.findMedia(this.#scope!.path, parseStreamName(name));
       if (!media) return 0;
-      const source = await openVodSource(media);
+      const source = await openVodSource(media, this.#options.maxVodMp3Bytes);
       await source.close();
       return source.durationMs / 1000;
     } catch {

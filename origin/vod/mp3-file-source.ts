@@ -9,8 +9,6 @@ import { parseMp3Frames, type Mp3Frame } from '#protocol/mp3/mp3.ts';
 import { OriginError } from '../core/errors.ts';
 import type { VodSource } from './vod-source.ts';
 
-/** Larger MP3 files are refused rather than read into memory. */
-export const MAX_MP3_BYTES = 64 * 1024 * 1024;
 const FLV_MP3 = 2;
 /** FLV's sound rate field: 5.5, 11, 22, 44 kHz; MP3 decoders read the real rate from the frame. */
 function flvRateBits(sampleRate: number): number {
@@ -43,9 +41,10 @@ export class Mp3FileSource implements VodSource {
     };
   }
 
-  static async open(path: string): Promise<Mp3FileSource> {
+  /** Reads the whole file, which must be at most `maxBytes` long (OriginConfig.maxVodMp3Bytes). */
+  static async open(path: string, maxBytes: number): Promise<Mp3FileSource> {
     const size = (await stat(path)).size;
-    if (size > MAX_MP3_BYTES) throw new OriginError('vod.mp3_too_large', `MP3 file of ${size} bytes exceeds MAX_MP3_BYTES (${MAX_MP3_BYTES})`);
+    if (size > maxBytes) throw new OriginError('vod.mp3_too_large', `MP3 file of ${size} bytes exceeds maxVodMp3Bytes (${maxBytes})`);
     return new Mp3FileSource(await readFile(path));
   }
 

@@ -20,9 +20,9 @@ export interface VodSource {
   close(): Promise<void>;
 }
 
-/** Opens the source for a file `findMedia` returned. */
-export async function openVodSource(media: { path: string; kind: 'flv' | 'mp3' }): Promise<VodSource> {
+/** Opens the source for a file `findMedia` returned; an MP3 is read whole, so one larger than `maxMp3Bytes` is refused. */
+export async function openVodSource(media: { path: string; kind: 'flv' | 'mp3' }, maxMp3Bytes: number): Promise<VodSource> {
   // Imported here, not at the top, so this interface file stays free of the implementations.
-  if (media.kind === 'mp3') return (await import('./mp3-file-source.ts')).Mp3FileSource.open(media.path);
+  if (media.kind === 'mp3') return (await import('./mp3-file-source.ts')).Mp3FileSource.open(media.path, maxMp3Bytes);
   return (await import('./flv-file-source.ts')).FlvFileSource.open(media.path);
 }
