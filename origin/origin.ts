@@ -28,6 +28,9 @@ import { Authorizer } from './auth/authorizer.ts';
 import { TokenService } from './auth/tokens.ts';
 import { serveMetrics } from '#common/metrics/registry.ts';
 import { OriginMetrics } from './origin-metrics.ts';
+import { SessionRegistry } from './session/session-registry.ts';
+import { LinkSession } from './link/link-session.ts';
+import { AdminApi } from './http/admin-api.ts';
 
 export class Origin implements OriginContext {
   readonly config: OriginConfig;
@@ -39,6 +42,8 @@ export class Origin implements OriginContext {
   readonly log = new Logger('origin');
   readonly #rtmp: RtmpServer;
   readonly http: HttpApi;
+  /** Every client session, direct or through an edge (the admin API lists and acts on them). */
+  readonly sessions = new SessionRegistry();
   /** Edges linked to this origin (HTTP: /api/edges, /api/edges/pick). */
   readonly edges: EdgeRegistry;
   /** Null when no link secret is configured: edges are then never accepted. */
@@ -74,10 +79,11 @@ export class Origin implements OriginContext {
       policy: this.policy,
       maxConnections: config.maxConnections,
       connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, pingIntervalMs: config.pingIntervalMs, mediaFlushMs: config.mediaFlushMs },
-      createSession: (transport) => this.createSession(transport),
+      createSession: (transport, protocol) => this.createSession(transport, protocol),
     }, this.log);
     this.edges = new EdgeRegistry({ pingIntervalMs: config.linkPingIntervalMs, applications: this.applications, applicationNames: config.applications });
     this.edges.mount(this.http);
+    new AdminApi({ applications: this.applications, hub: this.hub, sessions: this.sessions, recordings: this.recordings }, this.log.child('admin')).mount(this.http);
     this.http.route('GET', /^\/crossdomain\.xml$/, (_req, res) => this.policy.sendUrlPolicy(res));
     this.#link = config.linkSecret === null ? null : new LinkServer({
       host: config.linkBind ?? config.bind,
@@ -100,11 +106,12 @@ export class Origin implements OriginContext {
 
   /**
    * The one place sessions are made, for direct sockets and edge link sessions alike, so a client
-   * gets the same limits and behaviour whichever way it came in.
+   * gets the same limits and behaviour whichever way it came in. `protocol`: the origin's own port's
+   * (`rtmp`, `rtmps`), or for an edge's client what it speaks at the edge.
    */
-  createSession(transport: SessionTransport): RtmpSession {
+  createSession(transport: SessionTransport, protocol = transport instanceof LinkSession ? transport.protocol : 'rtmp'): RtmpSession {
     this.#metrics.track(transport);
-    return new RtmpSession(transport, this, {
+    const session = new RtmpSession(transport, this, {
       applications: this.config.applications,
       maxStreamsPerConnection: this.config.maxStreamsPerConnection,
       maxPlayerBacklogBytes: this.config.maxPlayerBacklogBytes,
@@ -113,6 +120,8 @@ export class Origin implements OriginContext {
       callTimeoutMs: this.config.callTimeoutMs,
       maxSharedObjectChangesPerSecond: this.config.maxSharedObjectChangesPerSecond,
     });
+    this.sessions.add(session, protocol);
+    return session;
   }
 
   /** Starts listening; resolves with the RTMP address actually bound (port 0 picks a free one). */

@@ -44,6 +44,11 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   readonly #subscribers = new Set<StreamSubscriber>();
   #publishedAt = 0;
   #bytesIn = 0;
+  /** Video frames of this publish (sequence headers not counted): a dashboard's frame rate, read on request. */
+  #videoFrames = 0;
+  /** First byte (codec id and flags) of the latest video and track-0 audio frame: names codecs that send no sequence header. */
+  #videoTagByte: number | null = null;
+  #audioTagByte: number | null = null;
 
   constructor(key: string, limits: LiveStreamLimits) {
     super();
@@ -55,6 +60,13 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   get subscriberCount(): number { return this.#subscribers.size; }
   get publishedAt(): number { return this.#publishedAt; }
   get bytesIn(): number { return this.#bytesIn; }
+  get videoFrames(): number { return this.#videoFrames; }
+  /** The codec configuration of this publish (AVC decoder configuration, AAC AudioSpecificConfig, ...); null before it or without one. */
+  get videoHeader(): MediaPacket | null { return this.#videoHeader; }
+  get audioHeader(): MediaPacket | null { return this.#audioHeader; }
+  /** The latest video and track-0 audio frame's first byte (FLV codec id and flags); null before the first. */
+  get videoTagByte(): number | null { return this.#videoTagByte; }
+  get audioTagByte(): number | null { return this.#audioTagByte; }
 
   /**
    * When the first media of a player joining now is stamped: the cached GOP's first packet, or
@@ -75,6 +87,8 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     this.#publisher = owner;
     this.#publishedAt = Date.now();
     this.#bytesIn = 0;
+    this.#videoFrames = 0;
+    this.#videoTagByte = this.#audioTagByte = null;
     this.#metadata = this.#videoHeader = this.#audioHeader = null;
     this.#trackHeaders.clear();
     this.#latestMediaTimestamp = null;
@@ -105,6 +119,12 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
       else if (packet.kind === 'video') this.#videoHeader = packet;
       else this.#audioHeader = packet;
     } else if (packet.kind !== 'data') {
+      if (packet.kind === 'video') {
+        this.#videoFrames++;
+        this.#videoTagByte = packet.payload[0] ?? null;
+      } else if (packet.trackId === 0) {
+        this.#audioTagByte = packet.payload[0] ?? null;
+      }
       this.#cache(packet);
     }
     this.#broadcast(packet);

@@ -137,6 +137,11 @@ export class Application<State = undefined> extends EventEmitter<ApplicationEven
     return this.#clientRooms.get(client);
   }
 
+  /** The name people know a client by (the admin API lists it): its token's name here; applications with a roster override. */
+  displayName(client: AppClient): string | null {
+    return client.identity?.name ?? null;
+  }
+
   /** Admits a client into its room; throws ConnectRejectedError (the client is then in no room). */
   connect(client: AppClient): Room<State> {
     if (this.#closed) throw new ConnectRejectedError('The server is shutting down.');

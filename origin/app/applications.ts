@@ -36,6 +36,11 @@ export class Applications {
     return this.#apps.get(name);
   }
 
+  /** Every application, in `--apps` order. */
+  all(): AnyApplication[] {
+    return [...this.#apps.values()];
+  }
+
   /** Closes every application; resolves when persistent shared objects are on disk. */
   async close(): Promise<void> {
     await Promise.all([...this.#apps.values()].map((app) => app.close()));

@@ -10,8 +10,8 @@ export type Role = 'admin' | 'teacher' | 'student' | 'viewer';
 export const ROLES: readonly Role[] = ['admin', 'teacher', 'student', 'viewer'];
 
 /** What a token's `can` claim may list; without one, the role's defaults (ROLE_RIGHTS) apply. */
-export type Right = 'publish' | 'play' | 'record' | 'whiteboard.clear' | 'hand.lower' | 'presence.check' | 'recordings.read' | 'tokens.mint';
-export const RIGHTS: readonly Right[] = ['publish', 'play', 'record', 'whiteboard.clear', 'hand.lower', 'presence.check', 'recordings.read', 'tokens.mint'];
+export type Right = 'publish' | 'play' | 'record' | 'whiteboard.clear' | 'hand.lower' | 'presence.check' | 'recordings.read' | 'tokens.mint' | 'admin.api';
+export const RIGHTS: readonly Right[] = ['publish', 'play', 'record', 'whiteboard.clear', 'hand.lower', 'presence.check', 'recordings.read', 'tokens.mint', 'admin.api'];
 
 const ROLE_RIGHTS: Readonly<Record<Role, readonly Right[]>> = {
   admin: RIGHTS,

@@ -2,9 +2,10 @@
  * The origin's HTTP API (node:http, on loopback unless `--http-bind` says otherwise): the
  * recordings listing and FLV/MP3 downloads with byte ranges, for the admin token or a token whose
  * room holds them (recordings of children are nobody else's business), and minting tokens
- * (`POST /api/tokens`, admin). Routes are a small table of (method, pattern, handler) so later
- * issues add theirs with `route()`; errors become JSON `{ error }` with a status code (401 without
- * a valid token, 403 with one that does not allow it).
+ * (`POST /api/tokens`, admin). Routes are a small table of (method, pattern, handler): other
+ * modules mount theirs with `route()` (the edge registry's /api/edges; the admin API, admin-api.ts,
+ * which checks its callers with `caller()`); errors become JSON `{ error }` with a status code (401
+ * without a valid token, 403 with one that does not allow it).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -43,8 +44,8 @@ export function requestToken(req: IncomingMessage): string | null {
   return new URL(req.url ?? '/', 'http://origin').searchParams.get('token') || null;
 }
 
-/** A small JSON request body; HttpError 400/413 for anything else. */
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+/** A small JSON object body; HttpError 400/413 for anything else. `optional`: an empty body reads as `{}`. */
+export async function readJson(req: IncomingMessage, options: { optional?: boolean } = {}): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -52,6 +53,7 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
     if (size > MAX_JSON_BODY_BYTES) throw new HttpError(413, `the body is larger than ${MAX_JSON_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
+  if (size === 0 && options.optional) return {};
   let body: unknown;
   try {
     body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
@@ -98,7 +100,7 @@ export class HttpApi {
     this.#server = createServer((req, res) => void this.#handle(req, res));
     const store = options.recordings;
     this.route('GET', /^\/api\/recordings$/, async (req, res) => {
-      const identity = await this.#caller(req, 'recordings.read');
+      const identity = await this.caller(req, 'recordings.read');
       const listing = await store.list();
       this.json(res, 200, { files: listing.files.filter((file) => identity.ownsRecording(file.path)), rooms: listing.rooms.filter((room) => identity.ownsRecording(room.path)) });
     });
@@ -109,14 +111,14 @@ export class HttpApi {
       } catch {
         throw new HttpError(400, 'bad path encoding');
       }
-      const identity = await this.#caller(req, 'recordings.read');
+      const identity = await this.caller(req, 'recordings.read');
       if (!identity.ownsRecording(rel)) throw new HttpError(403, `this token is for ${identity.room}, not ${rel}`);
       const path = await store.resolveRelative(rel, Object.keys(CONTENT_TYPES));
       if (!path) throw new HttpError(404, `no recording ${rel}`);
       await this.#sendFile(req, res, path);
     });
     this.route('POST', /^\/api\/tokens$/, async (req, res) => {
-      await this.#caller(req, 'tokens.mint');
+      await this.caller(req, 'tokens.mint');
       const body = await readJson(req);
       let ttlSeconds: number;
       try {
@@ -136,8 +138,8 @@ export class HttpApi {
     });
   }
 
-  /** Who calls, from the request's token, if it may `right`: else HttpError 401 (no valid token) or 403. */
-  async #caller(req: IncomingMessage, right: Parameters<Identity['may']>[0]): Promise<Identity> {
+  /** Who calls, from the request's token, if it may `right`: else HttpError 401 (no valid token) or 403. Routes mounted from other modules (admin-api.ts) use it too. */
+  async caller(req: IncomingMessage, right: Parameters<Identity['may']>[0]): Promise<Identity> {
     try {
       const identity = await this.#authorizer.http(requestToken(req));
       if (!identity.may(right)) throw new AccessDeniedError('auth.forbidden', `a ${identity.role} token may not use this (${right})`);

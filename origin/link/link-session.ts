@@ -49,6 +49,8 @@ export class LinkSession extends EventEmitter<SessionTransportEvents> implements
   readonly liveRelay: LiveRelay;
   readonly #host: LinkSessionHost;
   #closed = false;
+  #bytesReceived = 0;
+  #bytesSent = 0;
 
   constructor(host: LinkSessionHost, linkSessionId: number, origin: LinkSessionOrigin, log: Logger) {
     super();
@@ -63,6 +65,13 @@ export class LinkSession extends EventEmitter<SessionTransportEvents> implements
   }
 
   get closed(): boolean { return this.#closed; }
+  /**
+   * Payload bytes of this client's RTMP messages on the link, each way: its commands and what it
+   * publishes, the replies and statuses it gets. Not the live media it plays: the edge's relay
+   * carries that once for all its clients. (The admin API lists them; the edge counts the wire.)
+   */
+  get bytesReceived(): number { return this.#bytesReceived; }
+  get bytesSent(): number { return this.#bytesSent; }
   /** The link's backlog: a VOD player over the link waits on it like on a socket's. */
   get backlogBytes(): number { return this.#host.backlogBytes; }
 
@@ -71,7 +80,9 @@ export class LinkSession extends EventEmitter<SessionTransportEvents> implements
 
   /** The chunk stream is the edge's choice (it chunks); the message travels as a message. */
   send(message: RtmpMessage, _chunkStreamId: number): void {
-    if (!this.#closed) this.#host.sendMessage(this.linkSessionId, message);
+    if (this.#closed) return;
+    this.#bytesSent += message.payload.length;
+    this.#host.sendMessage(this.linkSessionId, message);
   }
 
   /** Only VOD and legacy paths use this for edge clients; live media goes through the relay. */
@@ -97,6 +108,7 @@ export class LinkSession extends EventEmitter<SessionTransportEvents> implements
   /** A Message frame from the edge. A protocol violation by the client closes this session only. */
   receive(message: RtmpMessage): void {
     if (this.#closed) return;
+    this.#bytesReceived += message.payload.length;
     try {
       this.emit('message', message);
     } catch (error) {

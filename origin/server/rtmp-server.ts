@@ -4,6 +4,7 @@
  * closes every client; the connection limit counts clients of all its ports together.
  */
 import type { AddressInfo, Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { RtmpConnection, type RtmpConnectionOptions } from '#common/rtmp-connection.ts';
 import type { FlashPolicy } from '#common/flash-policy.ts';
 import { RtmpListener, type TlsFiles } from '#common/rtmp-listener.ts';
@@ -19,8 +20,8 @@ export interface RtmpServerOptions {
   connection: Partial<RtmpConnectionOptions> & { handshakeTimeoutMs: number };
   /** Answered to a Flash Player's policy request on any of the ports. */
   policy: FlashPolicy;
-  /** The origin's one session factory, shared with the edge link (same options whichever way a client came). */
-  createSession: (transport: SessionTransport) => RtmpSession;
+  /** The origin's one session factory, shared with the edge link (same options whichever way a client came); `protocol` says which port. */
+  createSession: (transport: SessionTransport, protocol: 'rtmp' | 'rtmps') => RtmpSession;
 }
 
 export class RtmpServer {
@@ -68,7 +69,7 @@ export class RtmpServer {
       socket.destroy();
       return;
     }
-    const session = this.#options.createSession(new RtmpConnection(socket, this.#options.connection, this.#log));
+    const session = this.#options.createSession(new RtmpConnection(socket, this.#options.connection, this.#log), socket instanceof TLSSocket ? 'rtmps' : 'rtmp');
     this.#sessions.add(session);
     session.on('close', () => this.#sessions.delete(session));
   }

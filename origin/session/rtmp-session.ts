@@ -3,7 +3,7 @@
  * extras that ffmpeg and OBS send) and the NetStreams it creates, each a Publisher or a Player.
  * A malformed or unknown command gets an error reply; only protocol violations close the client.
  */
-import { EventEmitter } from 'node:events';
+import { EventEmitter, once } from 'node:events';
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import { ProtocolError } from '#protocol/errors.ts';
 import { CommandArgumentsError, decodeCommand, encodeCommand, encodeData, type RtmpCommand } from '#protocol/rtmp/command.ts';
@@ -27,6 +27,7 @@ import { SessionAppClient } from './app-client.ts';
 import { AccessDeniedError } from '../auth/access-denied.ts';
 import { connectToken, tokenInQuery } from '../auth/authorizer.ts';
 import type { Identity } from '../auth/identity.ts';
+import type { AppClient } from '../app/client.ts';
 import { countAccessRefusal, countConnectRefusal } from '../origin-metrics.ts';
 
 export interface SessionOptions {
@@ -47,6 +48,17 @@ export interface SessionOptions {
 
 export interface RtmpSessionEvents {
   close: [];
+}
+
+/** One NetStream of a session as the admin API lists it: a live publish, a live play or a recording played. */
+export interface NetStreamSummary {
+  streamId: number;
+  kind: 'publish' | 'play' | 'vod';
+  name: string;
+  /** `scope/name`: the hub key of a live stream (of a recording: the name in its scope). */
+  key: string;
+  /** A publish's type (`live`, `record`, `append`). */
+  type?: PublishType;
 }
 
 const FMS_VERSION = 'FMS/3,5,7,7009';
@@ -84,6 +96,8 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   readonly #playGeneration = new Map<number, number>();
   #nextStreamId = 1;
   #closed = false;
+  /** When connect was accepted (ms since the epoch); 0 before. */
+  #connectedAt = 0;
 
   constructor(connection: SessionTransport, origin: OriginContext, options: SessionOptions) {
     super();
@@ -96,6 +110,54 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   }
 
   get scope(): Scope | null { return this.#scope; }
+  get id(): number { return this.connection.id; }
+  /** The application's view of this client; null until connect is accepted. */
+  get client(): AppClient | null { return this.#client; }
+  get identity(): Identity | null { return this.#identity; }
+  get connectedAt(): number { return this.#connectedAt; }
+
+  /** What this client's NetStreams do now (streams created and idle are left out). */
+  netStreams(): NetStreamSummary[] {
+    const scope = this.#scope;
+    if (!scope) return [];
+    const summaries: NetStreamSummary[] = [];
+    for (const [streamId, role] of this.#streams) {
+      if (role instanceof Publisher) summaries.push({ streamId, kind: 'publish', name: role.name, key: role.stream.key, type: role.type });
+      else if (role) summaries.push({ streamId, kind: role instanceof Player ? 'play' : 'vod', name: role.name, key: streamKey(scope, role.name) });
+    }
+    return summaries;
+  }
+
+  /**
+   * An administrator disconnects the client: its NetConnection gets onStatus
+   * NetConnection.Connect.Closed (level status, the reason in `description`), then, 100 ms later so
+   * the status goes first, the connection closes and its streams end as on any disconnect (an edge
+   * client's edge gets SessionClose with the reason). Resolves once the session is closed.
+   */
+  async kick(reason: string): Promise<void> {
+    if (this.#closed) return;
+    const closed = once(this, 'close');
+    if (this.#scope && !this.connection.closed) this.sendStatus(0, statusInfo('status', 'NetConnection.Connect.Closed', reason, { reason }));
+    setTimeout(() => this.close(`disconnected by an administrator: ${reason}`), 100).unref();
+    await closed;
+  }
+
+  /**
+   * An administrator stops this client publishing the live stream `key`: the publish ends as an
+   * unpublish does (its recordings finish with their final metadata, players get UnpublishNotify),
+   * and the NetStream gets onStatus NetStream.Failed (level error, the reason in `description`), on
+   * which ffmpeg and OBS stop. The connection stays. False when this client does not publish `key`.
+   */
+  stopPublishing(key: string, reason: string): boolean {
+    for (const [streamId, role] of this.#streams) {
+      if (!(role instanceof Publisher) || role.stream.key !== key) continue;
+      this.#closeRole(streamId, false);
+      this.sendStatus(streamId, statusInfo('error', 'NetStream.Failed', reason, { details: role.name, clientid: this.connection.id }));
+      this.log.info('publish stopped by an administrator', { stream: key, reason });
+      return true;
+    }
+    return false;
+  }
 
   close(reason: string | null = null): void {
     this.connection.close(reason);
@@ -228,6 +290,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     this.#client = client;
     this.#scope = scope;
     this.#identity = identity;
+    this.#connectedAt = Date.now();
     this.connection.sendServerParameters();
     this.connection.send(streamBeginMessage(0), ChunkStreamId.Control);
     this.#sendCommand(resultCommand(command.transactionId,

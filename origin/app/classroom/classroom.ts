@@ -253,6 +253,12 @@ export class ClassroomApplication extends Application<ClassroomState> {
     return room;
   }
 
+  /** The member's name in the roster (a media connection's: the member it carries media for). */
+  override displayName(client: AppClient): string | null {
+    const state = this.roomOf(client)?.state;
+    return state?.members.get(state.mediaConnections.get(client.id) ?? client.id)?.name ?? super.displayName(client);
+  }
+
   #state(client: AppClient): ClassroomState {
     return this.#room(client).state;
   }
