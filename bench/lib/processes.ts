@@ -5,7 +5,7 @@
  */
 
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { openSync, closeSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, connect } from 'node:net';
@@ -148,9 +148,39 @@ export function cpuTimes(pid: number): CpuTimes {
 }
 
 /**
- * CPU seconds (user + kernel) of `pid` and every descendant alive now, each with the children it has
- * reaped: a server and the helper processes it runs (an edge's ffmpeg transcoders), which
- * cpuTimes alone counts only once they have exited.
+ * CPU seconds `pid` has run, to the nanosecond where the kernel keeps scheduler statistics: the sum
+ * of /proc/PID/task/TID/schedstat (time on a CPU) over its live threads, plus its reaped children's
+ * user and kernel time. /proc/PID/stat counts in clock ticks (10 ms), far too coarse for the few
+ * milliseconds a second that forwarding one stream costs. Threads that exited are not counted:
+ * measure processes whose threads live as long as the window (servers, libdatachannel's pool).
+ */
+function preciseCpuSeconds(pid: number): number {
+  const fields = statFields(pid);
+  const reaped = (Number(fields[13]) + Number(fields[14])) / clockTicks;
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    throw new Error(`process ${pid} is gone`);
+  }
+  let nanoseconds = 0;
+  for (const tid of tasks) {
+    try {
+      nanoseconds += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(`/proc/${pid}/task/${tid}`)) continue; // the thread just ended
+      // No scheduler statistics in this kernel: clock ticks it is.
+      const times = cpuTimes(pid);
+      return times.user + times.system;
+    }
+  }
+  return nanoseconds / 1e9 + reaped;
+}
+
+/**
+ * CPU seconds of `pid` and every descendant alive now, each with the children it has reaped: a
+ * server and the helper processes it runs (an edge's ffmpeg transcoders), which cpuTimes alone
+ * counts only once they have exited. Precise to the nanosecond where schedstat exists (preciseCpuSeconds).
  */
 export function treeCpuSeconds(pid: number): number {
   const children = new Map<number, number[]>();
@@ -168,8 +198,7 @@ export function treeCpuSeconds(pid: number): number {
   while (pending.length > 0) {
     const next = pending.pop()!;
     try {
-      const times = cpuTimes(next);
-      total += times.user + times.system;
+      total += preciseCpuSeconds(next);
     } catch {
       if (next === pid) throw new Error(`process ${pid} is gone`);
     }

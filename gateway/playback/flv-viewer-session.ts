@@ -18,6 +18,12 @@ export interface FlvViewerOptions extends LinkSessionTarget {
   output: MediaOutput;
   /** Opened by the edge itself (a transcoder's input), not a browser. */
   internal?: boolean;
+  /**
+   * False: the session's media comes from elsewhere (a WebRTC viewer fed by forwarding its
+   * publisher's RTP on this edge); it plays at the origin only to be admitted and counted, then
+   * asks for no audio and no video, so the link carries none for it. Default true.
+   */
+  mediaFromOrigin?: boolean;
 }
 
 export type FlvViewerEvents = LinkClientSessionEvents & {
@@ -69,6 +75,10 @@ export class FlvViewerSession extends LinkClientSession<FlvViewerEvents> {
     await this.client.connect(app, connectArgs ?? [], { tcUrl, audioCodecs: 0x0fff, videoCodecs: 0xff });
     const streamId = await this.client.createStream();
     await this.client.play(streamId, stream, -1000);
+    if (this.#options.mediaFromOrigin === false) {
+      this.client.receiveMedia(streamId, 'audio', false);
+      this.client.receiveMedia(streamId, 'video', false);
+    }
     this.log.info('playing', { stream: this.streamKey });
     this.emit('playing');
   }

@@ -139,6 +139,12 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
     return this.#streamCommand(streamId, 'publish', 'NetStream.Publish.Start', [name, type]);
   }
 
+  /** NetStream.receiveAudio/receiveVideo: whether the origin should send this kind of media on the stream (no answer comes). */
+  receiveMedia(streamId: number, kind: 'audio' | 'video', flag: boolean): void {
+    const command = kind === 'audio' ? 'receiveAudio' : 'receiveVideo';
+    this.#send(encodeCommand({ name: command, transactionId: 0, commandObject: null, args: [flag] }, streamId));
+  }
+
   /** Answers a server call with `_result`; false when no call of the server awaits that answer. */
   answer(transactionId: number, value: AmfValue): boolean {
     return this.#reply(transactionId, '_result', value);

@@ -4,7 +4,9 @@
  * takes the publisher's codecs as they are (chooseForwardedCodecs), its session is a
  * WebRtcViewerSession (to the origin an ordinary viewer on the link: it plays there, so the origin's
  * application may refuse it and counts it) whose media is the publisher's RTP, forwarded by a
- * WebRtcForwardEgress that turns the relay's delivery to it off. When the publisher leaves, the
+ * WebRtcForwardEgress that turns the relay's delivery to it off; it asks the origin for no audio
+ * and no video, so unless another viewer on this edge plays the stream the ordinary way, the link
+ * carries none of the stream's media back to the edge it came from. When the publisher leaves, the
  * session ends (the browser may play again: the stream, if published anew elsewhere, then comes by
  * the relay).
  */
@@ -37,7 +39,7 @@ export function forwardedPlay(request: { app: string; stream: string; offer: str
   if (!choice) return null;
   let session: WebRtcViewerSession | null = null;
   const egress = new WebRtcForwardEgress(request.offer, choice, source, options.egress, () => { if (session) options.detachSession(session.id); }, log);
-  const viewer = new WebRtcViewerSession({ app: request.app, stream: request.stream, ...request.origin, output: egress }, egress, link, log);
+  const viewer = new WebRtcViewerSession({ app: request.app, stream: request.stream, ...request.origin, output: egress, mediaFromOrigin: false }, egress, link, log);
   session = viewer;
   options.publishers.viewerStarted();
   viewer.log.info('viewer gets the publisher\'s RTP forwarded', { stream: source.streamKey, video: choice.video?.format.codec ?? 'none', audio: choice.audio ? 'opus' : 'none' });

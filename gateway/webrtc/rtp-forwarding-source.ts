@@ -6,6 +6,10 @@
  * passes what it has no more, and viewers' keyframe requests, up to the publisher (the ingest
  * rate-limits PLIs). Marks the packets where a viewer may start (a keyframe's first packet).
  * A viewer's failure costs that viewer only. Closing it (the publisher left) closes its viewers.
+ * Per packet it copies and allocates nothing per viewer: the ingest's datagram (a fresh buffer per
+ * packet, read by no one after its 'rtp' event but through the parsed packet) becomes the packet's
+ * forwarding view, over whose first 12 bytes each viewer in turn writes its own header and sends
+ * (node-datachannel copies what it sends before returning), now or later for a NACK.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '#common/logger.ts';
@@ -13,6 +17,7 @@ import { isH264KeyframeStart, isVp8KeyframeStart } from '#protocol/rtp/keyframe-
 import { RtpPacketHistory, type HistoryEntry } from '#protocol/rtp/packet-history.ts';
 import type { SenderReport } from '#protocol/rtp/rtcp.ts';
 import type { RtpPacket } from '#protocol/rtp/rtp-packet.ts';
+import { forwardingView } from '#protocol/rtp/rtp-rewriter.ts';
 import type { IngestChoice } from '#protocol/sdp/sdp.ts';
 import type { WebRtcIngest } from './webrtc-ingest.ts';
 
@@ -23,8 +28,12 @@ const HISTORY_PACKETS: Record<ForwardedTrack, number> = { video: 1024, audio: 25
 
 /** What a forwarding viewer takes from the source. */
 export interface ForwardingViewer {
-  /** A packet as the publisher sent it; `keyframeStart`: a decoder can start at it (video). */
-  forward(track: ForwardedTrack, packet: RtpPacket, data: Buffer, keyframeStart: boolean): void;
+  /**
+   * A packet as the publisher sent it, and its forwarding view (rtp-rewriter.ts), which the viewer
+   * rewrites in place and sends before returning (the next viewer rewrites it again); `keyframeStart`:
+   * a decoder can start at it (video).
+   */
+  forward(track: ForwardedTrack, packet: RtpPacket, view: Buffer, keyframeStart: boolean): void;
   senderReport(track: ForwardedTrack, report: SenderReport): void;
   close(reason: string): void;
 }
@@ -39,7 +48,8 @@ export class RtpForwardingSource extends EventEmitter<RtpForwardingSourceEvents>
   readonly published: IngestChoice;
   readonly #ingest: WebRtcIngest;
   readonly #log: Logger;
-  readonly #viewers = new Set<ForwardingViewer>();
+  /** Replaced, never changed, when a viewer comes or goes: a loop over it is not disturbed by a viewer leaving meanwhile. */
+  #viewers: readonly ForwardingViewer[] = [];
   readonly #history: Record<ForwardedTrack, RtpPacketHistory> = { video: new RtpPacketHistory(HISTORY_PACKETS.video), audio: new RtpPacketHistory(HISTORY_PACKETS.audio) };
   readonly #isKeyframeStart: (payload: Buffer) => boolean;
   /** The RTP timestamp of the last video packet: a keyframe starts on a packet whose timestamp differs (a new access unit). */
@@ -60,7 +70,7 @@ export class RtpForwardingSource extends EventEmitter<RtpForwardingSourceEvents>
     ingest.on('closed', (reason) => this.close(`the publisher left (${reason})`));
   }
 
-  get viewers(): number { return this.#viewers.size; }
+  get viewers(): number { return this.#viewers.length; }
 
   /**
    * Viewers now; packets sent again to viewers from here; the publisher's video loss, its repair
@@ -68,7 +78,7 @@ export class RtpForwardingSource extends EventEmitter<RtpForwardingSourceEvents>
    */
   get stats(): { viewers: number; retransmittedToViewers: number; duplicates: number; publisherLoss: WebRtcIngest['videoLoss'] & { droppedAccessUnits: number } } {
     return {
-      viewers: this.#viewers.size, retransmittedToViewers: this.#retransmitted, duplicates: this.#duplicates,
+      viewers: this.#viewers.length, retransmittedToViewers: this.#retransmitted, duplicates: this.#duplicates,
       publisherLoss: { ...this.#ingest.videoLoss, droppedAccessUnits: this.#ingest.stats.droppedAccessUnits },
     };
   }
@@ -77,12 +87,12 @@ export class RtpForwardingSource extends EventEmitter<RtpForwardingSourceEvents>
   /** Starts forwarding to a viewer, and asks the publisher for a keyframe for it to start at. */
   add(viewer: ForwardingViewer): void {
     if (this.#closed) return viewer.close('the publisher left');
-    this.#viewers.add(viewer);
+    if (!this.#viewers.includes(viewer)) this.#viewers = [...this.#viewers, viewer];
     this.requestKeyframe('a viewer joined');
   }
 
   remove(viewer: ForwardingViewer): void {
-    this.#viewers.delete(viewer);
+    this.#viewers = this.#viewers.filter((v) => v !== viewer);
   }
 
   /** A PLI to the publisher (rate-limited by the ingest). */
@@ -111,13 +121,14 @@ export class RtpForwardingSource extends EventEmitter<RtpForwardingSourceEvents>
     if (this.#closed) return;
     this.#closed = true;
     this.#each((viewer) => viewer.close(reason));
-    this.#viewers.clear();
+    this.#viewers = [];
     this.#log.info('forwarding source closed', { stream: this.streamKey, reason, duplicates: this.#duplicates });
     this.emit('closed', reason);
   }
 
   #onRtp(track: ForwardedTrack, packet: RtpPacket, data: Buffer): void {
-    if (!this.#history[track].add(data, packet)) {
+    const view = forwardingView(data, packet);
+    if (!this.#history[track].add(view, packet)) {
       this.#duplicates++;
       return;
     }
@@ -126,19 +137,32 @@ export class RtpForwardingSource extends EventEmitter<RtpForwardingSourceEvents>
       keyframeStart = packet.timestamp !== this.#lastVideoTimestamp && this.#isKeyframeStart(packet.payload);
       this.#lastVideoTimestamp = packet.timestamp;
     }
-    this.#each((viewer) => viewer.forward(track, packet, data, keyframeStart));
+    // A plain loop, no closure: this runs for every packet and viewer.
+    const viewers = this.#viewers;
+    for (let i = 0; i < viewers.length; i++) {
+      const viewer = viewers[i]!;
+      try {
+        viewer.forward(track, packet, view, keyframeStart);
+      } catch (error) {
+        this.#failed(viewer, error);
+      }
+    }
   }
 
   /** Calls every viewer; one that throws is closed, the others go on. */
   #each(call: (viewer: ForwardingViewer) => void): void {
-    for (const viewer of [...this.#viewers]) {
+    for (const viewer of this.#viewers) {
       try {
         call(viewer);
       } catch (error) {
-        this.#log.error('forwarding to a viewer failed', { stream: this.streamKey, error: (error as Error).stack ?? String(error) });
-        this.#viewers.delete(viewer);
-        viewer.close('internal error');
+        this.#failed(viewer, error);
       }
     }
+  }
+
+  #failed(viewer: ForwardingViewer, error: unknown): void {
+    this.#log.error('forwarding to a viewer failed', { stream: this.streamKey, error: (error as Error).stack ?? String(error) });
+    this.remove(viewer);
+    viewer.close('internal error');
   }
 }

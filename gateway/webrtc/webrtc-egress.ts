@@ -18,7 +18,8 @@ import { ProtocolError } from '#protocol/errors.ts';
 import { ntpFromUnixMillis } from '#protocol/rtp/ntp-time.ts';
 import { OPUS_RTP_CLOCK_RATE, rtpPayloadFromOpusPacket } from '#protocol/rtp/opus.ts';
 import { isRtcpPacket, parseRtcpCompound, serializeRtcpPacket } from '#protocol/rtp/rtcp.ts';
-import { serializeRtpPacket } from '#protocol/rtp/rtp-packet.ts';
+import { RTP_FIXED_HEADER_SIZE } from '#protocol/rtp/rtp-packet.ts';
+import { writeRtpFixedHeader } from '#protocol/rtp/rtp-rewriter.ts';
 import type { EgressChoice } from '#protocol/sdp/sdp.ts';
 import type { FeedVideoFrame, FeedViewer, WebRtcFeed } from './webrtc-feed.ts';
 import { applyOffer, gatheredAnswer, newPeerConnection, opusMedia, videoMedia } from './webrtc-ingest.ts';
@@ -44,12 +45,19 @@ export interface WebRtcEgressEvents {
   closed: [reason: string];
 }
 
-/** One outgoing RTP stream: its SSRC, payload type, sequence numbers and what a sender report needs. */
+/** Room for a packet of the feed's payloads and its header (grown for a larger one). */
+const PACKET_ROOM = 1500;
+
+/**
+ * One outgoing RTP stream: its SSRC, payload type, sequence numbers and what a sender report needs.
+ * Every packet is made in one buffer of its own, reused: node-datachannel copies what it sends before returning.
+ */
 class RtpSender {
   readonly ssrc = randomInt(1, 0xffffffff);
   readonly clockRate: number;
   readonly #track: Track;
   readonly #payloadType: number;
+  #packet = Buffer.allocUnsafe(PACKET_ROOM);
   #sequenceNumber = randomInt(0, 0x10000);
   #packets = 0;
   #octets = 0;
@@ -65,10 +73,11 @@ class RtpSender {
 
   send(payload: Buffer, timestamp: number, marker: boolean): void {
     this.#sequenceNumber = (this.#sequenceNumber + 1) & 0xffff;
-    this.#track.sendMessageBinary(serializeRtpPacket({
-      payloadType: this.#payloadType, marker, sequenceNumber: this.#sequenceNumber, timestamp: timestamp >>> 0, ssrc: this.ssrc,
-      csrcs: [], extension: null, payload, paddingLength: 0,
-    }));
+    const size = RTP_FIXED_HEADER_SIZE + payload.length;
+    if (size > this.#packet.length) this.#packet = Buffer.allocUnsafe(size);
+    writeRtpFixedHeader(this.#packet, false, marker, this.#payloadType, this.#sequenceNumber, timestamp >>> 0, this.ssrc);
+    payload.copy(this.#packet, RTP_FIXED_HEADER_SIZE);
+    this.#track.sendMessageBinary(this.#packet.subarray(0, size));
     this.#packets++;
     this.#octets += payload.length;
   }

@@ -51,9 +51,9 @@ export interface ForwardEgressCounters {
 
 /** One track of the viewer: its sending track (and whether it is open: asked of the library once, not per packet) and rewriter. */
 interface Outgoing {
-  track: Track;
+  readonly track: Track;
   open: boolean;
-  rewriter: RtpRewriter;
+  readonly rewriter: RtpRewriter;
 }
 
 export class WebRtcForwardEgress extends EventEmitter<WebRtcForwardEgressEvents> implements MediaOutput, ForwardingViewer {
@@ -64,7 +64,8 @@ export class WebRtcForwardEgress extends EventEmitter<WebRtcForwardEgressEvents>
   readonly #detachRelay: () => void;
   readonly #pc: ReturnType<typeof newPeerConnection>;
   // Held for the session's life: node-datachannel stops calling back a Track object that was garbage collected.
-  readonly #outgoing: Partial<Record<ForwardedTrack, Outgoing>> = {};
+  readonly #video: Outgoing | null = null;
+  readonly #audio: Outgoing | null = null;
   #lastKeyframeRequest = 0;
   #detachQueued = false;
   #closed = false;
@@ -79,11 +80,11 @@ export class WebRtcForwardEgress extends EventEmitter<WebRtcForwardEgressEvents>
     this.#pc = newPeerConnection('forward', options, log, (reason) => this.close(reason));
     if (choice.video) {
       const { mid, format, codec } = choice.video;
-      this.#outgoing.video = this.#addTrack(videoMedia(mid, 'SendOnly', codec, format), 'video', format.payloadType);
+      this.#video = this.#addTrack(videoMedia(mid, 'SendOnly', codec, format), 'video', format.payloadType);
     }
     if (choice.audio) {
       const { mid, format } = choice.audio;
-      this.#outgoing.audio = this.#addTrack(opusMedia(mid, 'SendOnly', format), 'audio', format.payloadType);
+      this.#audio = this.#addTrack(opusMedia(mid, 'SendOnly', format), 'audio', format.payloadType);
     }
     applyOffer(this.#pc, offer);
     source.add(this);
@@ -96,7 +97,7 @@ export class WebRtcForwardEgress extends EventEmitter<WebRtcForwardEgressEvents>
 
   /** Packets forwarded per track (retransmissions included) and the feedback counters. */
   get stats(): ForwardEgressCounters & { videoPackets: number; audioPackets: number } {
-    return { videoPackets: this.#outgoing.video?.rewriter.packets ?? 0, audioPackets: this.#outgoing.audio?.rewriter.packets ?? 0, ...this.#counters };
+    return { videoPackets: this.#video?.rewriter.packets ?? 0, audioPackets: this.#audio?.rewriter.packets ?? 0, ...this.#counters };
   }
 
   // MediaOutput: the relay's delivery of the RTMP stream, which this viewer does not need.
@@ -111,15 +112,15 @@ export class WebRtcForwardEgress extends EventEmitter<WebRtcForwardEgressEvents>
     });
   }
 
-  forward(track: ForwardedTrack, packet: RtpPacket, data: Buffer, keyframeStart: boolean): void {
-    const outgoing = this.#outgoing[track];
-    if (this.#closed || !outgoing?.open) return;
-    if (!outgoing.rewriter.started && track === 'video' && !keyframeStart) return this.#requestKeyframe('waiting for a keyframe to start at');
-    this.#send(outgoing, packet, data);
+  forward(track: ForwardedTrack, packet: RtpPacket, view: Buffer, keyframeStart: boolean): void {
+    const outgoing = this.#outgoing(track);
+    if (outgoing === null || !outgoing.open || this.#closed) return;
+    if (!keyframeStart && track === 'video' && !outgoing.rewriter.started) return this.#requestKeyframe('waiting for a keyframe to start at');
+    this.#send(outgoing, packet, view);
   }
 
   senderReport(track: ForwardedTrack, report: SenderReport): void {
-    const outgoing = this.#outgoing[track];
+    const outgoing = this.#outgoing(track);
     if (this.#closed || !outgoing?.rewriter.started || !outgoing.open) return;
     const { rewriter } = outgoing;
     outgoing.track.sendMessageBinary(serializeRtcpPacket({
@@ -150,10 +151,14 @@ export class WebRtcForwardEgress extends EventEmitter<WebRtcForwardEgressEvents>
     return outgoing;
   }
 
-  #send(outgoing: Outgoing, packet: RtpPacket, data: Buffer): boolean {
-    const rewritten = outgoing.rewriter.rewrite(data, packet);
-    if (!rewritten) return false;
-    outgoing.track.sendMessageBinary(rewritten);
+  #outgoing(track: ForwardedTrack): Outgoing | null {
+    return track === 'video' ? this.#video : this.#audio;
+  }
+
+  /** Rewrites the packet's forwarding view for this viewer and sends it (the library copies it before returning). */
+  #send(outgoing: Outgoing, packet: RtpPacket, view: Buffer): boolean {
+    if (!outgoing.rewriter.rewriteInPlace(view, packet)) return false;
+    outgoing.track.sendMessageBinary(view);
     return true;
   }
 
@@ -182,12 +187,12 @@ export class WebRtcForwardEgress extends EventEmitter<WebRtcForwardEgressEvents>
   }
 
   #retransmit(kind: ForwardedTrack, sequenceNumbers: readonly number[]): void {
-    const outgoing = this.#outgoing[kind];
+    const outgoing = this.#outgoing(kind);
     if (!outgoing) return;
     this.#counters.nacked += sequenceNumbers.length;
     const wanted = sequenceNumbers.map((s) => outgoing.rewriter.toSender(s)).filter((s) => s !== null);
-    for (const { data, packet } of this.#source.retransmission(kind, wanted)) {
-      if (this.#send(outgoing, packet, data)) this.#counters.retransmitted++;
+    for (const { data: view, packet } of this.#source.retransmission(kind, wanted)) {
+      if (this.#send(outgoing, packet, view)) this.#counters.retransmitted++;
     }
   }
 }

@@ -143,7 +143,11 @@ export interface WebRtcIngestEvents {
   vp8: [frame: Vp8Frame, timestamp: number];
   /** An Opus packet at `timestamp` ms on the same timeline. */
   opus: [packet: Buffer, timestamp: number];
-  /** An RTP packet as it arrived (before any reordering), with its datagram. */
+  /**
+   * An RTP packet as it arrived (before any reordering), with its datagram. A listener may write
+   * over the datagram's header bytes (the forwarder writes each viewer's header there): after this
+   * event the ingest reads only the parsed fields and the payload, never the header or extension.
+   */
   rtp: [track: 'video' | 'audio', packet: RtpPacket, data: Buffer];
   /** The browser's RTCP sender report for a track. */
   senderReport: [track: 'video' | 'audio', report: SenderReport];

@@ -3,7 +3,8 @@
  * of the edge plays a live stream, the stream gets one LinkSubscription on this link (made on the
  * first play, ended after the last) and the client's NetStream is attached to it with PlayAttach;
  * the edge fans the subscription out to its attached clients. Pause and receiveAudio/Video travel
- * as PlayState, the end of a play as PlayDetach.
+ * as PlayState, the end of a play as PlayDetach; a stream no attached play wants media from
+ * carries none (LinkSubscription).
  */
 import { LinkFrameKind } from '#protocol/link/link-frame.ts';
 import type { Logger } from '#common/logger.ts';
@@ -45,7 +46,9 @@ export class LinkRelay implements SessionRelay {
     let attached = true;
     return {
       update: (state: LivePlayState) => {
-        if (attached) this.#link.write({ kind: LinkFrameKind.PlayState, sessionId: linkSessionId, streamId, ...state });
+        if (!attached) return;
+        this.#link.write({ kind: LinkFrameKind.PlayState, sessionId: linkSessionId, streamId, ...state });
+        sub.updatePlay(play, state);
       },
       detach: () => {
         if (!attached) return;

@@ -4,12 +4,19 @@
  * stream's startup cache, then each live packet). Media goes through a LiveDelivery whose output
  * is the link, so when the link lags this stream's media is dropped up to the next keyframe; the
  * control frames around it are written straight to the link and never dropped.
+ *
+ * The link carries media only while some attached play wants it: when every play on the edge is
+ * paused or has turned both audio and video off (a WebRTC viewer fed by forwarding RTP on its
+ * edge plays here only to be admitted and counted), the subscription goes quiet and sends none;
+ * when a play wants media again (or a new one attaches), it sends the stream's startup cache again
+ * first, so the edge's copy of the stream starts afresh at a keyframe rather than from a stale GOP.
  */
 import { LinkFrameKind, type LinkFrame } from '#protocol/link/link-frame.ts';
 import type { Logger } from '#common/logger.ts';
 import { LiveDelivery, type DeliveryCounters, type MediaOutput } from '#common/media/live-delivery.ts';
 import type { LiveStream, StreamSubscriber } from '#common/media/live-stream.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
+import type { LivePlayState } from '#common/session-transport.ts';
 
 /** The link as a subscription writes to it. */
 export interface LinkWriter {
@@ -22,8 +29,10 @@ export class LinkSubscription implements StreamSubscriber, MediaOutput {
   readonly stream: LiveStream;
   readonly #link: LinkWriter;
   readonly #delivery: LiveDelivery;
-  /** `sessionId/streamId` of the edge's NetStreams attached to this subscription. */
-  readonly #plays = new Set<string>();
+  /** What each of the edge's NetStreams attached to this subscription wants, by `sessionId/streamId`. */
+  readonly #plays = new Map<string, LivePlayState>();
+  /** No attached play wants media: none is sent. */
+  #quiet = false;
   /** The edge gets every track: its WebRTC feeds read a browser's Opus, its clients' deliveries keep to track 0. */
   readonly takesAdditionalTracks = true;
 
@@ -42,6 +51,8 @@ export class LinkSubscription implements StreamSubscriber, MediaOutput {
 
   get key(): string { return this.stream.key; }
   get playCount(): number { return this.#plays.size; }
+  /** No attached play wants media, so the link carries none for this stream. */
+  get isQuiet(): boolean { return this.#quiet; }
   /** StreamMessage frames sent (packetsSent) and media dropped while the link lagged. */
   get counters(): Readonly<DeliveryCounters> { return this.#delivery.counters; }
   get backlogBytes(): number { return this.#link.backlogBytes; }
@@ -52,14 +63,25 @@ export class LinkSubscription implements StreamSubscriber, MediaOutput {
     this.stream.subscribe(this);
   }
 
+  /** A NetStream attached, wanting audio and video; sent before the edge's PlayAttach, so a quiet stream's fresh startup reaches the edge before its new player. */
   addPlay(play: string): void {
-    this.#plays.add(play);
+    this.#plays.set(play, { paused: false, audio: true, video: true });
+    this.#settleQuiet();
+  }
+
+  /** A NetStream paused or turned audio or video on or off; sent after the edge's PlayState, so its player takes the startup sent again. */
+  updatePlay(play: string, state: LivePlayState): void {
+    if (!this.#plays.has(play)) return;
+    this.#plays.set(play, { ...state });
+    this.#settleQuiet();
   }
 
   /** Returns true when that was the last play (the caller then closes the subscription). */
   removePlay(play: string): boolean {
     this.#plays.delete(play);
-    return this.#plays.size === 0;
+    if (this.#plays.size === 0) return true;
+    this.#settleQuiet();
+    return false;
   }
 
   /** Ends the subscription; `notify` false when the link is gone (nothing can be written). */
@@ -68,6 +90,17 @@ export class LinkSubscription implements StreamSubscriber, MediaOutput {
     this.#delivery.close();
     this.stream.unsubscribe(this);
     if (notify) this.#link.write({ kind: LinkFrameKind.Unsubscribe, subscriptionId: this.id });
+  }
+
+  #settleQuiet(): void {
+    let quiet = true;
+    for (const state of this.#plays.values()) {
+      if (!state.paused && (state.audio || state.video)) { quiet = false; break; }
+    }
+    if (quiet === this.#quiet) return;
+    this.#quiet = quiet;
+    this.#delivery.pause(quiet);
+    if (!quiet && this.stream.isPublished) this.#delivery.begin(this.stream.startupPackets());
   }
 
   onPublish(_stream: LiveStream, startup: MediaPacket[]): void {

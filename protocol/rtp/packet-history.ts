@@ -9,7 +9,7 @@ import { requireInteger } from './bounds.ts';
 import type { RtpPacket } from './rtp-packet.ts';
 
 export interface HistoryEntry {
-  /** The datagram as received. */
+  /** The packet's bytes as the caller keeps them (a forwarder: its forwarding view, rtp-rewriter.ts). */
   data: Buffer;
   packet: RtpPacket;
 }

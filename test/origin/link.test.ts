@@ -226,6 +226,64 @@ describe('live relay', () => {
     pub.close();
     viewer.close();
   });
+
+  test('a stream no play of the edge wants media from is not carried; a play that wants it again gets the startup cache first, from a keyframe', async () => {
+    const publisher = publishTestStream(`${base}/live/quiet`, { seconds: 30 });
+    const { client: direct, media: directMedia } = await directPlayer('quiet');
+    const peer = await edge('edge-quiet');
+    const isVideo = (f: { type: number; payload: Buffer }) => f.type === MessageType.Video && f.payload[1] === 1;
+    const isKeyframe = (f: { payload: Buffer }) => f.payload[0]! >> 4 === 1;
+    /** Sends receiveAudio/receiveVideo of a session's NetStream, as a Flash client does. */
+    const receive = (sessionId: number, streamId: number, kind: 'Audio' | 'Video', flag: boolean) =>
+      peer.send({ kind: LinkFrameKind.Message, sessionId, ...encodeCommand({ name: `receive${kind}`, transactionId: 0, commandObject: null, args: [flag] }, streamId) });
+    /** Resolves once the direct player got `count` more video frames: time for the link to have carried them. */
+    const directVideo = (count: number) => {
+      const from = directMedia.filter(isVideo).length;
+      return eventually(() => directMedia.filter(isVideo).length >= from + count, 15_000, `the direct player gets ${count} more video frames`);
+    };
+    const framesAfter = (frame: object) => peer.frames.slice(peer.frames.indexOf(frame as never) + 1);
+
+    await peer.openSession(1, 'live');
+    const stream1 = await peer.play(1, 'quiet');
+    await peer.next(LinkFrameKind.StreamMessage, (f) => isVideo(f) && isKeyframe(f));
+
+    // The only play turns audio and video off (a WebRTC viewer fed by forwarding does): nothing more is carried.
+    receive(1, stream1, 'Audio', false);
+    receive(1, stream1, 'Video', false);
+    const off = await peer.next(LinkFrameKind.PlayState, (f) => f.sessionId === 1 && !f.audio && !f.video);
+    await directVideo(45);
+    assert.equal(framesAfter(off).filter((f) => f.kind === LinkFrameKind.StreamMessage).length, 0, 'no media on the link for a stream no play wants');
+    assert.equal(peer.ofKind(LinkFrameKind.Unsubscribe).length, 0, 'still subscribed: the play is still counted');
+
+    // A second client of the edge plays: the startup cache comes again, before its PlayAttach, from a keyframe.
+    await peer.openSession(2, 'live');
+    await peer.play(2, 'quiet');
+    const attach = await peer.next(LinkFrameKind.PlayAttach, (f) => f.sessionId === 2);
+    const resumed = framesAfter(off).filter((f) => f.kind === LinkFrameKind.StreamMessage);
+    assert.ok(resumed.length > 0 && peer.frames.indexOf(resumed[0]!) < peer.frames.indexOf(attach), 'the stream\'s startup reaches the edge before its new player');
+    const firstVideo = resumed.find(isVideo);
+    assert.ok(firstVideo && isKeyframe(firstVideo), 'the edge\'s copy starts afresh at a keyframe');
+    const resumedVideo = () => framesAfter(off).filter((f) => f.kind === LinkFrameKind.StreamMessage && isVideo(f)).length;
+    await eventually(() => resumedVideo() >= 30, 15_000, 'live video flows again');
+
+    // Pausing counts as not wanting media: with both plays paused the link goes quiet again.
+    for (const [sessionId, streamId] of [[1, stream1], [2, attach.streamId]] as const) {
+      peer.send({ kind: LinkFrameKind.Message, sessionId, ...encodeCommand({ name: 'pause', transactionId: 0, commandObject: null, args: [true, 0] }, streamId) });
+    }
+    const paused = await peer.next(LinkFrameKind.PlayState, (f) => f.sessionId === 2 && f.paused);
+    await directVideo(45);
+    assert.equal(framesAfter(paused).filter((f) => f.kind === LinkFrameKind.StreamMessage).length, 0, 'no media while every play is paused');
+    // The first play unpauses (still without audio and video: quiet) and turns video on: after that PlayState, a keyframe first.
+    peer.send({ kind: LinkFrameKind.Message, sessionId: 1, ...encodeCommand({ name: 'pause', transactionId: 0, commandObject: null, args: [false, 0] }, stream1) });
+    receive(1, stream1, 'Video', true);
+    const on = await peer.next(LinkFrameKind.PlayState, (f) => f.sessionId === 1 && f.video && !f.paused && peer.frames.indexOf(f) > peer.frames.indexOf(paused));
+    await eventually(() => framesAfter(on).some((f) => f.kind === LinkFrameKind.StreamMessage && isVideo(f)), 15_000, 'video flows for the play that wants it');
+    const firstAfterOn = framesAfter(paused).find((f) => f.kind === LinkFrameKind.StreamMessage && isVideo(f));
+    assert.ok(firstAfterOn && isKeyframe(firstAfterOn as { payload: Buffer }), 'resumed at a keyframe');
+    publisher.kill('SIGINT');
+    direct.close();
+    await peer.close();
+  });
 });
 
 describe('link failures and the registry', () => {

@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { isH264KeyframeStart, isVp8KeyframeStart } from '#protocol/rtp/keyframe-start.ts';
 import { NackTracker } from '#protocol/rtp/nack-tracker.ts';
 import { RtpPacketHistory } from '#protocol/rtp/packet-history.ts';
-import { parseRtpPacket } from '#protocol/rtp/rtp-packet.ts';
-import { rewriteRtpPacket, RtpRewriter } from '#protocol/rtp/rtp-rewriter.ts';
+import { parseRtpPacket, type RtpPacket } from '#protocol/rtp/rtp-packet.ts';
+import { forwardingView, RtpRewriter } from '#protocol/rtp/rtp-rewriter.ts';
 import { chooseForwardedCodecs } from '#protocol/sdp/forwarding-codecs.ts';
 import { chooseIngestCodecs, parseSdp } from '#protocol/sdp/sdp.ts';
 import { hex } from '../support/bytes.ts';
@@ -27,14 +27,42 @@ const SENT = hex('b1e0 1234 01020304 aabbccdd 11111111 bede0001 10ff0000 deadbee
 // SSRC 0x01020304, PT 102, seq 0xfffe: P and M kept, X and CC cleared, payload and padding as they were.
 const REWRITTEN = hex('a0e6 fffe 01020304 01020304 deadbeef 000003');
 
+/** What `rewriter` sends for `packet` (parsed from `data`): a copy of `data` rewritten in place, as the forwarder does; null when it sends nothing. */
+function rewrite(rewriter: RtpRewriter, data: Buffer, packet: RtpPacket): Buffer | null {
+  const view = forwardingView(Buffer.from(data), packet);
+  return rewriter.rewriteInPlace(view, packet) ? view : null;
+}
+
 describe('rewriting one packet for a receiver', () => {
   test('SSRC, payload type and sequence number replaced; extension and CSRC left out; marker, timestamp, payload and padding kept', () => {
     const packet = parseRtpPacket(SENT);
-    assert.deepEqual(rewriteRtpPacket(SENT, packet, { ssrc: 0x01020304, payloadType: 102, sequenceNumber: 0xfffe }), REWRITTEN);
+    assert.deepEqual(rewrite(new RtpRewriter(0x01020304, 102, 0xfffe), SENT, packet), REWRITTEN);
     const reread = parseRtpPacket(REWRITTEN);
     assert.deepEqual({ ...reread, payload: [...reread.payload] }, {
       payloadType: 102, marker: true, sequenceNumber: 0xfffe, timestamp: 0x01020304, ssrc: 0x01020304, csrcs: [], extension: null, payload: [0xde, 0xad, 0xbe, 0xef], paddingLength: 3,
     });
+  });
+
+  test('one view serves every receiver in turn, and again later (a NACK): each write is that receiver\'s whole header over the sender\'s', () => {
+    const data = Buffer.from(SENT);
+    const packet = parseRtpPacket(data);
+    const view = forwardingView(data, packet);
+    assert.equal(view.buffer, data.buffer, 'no copy');
+    const receivers = [new RtpRewriter(0x01020304, 102, 0xfffe), new RtpRewriter(0xcafe, 96, 7)];
+    const sent = receivers.map((receiver) => {
+      assert.equal(receiver.rewriteInPlace(view, packet), true);
+      return Buffer.from(view);
+    });
+    assert.deepEqual(sent[0], REWRITTEN);
+    assert.deepEqual(sent[1], hex('a0e0 0007 01020304 0000cafe deadbeef 000003'));
+    // The first receiver again: the second's header is gone, and the packet without marker or padding reads the same.
+    assert.equal(receivers[0]!.rewriteInPlace(view, packet), true);
+    assert.deepEqual(view, REWRITTEN);
+    const plain = hex('80 60 0001 00000010 00000001 0102');
+    const plainPacket = parseRtpPacket(plain);
+    assert.equal(forwardingView(plain, plainPacket), plain, 'no CSRC or extension: the datagram itself');
+    receivers[1]!.rewriteInPlace(plain, { ...plainPacket, sequenceNumber: 0x1235 });
+    assert.deepEqual(plain, hex('80 60 0008 00000010 0000cafe 0102'));
   });
 
   test('every packet of the H.264 capture comes out with its payload, timestamp and marker, numbered on from the receiver\'s start across the wrap', () => {
@@ -42,7 +70,7 @@ describe('rewriting one packet for a receiver', () => {
     const sent = rtpOf('h264-rtp.pcap');
     sent.forEach((data, i) => {
       const packet = parseRtpPacket(data);
-      const out = parseRtpPacket(rewriter.rewrite(data, packet)!);
+      const out = parseRtpPacket(rewrite(rewriter, data, packet)!);
       assert.equal(out.sequenceNumber, (65534 + i) & 0xffff);
       assert.deepEqual([out.ssrc, out.payloadType, out.timestamp, out.marker], [0x77, 100, packet.timestamp, packet.marker]);
       assert.deepEqual(out.payload, packet.payload);
@@ -56,23 +84,24 @@ describe('rewriting one packet for a receiver', () => {
     assert.equal(rewriter.toSender(10), null, 'nothing forwarded yet');
     const at = (sequenceNumber: number) => ({ ...parseRtpPacket(SENT), sequenceNumber });
     // The sender's 65530 becomes the receiver's 10.
-    assert.equal(parseRtpPacket(rewriter.rewrite(SENT, at(65530))!).sequenceNumber, 10);
-    assert.equal(parseRtpPacket(rewriter.rewrite(SENT, at(3))!).sequenceNumber, 19, 'a gap stays a gap, across the wrap');
+    assert.equal(parseRtpPacket(rewrite(rewriter, SENT, at(65530))!).sequenceNumber, 10);
+    assert.equal(parseRtpPacket(rewrite(rewriter, SENT, at(3))!).sequenceNumber, 19, 'a gap stays a gap, across the wrap');
     assert.equal(rewriter.toSender(10), 65530);
     assert.equal(rewriter.toSender(15), 65535);
     assert.equal(rewriter.toSender(17), 1);
     assert.equal(rewriter.toSender(9), null, 'before the start');
-    assert.equal(rewriter.rewrite(SENT, at(65529)), null, 'a late packet from before the start');
+    assert.equal(rewrite(rewriter, SENT, at(65529)), null, 'a late packet from before the start');
     assert.equal(rewriter.packets, 2);
   });
 
   test('a long stream: the sequence numbers wrap many times and every packet still goes on, mapping back', () => {
     const rewriter = new RtpRewriter(1, 96, 0);
-    const packet = parseRtpPacket(SENT);
+    const data = Buffer.from(SENT);
+    const packet = parseRtpPacket(data);
+    const view = forwardingView(data, packet);
     for (let i = 0; i < 200_000; i++) {
-      const out = rewriter.rewrite(SENT, { ...packet, sequenceNumber: (40_000 + i) & 0xffff });
-      assert.ok(out, `packet ${i}`);
-      assert.equal(out.readUInt16BE(2), i & 0xffff);
+      assert.ok(rewriter.rewriteInPlace(view, { ...packet, sequenceNumber: (40_000 + i) & 0xffff }), `packet ${i}`);
+      assert.equal(view.readUInt16BE(2), i & 0xffff);
     }
     assert.equal(rewriter.toSender(199_999 & 0xffff), (40_000 + 199_999) & 0xffff);
     assert.equal(rewriter.toSender((199_999 - 1000) & 0xffff), (40_000 + 199_999 - 1000) & 0xffff);

@@ -3,7 +3,7 @@
  * A, and Chromium pages play it with WHEP from the same edge A: their video decodes frames and their
  * audio (the publisher's Opus, not transcoded) carries energy, both growing; the edge reports them
  * as forwarded viewers, and the origin counts them as WHEP viewers of edge A (they play there for
- * authorization). One viewer leaving does not disturb the other; the publisher leaving ends the
+ * authorization, asking it for no media: the link carries none back). One viewer leaving does not disturb the other; the publisher leaving ends the
  * forwarded viewers' sessions. With packets lost on purpose both ways (a UDP relay that drops every
  * 20th video packet once), the edge asks the publisher for its lost packets again (NACK) and answers
  * the viewer's NACKs from the packets it keeps, and the viewer keeps playing. Run by
@@ -17,6 +17,7 @@ import { browserClusterPerFile } from '../support/chromium.ts';
 import { reportedClients } from '../support/cluster.ts';
 import { LossyUdpProxy, OFFER_WITHOUT_CANDIDATES, type LossDirection } from '../support/lossy-udp-proxy.ts';
 import { eventually } from '../support/processes.ts';
+import { scrapeMetrics } from '../support/prometheus.ts';
 import { openWhepPlayer, openWhipPublisher, whepCounters, type WhepCounters } from '../support/webrtc-page.ts';
 
 const fixture = browserClusterPerFile(['sfu-a'], { edgeArgs: ['--webrtc-bind', '127.0.0.1'] });
@@ -58,6 +59,12 @@ test('Chromium publishes with WHIP to edge A; two Chromium pages play it with WH
   for (const viewer of viewers) assert.match(viewer.location, /^\/whep\/resource\/\d+$/, viewer.error);
   await eventually(async () => (await whepCounters(viewers[0]!.page)).framesDecoded > 0 && (await whepCounters(viewers[1]!.page)).framesDecoded > 0, 15_000, 'both viewers to decode a first frame');
   await assertPlaying(viewers.map((v) => v.page));
+  // The viewers play at the origin (to be admitted and counted) but ask it for no audio and no
+  // video: the link carries none of the stream back to the edge it came from while they watch.
+  const linkMediaBytes = async () => (await scrapeMetrics(edgeA().httpPort)).value('classroom_edge_link_media_bytes_received_total');
+  const linkBefore = await linkMediaBytes();
+  await assertPlaying(viewers.map((v) => v.page));
+  assert.equal(await linkMediaBytes() - linkBefore, 0, 'no media of the forwarded stream on the link');
   const stats = await forwarding();
   assert.deepEqual([stats.publishers, stats.forwardedViewers, stats.forwardedViewersStarted], [1, 2, 2]);
   assert.equal(stats.streams['live/sfu/cam']?.viewers, 2);
