@@ -10,13 +10,15 @@
  * (8080), --edge-rtmps-port N (off; with --tls-cert/--tls-key), --edge-name NAME. The edge, where
  * clients go, takes the origin's client limits, bind address, TLS files, Flash policy allow list and
  * policy port (843) unless its own section sets them; its link goes to this origin, so the edge
- * section has no origins, secret or origin TLS; the log level and shutdown deadline are the process's
- * (the origin section's). `--print-config` prints both sections.
+ * section has no origins, secret, origin TLS or token secret (it checks tokens with the origin's own);
+ * the log settings (level, levels per component, format) and the shutdown deadline are the
+ * process's (the origin section's). `--print-config` prints both sections.
  * SIGTERM/SIGINT drain the edge, then stop the origin (common/graceful-shutdown.ts).
  */
 import { hostname } from 'node:os';
 import type { z } from 'zod';
 import type { Logger } from '#common/logger.ts';
+import type { ServiceAddresses } from '#common/ready-report.ts';
 import { parseFlags, runService } from '#common/service-main.ts';
 import { checkFfmpeg, logFfmpegCapabilities } from '#common/ffmpeg-capabilities.ts';
 import { storedSecret } from '#common/stored-secret.ts';
@@ -30,10 +32,10 @@ import { checkEdgeConfig, defaultEdgeConfig, edgeSettings, printableEdgeConfig }
 import { Edge } from './gateway/edge.ts';
 
 /** The local edge's settings: an edge's, but its link (to this process's origin) and what the whole process shares. */
-const localEdgeSettings = edgeSettings.omit({ origins: true, secret: true, secretFile: true, originTls: true, originCaFile: true, logLevel: true, shutdownDeadlineMs: true });
+const localEdgeSettings = edgeSettings.omit({ origins: true, secret: true, secretFile: true, originTls: true, originCaFile: true, tokenSecret: true, tokenSecretFile: true, logLevel: true, logLevels: true, logFormat: true, shutdownDeadlineMs: true });
 type LocalEdgeConfig = z.output<typeof localEdgeSettings>;
 
-const { secretFile: _secretFile, originTls: _originTls, originCaFile: _originCaFile, logLevel: _logLevel, shutdownDeadlineMs: _deadline, ...edgeDefaults } = defaultEdgeConfig;
+const { secretFile: _secretFile, originTls: _originTls, originCaFile: _originCaFile, tokenSecret: _tokenSecret, tokenSecretFile: _tokenSecretFile, logLevel: _logLevel, logLevels: _logLevels, logFormat: _logFormat, shutdownDeadlineMs: _deadline, ...edgeDefaults } = defaultEdgeConfig;
 const defaultLocalEdgeConfig: LocalEdgeConfig = { ...edgeDefaults, name: `${hostname()}-edge`, publicUrl: '' };
 
 const LOCAL_EDGE_FLAGS: readonly SettingFlag[] = [
@@ -50,6 +52,8 @@ interface LocalClusterConfig {
   origin: OriginConfig;
   edge: LocalEdgeConfig;
   logLevel: OriginConfig['logLevel'];
+  logLevels: OriginConfig['logLevels'];
+  logFormat: OriginConfig['logFormat'];
   shutdownDeadlineMs: number;
 }
 
@@ -71,7 +75,7 @@ function loadConfig(argv: string[]): LocalClusterConfig {
   checkListenerConfig(edge, true);
   checkEdgeConfig(edge);
   if (options.print) printConfigAndExit({ origin: printableOriginConfig(origin), edge: printableEdgeConfig(edge) }, options.print);
-  return { origin, edge, logLevel: origin.logLevel, shutdownDeadlineMs: origin.shutdownDeadlineMs };
+  return { origin, edge, logLevel: origin.logLevel, logLevels: origin.logLevels, logFormat: origin.logFormat, shutdownDeadlineMs: origin.shutdownDeadlineMs };
 }
 
 /** The origin and its local edge as one service: the edge starts once the origin's link listens. */
@@ -102,10 +106,19 @@ class LocalCluster {
       secretFile: null,
       originTls: false,
       originCaFile: null,
+      // The origin's own token secret: the local edge refuses bad tokens before they reach the link.
+      tokenSecret: this.origin.config.tokenSecret ?? storedSecret(this.origin.config.dataDir, 'token-secret'),
+      tokenSecretFile: null,
       logLevel: this.origin.config.logLevel,
+      logLevels: this.origin.config.logLevels,
+      logFormat: this.origin.config.logFormat,
       shutdownDeadlineMs: this.#shutdownDeadlineMs,
     });
     await this.#edge.start();
+  }
+
+  listening(): ServiceAddresses {
+    return { ...this.origin.listening(), ...this.#edge?.listening() };
   }
 
   async close(): Promise<void> {
@@ -120,6 +133,6 @@ class LocalCluster {
   }
 }
 
-const cluster = await runService(() => loadConfig(process.argv.slice(2)), (config) => new LocalCluster(config));
+const cluster = await runService(process.argv.slice(2), loadConfig, (config) => new LocalCluster(config));
 // The edge's transcoders run ffmpeg: say once what it can do here.
 logFfmpegCapabilities(await checkFfmpeg(), cluster.log);

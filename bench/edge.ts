@@ -15,6 +15,7 @@
 import { parseArgs } from 'node:util';
 import { stopAll } from '../test/support/processes.ts';
 import { startCluster, type EdgeProcess } from '../test/support/cluster.ts';
+import { scrapeMetrics } from '../test/support/prometheus.ts';
 import { percentile, startLightPlayer, startSyntheticPublisher, type LightPlayer } from '../test/support/synthetic-publisher.ts';
 
 const { values } = parseArgs({
@@ -45,10 +46,10 @@ function summary(samples: number[]): string {
   return `p50 ${percentile(samples, 50).toFixed(1)} ms, p99 ${percentile(samples, 99).toFixed(1)} ms, max ${Math.max(...samples).toFixed(1)} ms (${samples.length} frames)`;
 }
 
-async function waitForStats(edge: EdgeProcess): Promise<Record<string, number>> {
-  const before = edge.logs().length;
-  while (!/ stats /.test(edge.logs().slice(before))) await sleep(20);
-  return edge.lastStats();
+/** What the edge's /metrics says of its link and players now. */
+async function edgeStats(edge: EdgeProcess): Promise<{ linkBytesIn: number; players: number }> {
+  const scrape = await scrapeMetrics(edge.httpPort);
+  return { linkBytesIn: scrape.value('classroom_edge_link_bytes_received_total'), players: scrape.value('classroom_edge_players') };
 }
 
 async function run(flushMs: number): Promise<{ addedP99: number; ratio: number }> {
@@ -69,16 +70,16 @@ async function run(flushMs: number): Promise<{ addedP99: number; ratio: number }
     const directMarks = directPlayers.map((p) => p.latencies.length);
     const edgeMarks = edgePlayers.map((p) => p.latencies.length);
     const reference = edgePlayers[0]!;
-    const start = await waitForStats(edgeB);
+    const start = await edgeStats(edgeB);
     const startPlayerBytes = reference.bytes();
     const startedAt = Date.now();
     await sleep(seconds * 1000);
-    const end = await waitForStats(edgeB);
+    const end = await edgeStats(edgeB);
     const endPlayerBytes = reference.bytes();
     const elapsed = (Date.now() - startedAt) / 1000;
     const directSamples = windowed(directPlayers, directMarks);
     const edgeSamples = windowed(edgePlayers, edgeMarks);
-    const linkBytes = end.linkBytesIn! - start.linkBytesIn!;
+    const linkBytes = end.linkBytesIn - start.linkBytesIn;
     const playerBytes = endPlayerBytes - startPlayerBytes;
     const addedP99 = percentile(edgeSamples, 99) - percentile(directSamples, 99);
     console.log(`\n== merged writes ${flushMs} ms (origin and edges), ${players} players per path, ${elapsed.toFixed(1)} s window`);

@@ -34,7 +34,7 @@ import { createRequire } from 'node:module';
 import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { BrowserContext } from 'playwright-core';
-import { stopAll } from '../test/support/processes.ts';
+import { printOutput, stopAll } from '../test/support/processes.ts';
 import { loopbackNamespaceCommand } from '../test/support/netns.ts';
 import type { Cluster, EdgeProcess } from '../test/support/cluster.ts';
 import { percentile } from '../test/support/synthetic-publisher.ts';
@@ -432,7 +432,10 @@ async function main(): Promise<void> {
     console.error(`\nWebRTC bench failed: ${(error as Error).message}`);
     for (const edge of cluster?.edges ?? []) {
       const exit = edge.child.exitCode ?? edge.child.signalCode;
-      if (exit !== null) console.error(`edge ${edge.name} exited (${exit}); its last log lines:\n${edge.logs().trim().split('\n').slice(-15).join('\n')}`);
+      if (exit !== null) {
+        console.error(`edge ${edge.name} exited (${exit}); its last log lines:`);
+        printOutput(edge.child, 15);
+      }
     }
     failed = true;
   } finally {

@@ -29,11 +29,28 @@ export const milliseconds = (min: number, max = 600_000) => wholeNumber(min, max
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const satisfies readonly LogLevel[];
 
+/** A logger's component path (common/logger.ts): `edge`, `origin.link`. */
+const LOG_COMPONENT = /^[a-z][a-z0-9-]*(\.[a-z0-9-]+)*$/;
+
 /** Settings every process has beside its own. */
 export const processSettings = {
   logLevel: z.enum(LOG_LEVELS).describe('Least important log lines shown (debug, info, warn, error).'),
+  logLevels: z.record(z.string().regex(LOG_COMPONENT, 'a component such as edge or origin.link'), z.enum(LOG_LEVELS))
+    .describe('Levels per component over logLevel, the longest matching prefix winning: e.g. `edge: debug`, `origin.link: warn` (a line\'s `component` field names its component).'),
+  logFormat: z.enum(['json', 'pretty']).describe('json: one JSON object per line (pino), with a session id and client address on a client\'s lines; pretty: `time LEVEL [component] message key=value` for a terminal.'),
   shutdownDeadlineMs: milliseconds(1000).describe('SIGTERM: the graceful shutdown must be done within this time, else the process exits 1 (systemd\'s TimeoutStopSec must be longer).'),
 };
+
+/** `edge=debug,origin.link=warn` as a mapping; the schema checks the names and levels. */
+function componentLevels(text: string): Record<string, string> {
+  const levels: Record<string, string> = {};
+  for (const pair of text.split(',').map((item) => item.trim()).filter(Boolean)) {
+    const [component, level, extra] = pair.split('=');
+    if (!component || !level || extra !== undefined) throw new Error(`expected COMPONENT=LEVEL pairs separated by commas, got ${JSON.stringify(pair)}`);
+    levels[component.trim()] = level.trim();
+  }
+  return levels;
+}
 
 /** A command-line flag (and its environment variable) and the settings its text sets. */
 export interface SettingFlag {
@@ -58,6 +75,18 @@ const READERS = {
 export function settingFlag(flag: string, key: string, kind: keyof typeof READERS, env?: string): SettingFlag {
   return { flag, env, keys: [key], set: (value) => ({ [key]: READERS[kind](value) }) };
 }
+
+/** The logging flags every process takes (LOG_LEVEL as ever, LOG_LEVELS, LOG_FORMAT). */
+export const LOG_FLAGS: readonly SettingFlag[] = [
+  settingFlag('log-level', 'logLevel', 'text', 'LOG_LEVEL'),
+  { flag: 'log-levels', env: 'LOG_LEVELS', keys: ['logLevels'], set: (value) => ({ logLevels: componentLevels(value) }) },
+  settingFlag('log-format', 'logFormat', 'text', 'LOG_FORMAT'),
+];
+
+export const LOG_USAGE = '[--log-level debug|info|warn|error] [--log-levels COMPONENT=LEVEL,...] [--log-format json|pretty]';
+
+/** The logging settings' defaults. */
+export const defaultLogSettings = { logLevel: 'info', logLevels: {}, logFormat: 'json' } as const satisfies { logLevel: LogLevel; logLevels: Record<string, LogLevel>; logFormat: 'json' | 'pretty' };
 
 /** What the command line says about configuration itself, taken out before a process parses its own flags. */
 export interface ConfigOptions {
@@ -318,6 +347,10 @@ function formatDefault(key: string, value: unknown): string {
   if (value === null) return 'none';
   if (value instanceof Map) return value.size === 0 ? 'none' : [...value].map(([k, v]) => `${k}=${v}`).join(', ');
   if (Array.isArray(value)) return value.length === 0 ? 'none' : value.join(', ');
+  if (typeof value === 'object') {
+    const entries = Object.entries(value);
+    return entries.length === 0 ? 'none' : entries.map(([k, v]) => `${k}=${String(v)}`).join(', ');
+  }
   if (typeof value === 'number' && /Bytes$/.test(key) && value >= 1024 && value % 1024 === 0) {
     return value % (1024 * 1024) === 0 ? `${value / (1024 * 1024)} MiB` : `${value / 1024} KiB`;
   }

@@ -107,7 +107,8 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.#options = { ...defaultConnectionOptions, ...options };
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.remotePort = socket.remotePort ?? 0;
-    this.log = log.child(`conn#${this.id}`);
+    // Every line of this client's life carries its session id and address.
+    this.log = log.with({ session: `conn#${this.id}`, peer: `${this.remoteAddress}:${this.remotePort}` });
     this.#decoder = new ChunkDecoder(this.#options.decoderLimits);
     this.#batcher = this.#options.mediaFlushMs > 0 ? sharedWriteBatcher(this.#options.mediaFlushMs) : null;
     socket.setNoDelay?.(true);

@@ -1,12 +1,15 @@
 /**
  * The command-line life of a server process (origin, edge, or both): load the configuration (a
- * bad flag, setting or config file is reported and exits 2), set the log level, start (a failure
- * is logged, exit 1), and stop gracefully on SIGINT/SIGTERM within the configured deadline, at
- * once on a second signal (common/graceful-shutdown.ts).
+ * bad flag, setting or config file is reported and exits 2), set up logging (level, levels per
+ * component, format: common/logger.ts), start (a failure is logged, exit 1), and stop gracefully
+ * on SIGINT/SIGTERM within the configured deadline, at once on a second signal
+ * (common/graceful-shutdown.ts). With `--ready-fd N` it then writes the
+ * ready report (common/ready-report.ts) naming every address it listens on.
  */
 import { parseArgs } from 'node:util';
 import { exitOnSignals } from './graceful-shutdown.ts';
-import { setLogLevel, type Logger, type LogLevel } from './logger.ts';
+import { configureLogging, type Logger, type LogSettings } from './logger.ts';
+import { takeReadyFd, writeReadyReport, type ServiceAddresses } from './ready-report.ts';
 
 export interface Service {
   readonly log: Logger;
@@ -14,18 +17,26 @@ export interface Service {
   close(): Promise<void>;
   /** The graceful stop a signal asks for (tell clients, drain); close() when absent. */
   shutdown?(): Promise<void>;
+  /** What it listens on once started (the ready report). */
+  listening(): ServiceAddresses;
 }
 
-/** Runs a service until a signal stops it; resolves with the started service. */
-export async function runService<C extends { logLevel: LogLevel; shutdownDeadlineMs: number }, S extends Service>(load: () => C, create: (config: C) => S): Promise<S> {
+/**
+ * Runs a service until a signal stops it; resolves with the started service. `argv`: the command
+ * line; `load` gets it without `--ready-fd`.
+ */
+export async function runService<C extends LogSettings & { shutdownDeadlineMs: number }, S extends Service>(argv: readonly string[], load: (argv: string[]) => C, create: (config: C) => S): Promise<S> {
   let config: C;
+  let readyFd: number | null;
   try {
-    config = load();
+    const ready = takeReadyFd(argv);
+    readyFd = ready.fd;
+    config = load(ready.rest);
   } catch (error) {
     console.error((error as Error).message);
     process.exit(2);
   }
-  setLogLevel(config.logLevel);
+  configureLogging(config);
   const service = create(config);
   try {
     await service.start();
@@ -35,6 +46,7 @@ export async function runService<C extends { logLevel: LogLevel; shutdownDeadlin
     process.exit(1);
   }
   exitOnSignals(service.log, () => (service.shutdown ? service.shutdown() : service.close()), { deadlineMs: config.shutdownDeadlineMs });
+  if (readyFd !== null) writeReadyReport(readyFd, service.listening());
   return service;
 }
 

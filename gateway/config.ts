@@ -10,8 +10,9 @@ import { z } from 'zod';
 import { clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
 import { parseFlags } from '#common/service-main.ts';
 import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, listenerSettings } from '#common/listener-config.ts';
+import { READY_USAGE } from '#common/ready-report.ts';
 import {
-  CONFIG_USAGE, ConfigError, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
+  CONFIG_USAGE, ConfigError, defaultLogSettings, LOG_FLAGS, LOG_USAGE, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
   settingFlag, takeConfigOptions, text, wholeNumber, type Layer, type SettingFlag,
 } from '#common/config-file.ts';
 import { SHUTDOWN_DEADLINE_MS } from '#common/graceful-shutdown.ts';
@@ -86,6 +87,8 @@ export const edgeSettings = z.strictObject({
     .describe('Where clients reach this edge, for the origin\'s /api/edges/pick (empty: rtmp://BIND:PORT).'),
   originTls: z.boolean().describe('The link to the origin is TLS.'),
   originCaFile: text().nullable().describe('CA certificate (PEM file) that signed the origin\'s link certificate (null: the system\'s CAs); needs originTls.'),
+  tokenSecret: text().nullable().describe('The origin\'s token signing secret (masked by --print-config): with it the edge itself refuses a bad, expired, foreign-signed or other room\'s token on WHIP, WHEP, HTTP/WS-FLV and the /ws join (401/403, forbidden) before opening a session on the link; null with no tokenSecretFile: the origin decides alone.'),
+  tokenSecretFile: text().nullable().describe('File holding the origin\'s token signing secret (its dataDir/token-secret, or its tokenSecretFile), instead of tokenSecret.'),
   ...clientLimitSettings,
   ...listenerSettings,
   loadIntervalMs: milliseconds(100).describe('Load reports to the origin this often.'),
@@ -117,6 +120,8 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
   httpPort: 8080,
   originTls: false,
   originCaFile: null,
+  tokenSecret: null,
+  tokenSecretFile: null,
   ...defaultClientLimits,
   ...defaultListenerConfig,
   ...defaultRtmptLimits,
@@ -135,12 +140,12 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
   keyframeIntervalMs: 2000,
   webrtcMaxBitrate: 2_000_000,
   browser: defaultBrowserLimits,
-  logLevel: 'info',
+  ...defaultLogSettings,
   shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS,
 };
 
 /** What --print-config masks. */
-const EDGE_SECRETS = ['secret'] as const;
+const EDGE_SECRETS = ['secret', 'tokenSecret'] as const;
 
 function portRange(value: string): Record<string, unknown> {
   const match = /^(\d+)-(\d+)$/.exec(value);
@@ -159,10 +164,11 @@ export const EDGE_FLAGS: readonly SettingFlag[] = [
   settingFlag('public-url', 'publicUrl', 'text', 'EDGE_PUBLIC_URL'),
   { flag: 'origin-tls', boolean: true, keys: ['originTls'], set: () => ({ originTls: true }) },
   settingFlag('origin-ca', 'originCaFile', 'text'),
+  settingFlag('token-secret-file', 'tokenSecretFile', 'text', 'EDGE_TOKEN_SECRET_FILE'),
   settingFlag('ping-interval-ms', 'pingIntervalMs', 'number'),
   settingFlag('media-flush-ms', 'mediaFlushMs', 'number', 'EDGE_MEDIA_FLUSH_MS'),
   settingFlag('stats-interval-ms', 'statsIntervalMs', 'number'),
-  settingFlag('log-level', 'logLevel', 'text', 'LOG_LEVEL'),
+  ...LOG_FLAGS,
   ...LISTENER_FLAGS,
   settingFlag('webrtc-bind', 'webrtcBind', 'text'),
   { flag: 'webrtc-ports', keys: ['webrtcPortRangeBegin', 'webrtcPortRangeEnd'], set: portRange },
@@ -174,8 +180,8 @@ export const EDGE_FLAGS: readonly SettingFlag[] = [
   settingFlag('rtmpt-max-body-bytes', 'rtmptMaxBodyBytes', 'number'),
 ];
 
-const usage = `usage: node gateway/main.ts ${CONFIG_USAGE} --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
-  [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] [--log-level debug|info|warn|error]
+const usage = `usage: node gateway/main.ts ${CONFIG_USAGE} ${READY_USAGE} --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
+  [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--token-secret-file FILE] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] ${LOG_USAGE}
   ${LISTENER_USAGE}
   [--webrtc-bind ADDR] [--webrtc-ports FIRST-LAST] [--keyframe-interval-ms MS] [--webrtc-max-bitrate BPS]
   [--rtmpt-idle-timeout-ms MS] [--rtmpt-max-queued-bytes N] [--rtmpt-max-reply-bytes N] [--rtmpt-max-body-bytes N]
@@ -201,10 +207,12 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConf
   const file = options.file === null ? {} : readConfigFile(options.file, { edge: edgeSettings }).edge;
   const layers = flagLayers(edgeSettings, EDGE_FLAGS, values, env, usage);
   const layered: Layer<EdgeConfig>[] = [['the config file', file], ['the environment', layers.env], ['the flags', layers.flags]];
-  const config = mergeLayers<EdgeConfig>({ ...defaultEdgeConfig, origins: [], secret: '', publicUrl: '' }, layered, [['secret', 'secretFile']]);
+  const config = mergeLayers<EdgeConfig>({ ...defaultEdgeConfig, origins: [], secret: '', publicUrl: '' }, layered, [['secret', 'secretFile'], ['tokenSecret', 'tokenSecretFile']]);
   if (config.origins.length === 0) throw new ConfigError(`--origin (EDGE_ORIGIN, edge.origins) is required\n${usage}`);
   if (config.secretFile !== null) config.secret = readSecretFile(config.secretFile, 'secretFile').trim();
   if (!config.secret) throw new ConfigError(`--secret or --secret-file (EDGE_SECRET, EDGE_SECRET_FILE, edge.secret, edge.secretFile) is required\n${usage}`);
+  if (config.tokenSecretFile !== null) config.tokenSecret = readSecretFile(config.tokenSecretFile, 'tokenSecretFile');
+  if (config.tokenSecret !== null && Buffer.byteLength(config.tokenSecret) < 32) throw new ConfigError('the token secret (tokenSecret, tokenSecretFile) must be at least 32 bytes, as the origin\'s is');
   if (config.originCaFile !== null && !config.originTls) throw new ConfigError('originCaFile (--origin-ca) needs originTls (--origin-tls)');
   checkListenerConfig(config);
   checkEdgeConfig(config);

@@ -3,14 +3,18 @@
  * (common/metrics/registry.ts) and served at `/metrics` on the edge's HTTP port. Read at scrape time
  * from what the edge already keeps: its session registry (the same counts by protocol as its Load
  * report), its stats (relay, playback, WebRTC), the link, the process's delivery totals; only
- * refusals are counted as they happen. Labels are bounded: protocols are the edge's own names,
+ * rare events are counted as they happen (refusals, closes by reason, failed link attempts, held
+ * connects, internal errors). Labels are bounded: protocols are the edge's own names,
  * transcoder kinds fixed; stream and user names never appear.
  */
 import type { RtmpConnection } from '#common/rtmp-connection.ts';
 import { ConnectionTotals } from '#common/metrics/connection-totals.ts';
+import { closedConnectionsCounter, countCloses } from '#common/metrics/close-reasons.ts';
 import { deliveryTotals } from '#common/metrics/delivery-totals.ts';
 import { EventCounter, MetricGroup, type Sample } from '#common/metrics/registry.ts';
+import type { AccessDeniedCode } from '../origin/auth/access-denied.ts';
 import type { EdgeStats } from './edge.ts';
+import type { EdgeTokenRoute } from './http/edge-token-check.ts';
 import type { OriginLink } from './link/origin-link.ts';
 import type { SessionRegistry } from './session/session-registry.ts';
 import type { WebRtcPlayStats } from './webrtc/whep-endpoint.ts';
@@ -27,6 +31,67 @@ const refusals = new EventCounter<'reason'>({
 /** Counts a client the edge refused itself (the origin counts the connects it refuses). */
 export function countEdgeRefusal(reason: 'max_connections' | 'draining'): void {
   refusals.inc({ reason });
+}
+
+const tokenRefusals = new EventCounter<'protocol' | 'reason'>({
+  name: 'classroom_edge_token_refusals_total',
+  help: 'Requests on the edge\'s HTTP routes (whip, whep, http-flv, ws-flv, ws join) whose token the edge refused itself, before opening a session on the link, by route and reason (auth.expired, auth.bad_token, auth.wrong_room, auth.forbidden).',
+  labelNames: ['protocol', 'reason'],
+});
+
+/** Counts a token the edge refused itself (gateway/http/edge-token-check.ts); the origin counts those it refuses. */
+export function countEdgeTokenRefusal(protocol: EdgeTokenRoute, reason: AccessDeniedCode): void {
+  tokenRefusals.inc({ protocol, reason });
+}
+
+const closedConnections = closedConnectionsCounter('classroom_edge_connections_closed_total', 'RTMP, RTMPS and RTMPT client connections of the edge');
+
+const browserCloses = new EventCounter<'reason'>({
+  name: 'classroom_edge_browser_closes_total',
+  help: 'Browser (WebSocket) connections the edge closed itself, by reason (abuse: too many invalid or over-limit messages, close code 1008).',
+  labelNames: ['reason'],
+});
+
+const internalErrors = new EventCounter<'where'>({
+  name: 'classroom_edge_internal_errors_total',
+  help: 'Bugs caught while handling input (the client concerned gets an error or is closed, the edge carries on), by where: browser_message, link_frame, origin_message (a message from the origin a virtual client could not decode).',
+  labelNames: ['where'],
+});
+
+const heldConnects = new EventCounter({
+  name: 'classroom_edge_connects_held_total',
+  help: 'RTMP connects held while the link to the origin was down (answered once it is up, or refused after connectHoldMs).',
+});
+
+const linkFailures = new EventCounter<'reason'>({
+  name: 'classroom_edge_link_attempt_failures_total',
+  help: 'Attempts to link to the origin that failed before the link was up, by reason: refused (AuthFailed: wrong secret, name in use, version), tls (certificate not trusted), unreachable, proof_mismatch, auth_timeout, other.',
+  labelNames: ['reason'],
+});
+
+/** The label of a failed link attempt's reason (gateway/link/origin-link.ts). */
+export function linkFailureCode(reason: string): string {
+  if (reason.startsWith('refused: ')) return 'refused';
+  if (/certificate|self.signed|SSL|TLS/i.test(reason)) return 'tls';
+  if (/ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|connection closed by the origin/.test(reason)) return 'unreachable';
+  if (reason === 'origin proof mismatch') return 'proof_mismatch';
+  if (reason.startsWith('not authenticated within')) return 'auth_timeout';
+  return 'other';
+}
+
+/** Counts a connect held for the link. */
+export function countHeldConnect(): void {
+  heldConnects.inc();
+}
+
+/** Counts a browser connection closed for abuse. */
+export function countBrowserClose(reason: 'abuse'): void {
+  browserCloses.inc({ reason });
+}
+
+/** Counts an internal error caught while handling a browser message, a link frame or a message from the origin. */
+export function countEdgeInternalError(where: 'browser_message' | 'link_frame' | 'origin_message'): void {
+  internalErrors.inc({ where });
 }
 
 export interface EdgeMetricSources {
@@ -48,6 +113,7 @@ export class EdgeMetrics {
     const { stats, webrtc, forwarding, sessions, link } = sources;
     const group = this.#group;
     link.on('up', () => { this.#linkConnects++; });
+    link.on('attemptFailed', (reason) => linkFailures.inc({ reason: linkFailureCode(reason) }));
 
     group.gauge({ name: 'classroom_edge_clients', help: 'Clients of the edge by protocol (rtmp, rtmps, rtmpt, ws, http-flv, ws-flv, whip, whep, ws-webrtc), as in its Load report.', labelNames: ['protocol'] },
       () => Object.entries(sessions.clientsByProtocol).map(([protocol, count]) => [{ protocol }, count] as const));
@@ -55,6 +121,12 @@ export class EdgeMetrics {
     group.counter({ name: 'classroom_edge_rtmp_bytes_received_total', help: 'Bytes received from RTMP, RTMPS and RTMPT clients.' }, () => this.#connections.totals().bytesReceived);
     group.counter({ name: 'classroom_edge_rtmp_bytes_sent_total', help: 'Bytes sent to RTMP, RTMPS and RTMPT clients.' }, () => this.#connections.totals().bytesSent);
     group.add(refusals);
+    group.add(closedConnections);
+    group.add(browserCloses);
+    group.add(heldConnects);
+    group.add(linkFailures);
+    group.add(internalErrors);
+    group.add(tokenRefusals);
 
     group.gauge({ name: 'classroom_edge_live_streams', help: 'Live streams the link carries to this edge (one copy each, whatever the number of players).' }, () => stats().streams);
     group.gauge({ name: 'classroom_edge_players', help: 'Players of those streams here: RTMP NetStreams, FLV viewers\' and WebRTC feeds\' taps.' }, () => stats().players);
@@ -74,6 +146,8 @@ export class EdgeMetrics {
       const { videoTranscodersStarted, audioTranscodersStarted } = webrtc();
       return [[{ kind: 'flv' }, transcodersStarted], [{ kind: 'webrtc_video' }, videoTranscodersStarted], [{ kind: 'webrtc_audio' }, audioTranscodersStarted]] as const;
     });
+    group.counter({ name: 'classroom_edge_transcoders_failed_total', help: 'Transcoders whose ffmpeg died or wrote bad FLV (kind=flv: the FLV viewers\' transcoders).', labelNames: ['kind'] },
+      () => [[{ kind: 'flv' }, stats().transcodersFailed]] as const);
 
     group.gauge({ name: 'classroom_edge_link_up', help: '1 while the link to the origin is up and authenticated.' }, () => (link.isUp ? 1 : 0));
     group.counter({ name: 'classroom_edge_link_connects_total', help: 'Times the link to the origin came up (the first time and every reconnect).' }, () => this.#linkConnects);
@@ -95,6 +169,7 @@ export class EdgeMetrics {
   /** An RTMP, RTMPS or RTMPT client connection: its bytes are counted while it lives and after. */
   track(connection: RtmpConnection): void {
     this.#connections.track(connection);
+    countCloses(connection, closedConnections);
   }
 
   close(): void {

@@ -20,6 +20,7 @@ import { EdgeRelay } from './relay/edge-relay.ts';
 import { EdgeSession } from './session/edge-session.ts';
 import { SessionRegistry } from './session/session-registry.ts';
 import { EdgeHttpServer } from './http/edge-http-server.ts';
+import { EdgeTokenCheck } from './http/edge-token-check.ts';
 import { BrowserGateway } from './browser/ws-session.ts';
 import { EdgePlayback } from './playback/edge-playback.ts';
 import { RtmptServer } from './rtmpt/rtmpt-server.ts';
@@ -28,7 +29,8 @@ import { WhepEndpoint } from './webrtc/whep-endpoint.ts';
 import { LocalPublishers } from './webrtc/local-publishers.ts';
 import { OpusToAac } from './webrtc/opus-to-aac.ts';
 import { serveMetrics } from '#common/metrics/registry.ts';
-import { countEdgeRefusal, EdgeMetrics } from './edge-metrics.ts';
+import { countEdgeInternalError, countEdgeRefusal, EdgeMetrics } from './edge-metrics.ts';
+import { boundAddress, type ListenAddresses, type ServiceAddresses } from '#common/ready-report.ts';
 
 /** What the edge counts, for its load reports, its stats log and benchmarks. */
 export interface EdgeStats {
@@ -45,6 +47,7 @@ export interface EdgeStats {
   flvViewers: number;
   transcoders: number;
   transcodersStarted: number;
+  transcodersFailed: number;
   /** WebRTC playback: WHEP sessions, viewers of shared feeds, feeds and their video/audio transcoders running now. */
   whepViewers: number;
   webrtcFeedViewers: number;
@@ -66,6 +69,8 @@ export class Edge {
   readonly #connectionOptions: Partial<RtmpConnectionOptions>;
   /** Every client session, whatever its protocol: link frames, limits and load reports go through it. */
   readonly sessions: SessionRegistry;
+  /** Checks tokens on the HTTP routes before a session is opened on the link, when the edge has the token secret (tokenSecretFile). */
+  readonly tokens: EdgeTokenCheck;
   /** The HTTP server (web client, /ws, HTTP/WS-FLV routes); started with the edge, closed with it. */
   readonly http: EdgeHttpServer;
   /** Browser sessions over WebSocket (/ws): sessions on the link like RTMP clients; their WebRTC sessions (protocol 'ws-webrtc') too. */
@@ -86,11 +91,13 @@ export class Edge {
   readonly #metrics: EdgeMetrics;
   /** Stopping: the origin was told (Load `draining`), no client is admitted. */
   #draining = false;
+  /** What start() bound (the ready report). */
+  #listening: ListenAddresses = {};
   #closed = false;
 
   constructor(config: EdgeConfig) {
     this.config = config;
-    this.log = new Logger(`edge ${config.name}`);
+    this.log = new Logger('edge', { edge: config.name });
     this.#connectionOptions = {
       decoderLimits: { maxMessageSize: config.maxMessageBytes },
       handshakeTimeoutMs: config.handshakeTimeoutMs,
@@ -122,9 +129,10 @@ export class Edge {
     });
     this.sessions.on('removed', (session) => this.#relay.detachSession(session.id));
     this.http = new EdgeHttpServer(this.log.child('http'));
+    this.tokens = new EdgeTokenCheck(config.tokenSecret);
     this.playback = new EdgePlayback(this.http, this.link, this.sessions, {
       maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
-      detachSession: (id) => this.#relay.detachSession(id), publicUrl: () => this.#publicUrl,
+      detachSession: (id) => this.#relay.detachSession(id), publicUrl: () => this.#publicUrl, tokens: this.tokens,
     }, this.log.child('playback'));
     const webrtc = {
       bindAddress: config.webrtcBind ?? (isWildcardAddress(config.bind) ? undefined : config.bind), portRangeBegin: config.webrtcPortRangeBegin || undefined,
@@ -133,12 +141,12 @@ export class Edge {
     this.localPublishers = new LocalPublishers(this.http);
     this.whip = new WhipEndpoint(this.http, this.link, this.sessions, {
       ingest: { ...webrtc, keyframeIntervalMs: config.keyframeIntervalMs, maxVideoBitrate: config.webrtcMaxBitrate }, localPublishers: this.localPublishers,
-      createAudioEncoder: () => new OpusToAac(),
+      createAudioEncoder: () => new OpusToAac(), tokens: this.tokens,
     }, this.log.child('whip'));
     this.whep = new WhepEndpoint(this.http, this.link, this.sessions, { egress: webrtc, maxGopBytes: config.maxGopBytes,
-      forwarding: { publishers: this.localPublishers, egress: webrtc, detachSession: (id) => this.#relay.detachSession(id) } }, this.log.child('whep'));
+      forwarding: { publishers: this.localPublishers, egress: webrtc, detachSession: (id) => this.#relay.detachSession(id) }, tokens: this.tokens }, this.log.child('whep'));
     // Browsers signal WebRTC on /ws too, through the signallers WHIP and WHEP use.
-    this.browsers = new BrowserGateway(this.http, this.link, this.sessions, { publish: this.whip.signaller, play: this.whep.signaller }, this.log.child('ws'), config.browser);
+    this.browsers = new BrowserGateway(this.http, this.link, this.sessions, { publish: this.whip.signaller, play: this.whep.signaller }, this.tokens, this.log.child('ws'), config.browser);
     // Domains default to this edge's public host, known once it listens (see start()).
     this.policy = new FlashPolicy(config.policyDomains ?? []);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
@@ -179,7 +187,7 @@ export class Edge {
       clients: this.sessions.clients, streams: this.#relay.streamCount, players: this.#relay.playerCount,
       linkUp: this.link.isUp, linkRttMs: this.link.rttMs, linkBytesIn: this.link.bytesIn, linkBytesOut: this.link.bytesOut,
       relayMediaBytes: this.#relay.mediaBytes, flvViewers: this.playback.stats.viewers,
-      transcoders: this.playback.stats.transcoders, transcodersStarted: this.playback.stats.transcodersStarted,
+      transcoders: this.playback.stats.transcoders, transcodersStarted: this.playback.stats.transcodersStarted, transcodersFailed: this.playback.stats.transcodersFailed,
       whepViewers: webrtc.whepSessions, webrtcFeedViewers: webrtc.feedViewers, webrtcFeeds: webrtc.feeds,
       webrtcVideoTranscoders: webrtc.videoTranscoders, webrtcAudioTranscoders: webrtc.audioTranscoders,
     };
@@ -195,16 +203,23 @@ export class Edge {
     this.log.info('RTMP listening', { address: `rtmp://${address.address}:${address.port}`, publicUrl: this.#publicUrl,
       origins: this.config.origins.map((o) => `${o.host}:${o.port}`).join(',') });
     if (addresses[1]) this.log.info('RTMPS listening', { address: `rtmps://${addresses[1].address}:${addresses[1].port}` });
+    this.#listening.rtmp = boundAddress(address);
+    if (addresses[1]) this.#listening.rtmps = boundAddress(addresses[1]);
     this.policy.ports = addresses.map((a) => a.port);
     if (this.policy.domains.length === 0) this.policy.domains = [new URL(this.#publicUrl).hostname.replace(/^\[|\]$/g, '')];
-    if (this.#policyServer) await this.#policyServer.listen(this.config.policyPort!, this.config.bind);
-    await this.http.start(this.config.httpPort, this.config.bind);
+    if (this.#policyServer) this.#listening.policy = boundAddress(await this.#policyServer.listen(this.config.policyPort!, this.config.bind));
+    this.#listening.http = boundAddress(await this.http.start(this.config.httpPort, this.config.bind));
     this.link.start();
     if (this.config.statsIntervalMs > 0) {
       this.#statsTimer = setInterval(() => this.log.info('stats', { ...this.stats }), this.config.statsIntervalMs);
       this.#statsTimer.unref();
     }
     return address;
+  }
+
+  /** The addresses start() bound, for the ready report. */
+  listening(): ServiceAddresses {
+    return { edge: { ...this.#listening } };
   }
 
   /**
@@ -248,6 +263,7 @@ export class Edge {
     } catch (error) {
       // A bug while handling one frame costs that client (if the frame had one), never the link.
       this.log.error('internal error while handling a link frame', { kind: frame.kind, error: (error as Error).stack ?? String(error) });
+      countEdgeInternalError('link_frame');
       if ('sessionId' in frame) this.sessions.get(frame.sessionId)?.close('internal error');
     }
   }

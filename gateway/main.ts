@@ -8,5 +8,5 @@ import { runService } from '#common/service-main.ts';
 import { loadEdgeConfig } from './config.ts';
 import { Edge } from './edge.ts';
 
-const edge = await runService(() => loadEdgeConfig(process.argv.slice(2), process.env), (config) => new Edge(config));
+const edge = await runService(process.argv.slice(2), (argv) => loadEdgeConfig(argv, process.env), (config) => new Edge(config));
 logFfmpegCapabilities(await checkFfmpeg(), edge.log);

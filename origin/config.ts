@@ -6,12 +6,13 @@
  */
 import { z } from 'zod';
 import { SHUTDOWN_DEADLINE_MS } from '#common/graceful-shutdown.ts';
-import { AUTH_POLICIES } from './auth/authorizer.ts';
+import { AUTH_POLICIES, defaultAuthPolicy } from './auth/authorizer.ts';
 import { clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
 import { parseFlags } from '#common/service-main.ts';
 import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, listenerSettings } from '#common/listener-config.ts';
+import { READY_USAGE } from '#common/ready-report.ts';
 import {
-  CONFIG_USAGE, ConfigError, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
+  CONFIG_USAGE, ConfigError, defaultLogSettings, LOG_FLAGS, LOG_USAGE, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
   settingFlag, takeConfigOptions, text, wholeNumber, type Layer, type SettingFlag,
 } from '#common/config-file.ts';
 
@@ -49,6 +50,8 @@ export const originSettings = z.strictObject({
   authPolicies: z.record(text(), z.enum(AUTH_POLICIES))
     .transform((policies) => new Map(Object.entries(policies)))
     .describe('Authorization policy per application (required, optional, legacy); unlisted ones: classroom required, others legacy.'),
+  anonymousPublish: z.array(text().regex(/^[^/\s]+$/, 'expected an application name (no slash or space)'))
+    .describe('Applications under the optional policy whose clients without a token may publish too (anonymous students or viewers otherwise only play).'),
   tokenSecret: text().nullable().describe('Token signing secret (masked by --print-config); null with no tokenSecretFile: generated once into token-secret in dataDir.'),
   tokenSecretFile: text().nullable().describe('File holding the token signing secret, instead of tokenSecret.'),
   ...processSettings,
@@ -89,9 +92,10 @@ export const defaultOriginConfig: OriginConfig = {
   maxLinkBacklogBytes: 64 * 1024 * 1024,
   linkPingIntervalMs: 5000,
   authPolicies: new Map(),
+  anonymousPublish: [],
   tokenSecret: null,
   tokenSecretFile: null,
-  logLevel: 'info',
+  ...defaultLogSettings,
   shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS,
 };
 
@@ -135,15 +139,16 @@ export const ORIGIN_FLAGS: readonly SettingFlag[] = [
   settingFlag('link-tls-cert', 'linkTlsCert', 'text'),
   settingFlag('link-tls-key', 'linkTlsKey', 'text'),
   { flag: 'auth', env: 'ORIGIN_AUTH', keys: ['authPolicies'], set: (value) => ({ authPolicies: authPolicyEntries(value) }) },
+  settingFlag('anonymous-publish', 'anonymousPublish', 'list', 'ORIGIN_ANONYMOUS_PUBLISH'),
   settingFlag('token-secret-file', 'tokenSecretFile', 'text'),
-  settingFlag('log-level', 'logLevel', 'text', 'LOG_LEVEL'),
+  ...LOG_FLAGS,
 ];
 
-export const ORIGIN_USAGE = `usage: node origin/main.ts ${CONFIG_USAGE} [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--ping-interval-ms MS] [--media-flush-ms MS]
-  [--http-port N] [--http-bind ADDR] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] [--log-level debug|info|warn|error]
+export const ORIGIN_USAGE = `usage: node origin/main.ts ${CONFIG_USAGE} ${READY_USAGE} [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--ping-interval-ms MS] [--media-flush-ms MS]
+  [--http-port N] [--http-bind ADDR] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] ${LOG_USAGE}
   ${LISTENER_USAGE}
   [--link-port N] [--link-bind ADDR] [--link-secret S | --link-secret-file FILE] [--link-tls-cert FILE --link-tls-key FILE]
-  [--auth APP=required|optional|legacy,...] [--token-secret-file FILE]
+  [--auth APP=required|optional|legacy,...] [--anonymous-publish APP,...] [--token-secret-file FILE]
   environment: ${ORIGIN_FLAGS.flatMap((entry) => entry.env ?? []).join(', ')}
   every setting (README, "Configuration") can be set in the config file's origin section; flags beat the environment, which beats the file`;
 
@@ -171,6 +176,10 @@ export function originConfigFrom(sources: OriginSources): OriginConfig {
   if (config.linkSecretFile !== null) config.linkSecret = readSecretFile(config.linkSecretFile, 'linkSecretFile');
   if (config.linkSecret === '') throw new ConfigError(`the link secret must not be empty (${config.linkSecretFile})`);
   if (config.tokenSecretFile !== null) config.tokenSecret = readSecretFile(config.tokenSecretFile, 'tokenSecretFile');
+  for (const app of config.anonymousPublish) {
+    const policy = config.authPolicies.get(app) ?? defaultAuthPolicy(app);
+    if (policy !== 'optional') throw new ConfigError(`anonymousPublish (--anonymous-publish) lists ${app}, whose policy is ${policy}: anonymous clients exist only under optional (--auth ${app}=optional)`);
+  }
   if (config.tokenSecret === '') throw new ConfigError(`the token secret must not be empty (${config.tokenSecretFile})`);
   return config;
 }

@@ -7,4 +7,4 @@ import { runService } from '#common/service-main.ts';
 import { loadOriginConfig } from './config.ts';
 import { Origin } from './origin.ts';
 
-await runService(() => loadOriginConfig(process.argv.slice(2), process.env), (config) => new Origin(config));
+await runService(process.argv.slice(2), (argv) => loadOriginConfig(argv, process.env), (config) => new Origin(config));

@@ -3,7 +3,8 @@
  * (common/metrics/registry.ts) and served at `/metrics` on the origin's HTTP port. Everything is read
  * at scrape time from what the origin already keeps (rooms, the stream hub, the edge registry, the
  * recording service, the process's delivery totals); only rare events are counted as they happen
- * (connect and access refusals, shared object changes). Labels are bounded: application names come from
+ * (connect, access, shared object and edge refusals, connections and edge links closed for a reason,
+ * failed client calls, shared object changes). Labels are bounded: application names come from
  * `--apps`, edge names from the linked edges, refusal reasons from a fixed set of codes; stream and
  * user names never appear.
  */
@@ -12,6 +13,7 @@ import type { SessionTransport } from '#common/session-transport.ts';
 import { deliveryTotals } from '#common/metrics/delivery-totals.ts';
 import { EventCounter, MetricGroup, type Sample } from '#common/metrics/registry.ts';
 import { ConnectionTotals } from '#common/metrics/connection-totals.ts';
+import { closeReasonCode, closedConnectionsCounter, countCloses } from '#common/metrics/close-reasons.ts';
 import type { Applications } from './app/applications.ts';
 import type { StreamHub } from './core/stream-hub.ts';
 import type { EdgeLink } from './link/edge-link.ts';
@@ -40,10 +42,38 @@ const accessRefusals = new EventCounter<'action' | 'reason'>({
   labelNames: ['action', 'reason'],
 });
 
+const closedConnections = closedConnectionsCounter('classroom_origin_connections_closed_total', 'The origin\'s own RTMP and RTMPS connections');
+
 const sharedObjectChanges = new EventCounter({
   name: 'classroom_origin_shared_object_changes_total',
   help: 'Shared object changes applied (each change batch or clear is one new version), by clients and applications.',
 });
+
+/** Shared object status codes a refusal can carry (origin/shared-objects/registry.ts SharedObjectStatus). */
+const SHARED_OBJECT_STATUS = /^SharedObject\.[A-Za-z]{1,40}$/;
+
+const sharedObjectRefusals = new EventCounter<'code'>({
+  name: 'classroom_origin_shared_object_refusals_total',
+  help: 'Shared object requests refused with a status, by status code (SharedObject.SizeLimit, SharedObject.RateLimit, SharedObject.BadMessage, SharedObject.NoWriteAccess, ...).',
+  labelNames: ['code'],
+});
+
+const clientCalls = new EventCounter<'outcome'>({
+  name: 'classroom_origin_client_calls_failed_total',
+  help: 'Calls the server made to a client that got no answer in time (outcome=timed_out, callTimeoutMs) and calls from clients refused because their arguments were malformed AMF (outcome=malformed).',
+  labelNames: ['outcome'],
+});
+
+/** Why the link listener refused an edge. */
+export type EdgeRefusalCode = 'unsupported_version' | 'bad_name' | 'wrong_secret' | 'name_in_use';
+
+const edgeRefusals = new EventCounter<'reason'>({
+  name: 'classroom_origin_edge_refusals_total',
+  help: 'Edges refused at the link\'s handshake (AuthFailed), by reason: unsupported_version, bad_name, wrong_secret, name_in_use.',
+  labelNames: ['reason'],
+});
+
+const edgeLinkCloses = closedConnectionsCounter('classroom_origin_edge_link_closes_total', 'Edge links');
 
 /**
  * The code of a connect refusal that came without one, from the reasons the origin itself gives;
@@ -66,6 +96,26 @@ export function countConnectRefusal(reason: string, code?: string): void {
 /** Counts a publish, play or HTTP request refused by the authorization step. */
 export function countAccessRefusal(action: 'publish' | 'play' | 'http', code: string): void {
   accessRefusals.inc({ action, reason: REASON_CODE.test(code) ? code : 'other' });
+}
+
+/** Counts a shared object request refused with `code` (a SharedObject.* status). */
+export function countSharedObjectRefusal(code: string): void {
+  sharedObjectRefusals.inc({ code: SHARED_OBJECT_STATUS.test(code) ? code : 'other' });
+}
+
+/** Counts a server-to-client call that timed out, or a client call refused for malformed arguments. */
+export function countFailedClientCall(outcome: 'timed_out' | 'malformed'): void {
+  clientCalls.inc({ outcome });
+}
+
+/** Counts an edge refused at the link's handshake. */
+export function countEdgeRefusal(reason: EdgeRefusalCode): void {
+  edgeRefusals.inc({ reason });
+}
+
+/** Counts an edge link the origin closed for `reason` (a link protocol violation, a timeout, a backlog over its limit). */
+export function countEdgeLinkClose(reason: string): void {
+  edgeLinkCloses.inc({ reason: closeReasonCode(reason) });
 }
 
 /** Counts one shared object change (a listener of SharedObject's `modified`). */
@@ -183,16 +233,27 @@ export class OriginMetrics {
     group.gauge({ name: 'classroom_origin_recordings_open', help: 'Recordings being written now (streams recorded on their own or as part of a room).' }, () => recordings.stats.open);
     group.gauge({ name: 'classroom_origin_room_recordings', help: 'Rooms being recorded now.' }, () => recordings.stats.rooms);
     group.counter({ name: 'classroom_origin_recording_bytes_written_total', help: 'Bytes written to recordings.' }, () => recordings.stats.bytesWritten);
+    group.counter({ name: 'classroom_origin_recordings_started_total', help: 'Recordings started (a file opened for a stream).' }, () => recordings.stats.started);
+    group.counter({ name: 'classroom_origin_recordings_finished_total', help: 'Recordings finished with their final metadata (failed ones are in recording_failures_total).' }, () => recordings.stats.finished);
+    group.counter({ name: 'classroom_origin_recordings_repaired_total', help: 'Unfinished recordings (left by a crash) repaired when the origin started.' }, () => recordings.stats.repaired);
     group.counter({ name: 'classroom_origin_recording_failures_total', help: 'Recordings that failed (write error, disk full, a disk too slow for the stream).' }, () => recordings.stats.failures);
 
+    group.add(closedConnections);
     group.add(sharedObjectChanges);
+    group.add(sharedObjectRefusals);
+    group.add(clientCalls);
+    group.add(edgeRefusals);
+    group.add(edgeLinkCloses);
     group.add(connectRefusals);
     group.add(accessRefusals);
   }
 
   /** A new session's transport: the origin's own connections are counted (edge link sessions have their link's figures). */
   track(transport: SessionTransport): void {
-    if (transport instanceof RtmpConnection) this.#connections.track(transport);
+    if (transport instanceof RtmpConnection) {
+      this.#connections.track(transport);
+      countCloses(transport, closedConnections);
+    }
   }
 
   close(): void {

@@ -31,6 +31,7 @@ import { OriginMetrics } from './origin-metrics.ts';
 import { SessionRegistry } from './session/session-registry.ts';
 import { LinkSession } from './link/link-session.ts';
 import { AdminApi } from './http/admin-api.ts';
+import { boundAddress, type ListenAddresses, type ServiceAddresses } from '#common/ready-report.ts';
 
 export class Origin implements OriginContext {
   readonly config: OriginConfig;
@@ -53,11 +54,13 @@ export class Origin implements OriginContext {
   readonly #policyServer: FlashPolicyServer | null;
   /** Prometheus metrics (GET /metrics), read from the parts above when scraped. */
   readonly #metrics: OriginMetrics;
+  /** What start() bound (the ready report). */
+  #listening: ListenAddresses = {};
 
   constructor(config: OriginConfig) {
     this.config = config;
     this.hub = new StreamHub({ maxGopBytes: config.maxGopBytes });
-    this.authorizer = new Authorizer({ tokens: new TokenService(config.tokenSecret ?? storedSecret(config.dataDir, 'token-secret')), policies: config.authPolicies });
+    this.authorizer = new Authorizer({ tokens: new TokenService(config.tokenSecret ?? storedSecret(config.dataDir, 'token-secret')), policies: config.authPolicies, anonymousPublish: config.anonymousPublish });
     this.recordings = new RecordingService({
       root: join(config.dataDir, 'recordings'),
       recordRooms: config.recordRooms,
@@ -134,22 +137,30 @@ export class Origin implements OriginContext {
       else this.log.info('authorization', { app, policy });
     }
     const http = await this.http.listen();
+    this.#listening.http = boundAddress(http);
     this.log.info('HTTP listening', { address: `http://${http.address}:${http.port}` });
     const ports = await this.#rtmp.listen();
     for (const { scheme, address } of ports) {
+      this.#listening[scheme] = boundAddress(address);
       this.log.info(`${scheme.toUpperCase()} listening`, { address: `${scheme}://${address.address}:${address.port}`, apps: this.config.applications.join(',') });
     }
     this.policy.ports = ports.map(({ address }) => address.port);
-    if (this.#policyServer) await this.#policyServer.listen(this.config.policyPort!, this.config.bind);
+    if (this.#policyServer) this.#listening.policy = boundAddress(await this.#policyServer.listen(this.config.policyPort!, this.config.bind));
     const rtmp = ports[0]!.address;
     let link: AddressInfo | null = null;
     if (this.#link) {
       link = await this.#link.listen();
+      this.#listening.link = boundAddress(link, { tls: this.config.linkTlsCert !== null });
       this.log.info('link listening', { address: `${link.address}:${link.port}`, tls: this.config.linkTlsCert !== null });
     } else {
       this.log.info('link not started: no link secret configured (--link-secret, --link-secret-file or ORIGIN_LINK_SECRET); edges cannot connect');
     }
     return { rtmp, http, link };
+  }
+
+  /** The addresses start() bound, for the ready report. */
+  listening(): ServiceAddresses {
+    return { origin: { ...this.#listening } };
   }
 
   /**

@@ -7,8 +7,9 @@
  * escaped as '$$...' so any AMF object round-trips. `jsonToAmf` validates and throws JsonAmfError.
  */
 import { AmfDictionary, AmfEcmaArray, AmfTypedObject, AmfVector, AmfXml, setMember, type AmfObject, type AmfValue, type AmfVectorKind } from '#protocol/amf/types.ts';
+import type { JsonValue } from '#protocol/browser/browser-protocol.ts';
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue };
 
 export class JsonAmfError extends Error {}
 

@@ -1,13 +1,13 @@
 /**
  * Checking the fields of one message of the browser protocol (README "Browser protocol"): a message
  * that is not what its type needs throws BadMessage, whose `code` the browser gets in its error reply.
- * Used by the WebSocket session (ws-session.ts) and its WebRTC signalling (browser-webrtc.ts).
+ * Used by the WebSocket session (ws-session.ts) and its WebRTC signalling (browser-webrtc.ts); the
+ * message types and codes themselves are protocol/browser/browser-protocol.ts, which the web client
+ * imports too.
  */
+import { SAFE_NAME_RE, type BrowserErrorCode } from '#protocol/browser/browser-protocol.ts';
 
-/** Reasons a message is refused: the `code` of the error reply. */
-export type BrowserErrorCode = 'bad_json' | 'too_large' | 'bad_message' | 'rate_limited' | 'not_joined' | 'already_joined'
-  | 'too_many_calls' | 'too_many_shared_objects' | 'join_failed' | 'forbidden' | 'call_failed' | 'no_origin'
-  | 'bad_sdp' | 'webrtc_refused' | 'webrtc_unavailable' | 'too_many_webrtc_sessions' | 'unknown_session';
+export type { BrowserErrorCode };
 
 export class BadMessage extends Error {
   readonly code: BrowserErrorCode;
@@ -38,11 +38,9 @@ export function callId(m: Json): string | number {
   throw new BadMessage('bad_message', "'id' must be a string of 1..64 characters or an integer");
 }
 
-const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-
 /** A room or stream name: 1..64 letters, digits, '_', '.' or '-'. */
 export function safeName(m: Json, key: string): string {
   const value = str(m, key, 64);
-  if (!NAME_RE.test(value)) throw new BadMessage('bad_message', `'${key}' must be 1..64 letters, digits, '_', '.' or '-'`);
+  if (!SAFE_NAME_RE.test(value)) throw new BadMessage('bad_message', `'${key}' must be 1..64 letters, digits, '_', '.' or '-'`);
   return value;
 }

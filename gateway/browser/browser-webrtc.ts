@@ -12,7 +12,7 @@
 import type { Logger } from '#common/logger.ts';
 import type { AmfObject } from '#protocol/amf/types.ts';
 import { SignallingRefusal, type OpenedSession, type SignallingOrigin, type SignallingRequest } from '../webrtc/webrtc-signalling.ts';
-import type { JsonValue } from './amf-json.ts';
+import type { ServerMessage } from '#protocol/browser/browser-protocol.ts';
 import { BadMessage, callId, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -56,7 +56,7 @@ export interface WebRtcLimits {
   offerBurst: number;
 }
 
-type Reply = (message: Record<string, JsonValue | undefined>) => void;
+type Reply = (message: ServerMessage) => void;
 
 export class BrowserWebRtc {
   readonly #signallers: BrowserSignallers;

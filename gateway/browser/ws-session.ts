@@ -15,6 +15,7 @@ import { EventEmitter, once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '#common/logger.ts';
+import { countBrowserClose, countEdgeInternalError } from '../edge-metrics.ts';
 import { RemoteSharedObject } from '#common/remote-shared-object.ts';
 import { nextSessionId } from '#common/session-transport.ts';
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
@@ -25,13 +26,15 @@ import { RtmpCallError } from '#common/rtmp-transactions.ts';
 import type { LinkSender } from '../session/edge-session.ts';
 import { LinkClient, LinkClientClosedError, requestTcUrl, type ServerCall } from '../session/link-client.ts';
 import type { EdgeClientSession, SessionRegistry } from '../session/session-registry.ts';
-import type { EdgeHttpServer } from '../http/edge-http-server.ts';
+import { refuseUpgrade, type EdgeHttpServer } from '../http/edge-http-server.ts';
+import type { EdgeTokenCheck } from '../http/edge-token-check.ts';
 import { amfToJson, jsonToAmf, JsonAmfError, type JsonValue } from './amf-json.ts';
 import { TokenBucket } from './token-bucket.ts';
 import { BrowserWebRtc, WEBRTC_OFFER_TYPES, WEBRTC_PROTOCOL, type BrowserSignallers, type RoomMember } from './browser-webrtc.ts';
 import { BadMessage, callId, field, optStr, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
+import { BROWSER_PROTOCOL_VERSION, type CallId, type ServerMessage } from '#protocol/browser/browser-protocol.ts';
 
-export const BROWSER_PROTOCOL_VERSION = 1;
+export { BROWSER_PROTOCOL_VERSION };
 
 export interface BrowserLimits {
   /** Largest message accepted (bytes); larger ones get `too_large`. */
@@ -94,6 +97,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
   readonly #ws: WebSocket;
   readonly #client: LinkClient;
   readonly #limits: BrowserLimits;
+  readonly #tokens: EdgeTokenCheck;
   readonly #remoteAddress: string;
   /** connect's tcUrl: the URL of this edge the browser opened. */
   readonly #tcUrl: string;
@@ -112,14 +116,15 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
   #closed = false;
   #finished = false;
 
-  constructor(ws: WebSocket, req: IncomingMessage, link: LinkSender, signallers: BrowserSignallers, limits: BrowserLimits, log: Logger) {
+  constructor(ws: WebSocket, req: IncomingMessage, link: LinkSender, signallers: BrowserSignallers, tokens: EdgeTokenCheck, limits: BrowserLimits, log: Logger) {
     super();
     this.#ws = ws;
+    this.#tokens = tokens;
     this.#limits = limits;
     this.#messages = new TokenBucket(limits.messagesPerSecond, limits.burst);
     this.#remoteAddress = req.socket.remoteAddress ?? '';
     this.#tcUrl = requestTcUrl(req, 'ws');
-    this.log = log.child(`ws#${this.id}`);
+    this.log = log.with({ session: `ws#${this.id}`, peer: `${this.#remoteAddress}:${req.socket.remotePort ?? 0}` });
     this.#client = new LinkClient(link, { sessionId: this.id, protocol: this.protocol, remoteAddress: this.#remoteAddress, remotePort: req.socket.remotePort ?? 0, log: this.log });
     this.#client.on('status', (streamId, info) => this.#sendJson({ type: 'status', streamId, info: amfToJson(info) }));
     this.#client.on('call', (call) => this.#onServerCall(call));
@@ -171,7 +176,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     setTimeout(() => this.#ws.terminate(), 2000).unref();
   }
 
-  #sendJson(message: Record<string, JsonValue | undefined>): void {
+  #sendJson(message: ServerMessage): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
     // A browser that stops reading is not allowed to make the edge buffer without bound.
     if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
@@ -182,7 +187,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     this.#ws.send(JSON.stringify(message));
   }
 
-  #error(code: BrowserErrorCode, message: string, extra: Record<string, JsonValue | undefined> = {}): void {
+  #error(code: BrowserErrorCode, message: string, extra: { id?: CallId | undefined; info?: JsonValue } = {}): void {
     this.#sendJson({ type: 'error', code, message, ...extra });
   }
 
@@ -190,6 +195,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
   #strike(what: string): void {
     if (++this.#strikes <= this.#limits.maxStrikes) return;
     this.log.warn('closing abusive browser connection', { strikes: this.#strikes, last: what, peer: this.#remoteAddress });
+    countBrowserClose('abuse');
     this.#error('bad_message', `too many invalid or over-limit messages (${this.#limits.maxStrikes}); closing`);
     this.#ws.close(1008, 'too many invalid messages');
     setTimeout(() => this.#ws.terminate(), 1000).unref();
@@ -233,6 +239,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     } catch (error) {
       if (!(error instanceof BadMessage)) {
         this.log.error('internal error handling a browser message', { error: (error as Error).stack ?? String(error) });
+        countEdgeInternalError('browser_message');
         this.#error('bad_message', 'internal error', { id });
         return;
       }
@@ -277,17 +284,46 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     const name = str(m, 'name', 64);
     const role = optStr(m, 'role', 16);
     const token = optStr(m, 'token', 1024);
-    if (!this.#client.open()) throw new BadMessage('no_origin', 'the edge has no link to the origin; try again shortly');
     this.#joining = true;
-    this.#member = { app: `classroom/${room}`, name, role, token };
+    const member: RoomMember = { app: `classroom/${room}`, name, role, token };
+    // With the token secret the edge refuses a bad token itself: no session is opened on the link for it.
+    this.#tokens.refusal('ws', token ?? null, member.app).then(
+      (refused) => {
+        if (this.#closed) return;
+        if (refused) return this.#refuseJoin('forbidden', refused.message, { error: refused.code, description: refused.message });
+        this.#connect(member);
+      },
+      (error: Error) => {
+        this.log.error('token check failed', { error: error.stack ?? String(error) });
+        this.#joining = false;
+        this.#error('join_failed', 'internal error');
+      },
+    );
+  }
+
+  /** Opens the session on the link and connects to the member's room. */
+  #connect(member: RoomMember): void {
+    if (!this.#client.open()) {
+      this.#joining = false;
+      return this.#error('no_origin', 'the edge has no link to the origin; try again shortly');
+    }
+    this.#member = member;
+    const { app, name, role, token } = member;
     const connectArgs: AmfObject = { name };
     if (role !== undefined) connectArgs.role = role;
     if (token !== undefined) connectArgs.token = token;
-    this.#client.connect(`classroom/${room}`, [connectArgs], { tcUrl: this.#tcUrl, flashVer: 'WS 1,0,0,0' }).then(
+    this.#client.connect(app, [connectArgs], { tcUrl: this.#tcUrl, flashVer: 'WS 1,0,0,0' }).then(
       (info) => this.#onConnectReply(true, info),
       (error: Error) => { if (!(error instanceof LinkClientClosedError)) this.#onConnectReply(false, error instanceof RtmpCallError ? error.info : null); },
     );
-    this.log.info('join', { room, name, role, token: token !== undefined });
+    this.log.info('join', { app, name, role, token: token !== undefined });
+  }
+
+  /** The join is refused (by the origin, or the edge's token check): the browser is told why, then the socket closes. */
+  #refuseJoin(code: 'forbidden' | 'join_failed', reason: string, info: JsonValue): void {
+    this.#joining = false;
+    this.#error(code, `join refused: ${reason}`, { info });
+    this.#end(1000, 'join refused');
   }
 
   #call(id: string | number, method: string, args: AmfValue[]): void {
@@ -374,9 +410,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
       const reason = String(status.application ?? status.description ?? status.code ?? 'refused');
       // The origin's authorization says why in `error` (auth.*): no, bad or expired token, another room's.
       const denied = typeof status.error === 'string' && status.error.startsWith('auth.');
-      this.#error(denied ? 'forbidden' : 'join_failed', `join refused: ${reason}`, { info: amfToJson(info ?? null) });
-      this.#end(1000, 'join refused');
-      return;
+      return this.#refuseJoin(denied ? 'forbidden' : 'join_failed', reason, amfToJson(info ?? null));
     }
     this.#joined = true;
     this.#sendJson({ type: 'joined', info: amfToJson(info ?? null) });
@@ -400,12 +434,15 @@ export class BrowserGateway {
   readonly #sessions: SessionRegistry;
   readonly #link: LinkSender;
   readonly #signallers: BrowserSignallers;
+  readonly #tokens: EdgeTokenCheck;
   readonly #log: Logger;
   readonly #limits: BrowserLimits;
 
-  constructor(http: EdgeHttpServer, link: LinkSender, sessions: SessionRegistry, signallers: BrowserSignallers, log: Logger, limits: Partial<BrowserLimits> = {}) {
+  /** `tokens`: the edge's check of a join's token, before its session is opened on the link. */
+  constructor(http: EdgeHttpServer, link: LinkSender, sessions: SessionRegistry, signallers: BrowserSignallers, tokens: EdgeTokenCheck, log: Logger, limits: Partial<BrowserLimits> = {}) {
     this.#link = link;
     this.#signallers = signallers;
+    this.#tokens = tokens;
     this.#sessions = sessions;
     this.#log = log;
     this.#limits = { ...defaultBrowserLimits, ...limits };
@@ -416,8 +453,7 @@ export class BrowserGateway {
       // Browsers have their own cap, and count against the edge's maxConnections like every client.
       if (this.size >= this.#limits.maxSessions || !sessions.hasRoom) {
         this.#log.warn('browser refused: too many sessions', { limit: Math.min(this.#limits.maxSessions, sessions.limit) });
-        socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-        return;
+        return refuseUpgrade(socket, 503);
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
     });
@@ -433,7 +469,7 @@ export class BrowserGateway {
   }
 
   #accept(ws: WebSocket, req: IncomingMessage): void {
-    const session = new BrowserSession(ws, req, this.#link, this.#signallers, this.#limits, this.#log);
+    const session = new BrowserSession(ws, req, this.#link, this.#signallers, this.#tokens, this.#limits, this.#log);
     this.#sessions.add(session);
     session.log.info('browser connected', { peer: req.socket.remoteAddress });
     session.on('close', () => this.#sessions.remove(session));

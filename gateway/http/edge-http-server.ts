@@ -1,10 +1,11 @@
 /**
  * The edge's HTTP server (--http-port, default 8080): a small router of exact and prefix routes for
- * plain requests, plus WebSocket upgrade routes by path. Serves the browser client (`web-client/`)
- * and `/vendor/mpegts.js`; other parts register their routes (`route`, `upgrade`) before `start()`.
+ * plain requests, plus WebSocket upgrade routes by path. Serves the browser classroom as built by
+ * `npm run build` (`web-client/dist`: hashed assets below /assets/ cached for good, the rest
+ * revalidated) and `/vendor/mpegts.js`; other parts register their routes (`route`, `upgrade`) before `start()`.
  * Files are resolved inside their folder only (no `..`, no symlink out), GET/HEAD only.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createReadStream } from 'node:fs';
@@ -27,7 +28,10 @@ interface Route<H> {
 }
 
 const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-export const WEB_CLIENT_DIR = join(repoRoot, 'web-client');
+/** The built browser classroom (web-client/build.ts). */
+export const WEB_CLIENT_DIR = join(repoRoot, 'web-client', 'dist');
+/** Below this path of WEB_CLIENT_DIR every file is named by its content: it never changes. */
+const HASHED_ASSETS = 'assets/';
 export const MPEGTS_DIST_DIR = join(repoRoot, 'node_modules', 'mpegts.js', 'dist');
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -72,6 +76,12 @@ export function readBoundedBody(req: IncomingMessage, maxBytes: number, discardU
   });
 }
 
+/** Answers an upgrade request (WebSocket) with an HTTP error instead, `reason` as a plain-text body, and closes. */
+export function refuseUpgrade(socket: Duplex, status: number, reason = ''): void {
+  const body = reason ? `${reason}\n` : '';
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nconnection: close\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
 export function sendText(res: ServerResponse, status: number, text: string): void {
   if (res.headersSent) { res.destroy(); return; }
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
@@ -105,19 +115,23 @@ export async function resolveInside(root: string, relative: string): Promise<str
   }
 }
 
-/** A handler serving files of `root` below URL prefix `mount` (ending in '/'). */
-export function staticFiles(root: string, mount: string): HttpHandler {
+/**
+ * A handler serving files of `root` below URL prefix `mount` (ending in '/'). Files are revalidated
+ * (`no-cache`) unless `immutable` says their path (below `mount`) names content that never changes.
+ */
+export function staticFiles(root: string, mount: string, immutable: (path: string) => boolean = () => false): HttpHandler {
   return async (req, res, url) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return sendText(res, 405, 'method not allowed\n');
     }
-    const file = await resolveInside(root, url.pathname.slice(mount.length));
+    const path = url.pathname.slice(mount.length);
+    const file = await resolveInside(root, path);
     if (!file) return sendText(res, 404, 'not found\n');
     const size = (await stat(file)).size;
     res.writeHead(200, {
       'content-type': CONTENT_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
-      'content-length': size, 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff',
+      'content-length': size, 'cache-control': immutable(path) ? 'public, max-age=31536000, immutable' : 'no-cache', 'x-content-type-options': 'nosniff',
     });
     if (req.method === 'HEAD') { res.end(); return; }
     createReadStream(file).on('error', () => res.destroy()).pipe(res);
@@ -137,7 +151,7 @@ export class EdgeHttpServer {
     this.server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
     this.server.on('clientError', (_error, socket) => socket.destroy());
     this.route('/vendor/', staticFiles(MPEGTS_DIST_DIR, '/vendor/'), { prefix: true });
-    this.route('/', staticFiles(WEB_CLIENT_DIR, '/'), { prefix: true });
+    this.route('/', staticFiles(WEB_CLIENT_DIR, '/', (path) => path.startsWith(HASHED_ASSETS)), { prefix: true });
   }
 
   /** Adds a route: exact path, or (prefix) every path below `path` (longest prefix wins; exact first). */
@@ -193,8 +207,7 @@ export class EdgeHttpServer {
     const route = findRoute(this.#upgrades, url.pathname);
     socket.on('error', () => socket.destroy());
     if (!route) {
-      socket.end('HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
+      return refuseUpgrade(socket, 404);
     }
     try {
       route.handler(req, socket, head, url);

@@ -39,6 +39,8 @@ export interface OriginLinkEvents {
   up: [origin: string];
   /** The link was lost (it reconnects by itself unless closed). */
   down: [reason: string];
+  /** An attempt to link failed before the link was up: refused, unreachable, TLS, ... (it tries again). */
+  attemptFailed: [reason: string];
   frame: [frame: OriginFrame];
 }
 
@@ -237,6 +239,7 @@ export class OriginLink extends EventEmitter<OriginLinkEvents> {
     else this.#log.warn('link attempt failed', { origin: address, reason, reconnectInMs: delay });
     this.#retryTimer = setTimeout(() => { this.#retryTimer = null; this.#connect(); }, delay);
     if (wasUp) this.emit('down', reason);
+    else this.emit('attemptFailed', reason);
   }
 
   #teardown(): void {

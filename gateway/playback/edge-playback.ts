@@ -14,7 +14,9 @@ import type { MediaOutput } from '#common/media/live-delivery.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
 import type { Logger } from '#common/logger.ts';
 import { parseAppStreamPath } from '../http/stream-path.ts';
-import { sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
+import { refuseUpgrade, sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
+import { originRefusalStatus, type EdgeTokenCheck } from '../http/edge-token-check.ts';
+import { requestToken } from '#common/request-token.ts';
 import type { LinkSender } from '../session/edge-session.ts';
 import { requestConnectArgs, requestTcUrl } from '../session/link-client.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
@@ -34,12 +36,16 @@ export interface EdgePlaybackOptions {
   detachSession(sessionId: number): void;
   /** This edge's public RTMP URL: the tcUrl base of sessions the edge opens itself (transcoders' inputs). */
   publicUrl(): string;
+  /** Refuses a viewer's bad token before its session is opened (when the edge has the token secret). */
+  tokens: EdgeTokenCheck;
 }
 
 export interface PlaybackStats {
   viewers: number;
   transcoders: number;
   transcodersStarted: number;
+  /** Transcoders whose ffmpeg died or wrote bad FLV. */
+  transcodersFailed: number;
 }
 
 /** `/live/APP[/ROOM...]/STREAM.flv` as connect's app and the stream name; throws a message for a 400. */
@@ -112,6 +118,7 @@ export class EdgePlayback {
   readonly #transcoders = new Map<string, Transcoder>();
   readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
   #transcodersStarted = 0;
+  #transcodersFailed = 0;
   /** The edge is stopping: viewers' WebSockets close with 1001. */
   #stopping = false;
 
@@ -121,7 +128,10 @@ export class EdgePlayback {
     this.#sessions = sessions;
     this.#log = log;
     http.route(PLAYBACK_PREFIX, (req, res, url) => this.#onHttp(req, res, url), { prefix: true });
-    http.upgrade(PLAYBACK_PREFIX, (req, socket, head, url) => this.#onUpgrade(req, socket, head, url), { prefix: true });
+    http.upgrade(PLAYBACK_PREFIX, (req, socket, head, url) => this.#onUpgrade(req, socket, head, url).catch((error: Error) => {
+      this.#log.error('WS-FLV upgrade failed', { path: url.pathname, error: error.stack ?? String(error) });
+      socket.destroy();
+    }), { prefix: true });
     http.route('/playback/stats', (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify(this.stats));
@@ -130,7 +140,7 @@ export class EdgePlayback {
   }
 
   get stats(): PlaybackStats {
-    return { viewers: this.#viewers.size, transcoders: this.#transcoders.size, transcodersStarted: this.#transcodersStarted };
+    return { viewers: this.#viewers.size, transcoders: this.#transcoders.size, transcodersStarted: this.#transcodersStarted, transcodersFailed: this.#transcodersFailed };
   }
 
   close(): void {
@@ -140,7 +150,7 @@ export class EdgePlayback {
     this.#wss.close();
   }
 
-  #onHttp(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  async #onHttp(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     if (req.method !== 'GET') {
       res.setHeader('allow', 'GET');
       return sendText(res, 405, 'method not allowed\n');
@@ -152,6 +162,8 @@ export class EdgePlayback {
       this.#log.warn('bad playback request', { path: url.pathname, error: (error as Error).message });
       return sendText(res, url.pathname.endsWith('.flv') ? 400 : 404, `${(error as Error).message}\n`);
     }
+    const refused = await this.#options.tokens.refusal('http-flv', requestToken(req), target.app, 'play');
+    if (refused) return sendText(res, refused.httpStatus, `${refused.message}\n`);
     if (!this.#admits()) return sendText(res, 503, 'the edge has too many clients\n');
     const socket = res.socket;
     // The relay may deliver the cached GOP before the play's status reaches the session: whichever
@@ -166,26 +178,26 @@ export class EdgePlayback {
     const viewer = this.#open(target, 'http-flv', requestTcUrl(req, 'http'), req, sink);
     viewer.session.once('playing', sendHeaders);
     viewer.session.once('close', (reason) => {
-      if (!res.headersSent) sendText(res, /NotFound|BadName/.test(reason ?? '') ? 404 : /Rejected|Forbidden/.test(reason ?? '') ? 403 : 502, `${reason ?? 'closed'}\n`);
+      const status = originRefusalStatus(viewer.session.accessDenied) ?? (/NotFound|BadName/.test(reason ?? '') ? 404 : /Rejected|Forbidden/.test(reason ?? '') ? 403 : 502);
+      if (!res.headersSent) sendText(res, status, `${reason ?? 'closed'}\n`);
       else res.end();
     });
     res.on('close', () => viewer.session.close(null));
     viewer.session.start();
   }
 
-  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+  async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
     let target: { app: string; stream: string };
     try {
       target = parsePlaybackPath(url.pathname);
     } catch (error) {
       this.#log.warn('bad playback request', { path: url.pathname, error: (error as Error).message });
-      socket.end(`HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
-      return;
+      return refuseUpgrade(socket, 400);
     }
-    if (!this.#admits()) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-      return;
-    }
+    const refused = await this.#options.tokens.refusal('ws-flv', requestToken(req), target.app, 'play');
+    if (refused) return refuseUpgrade(socket, refused.httpStatus, refused.message);
+    if (socket.destroyed) return;
+    if (!this.#admits()) return refuseUpgrade(socket, 503);
     this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const sink: ByteSink = { get backlogBytes() { return ws.bufferedAmount; }, write: (bytes) => ws.send(bytes, { binary: true }) };
       const viewer = this.#open(target, 'ws-flv', requestTcUrl(req, 'ws'), req, sink);
@@ -247,6 +259,7 @@ export class EdgePlayback {
       this.#transcodersStarted++;
       created.once('close', (reason) => {
         if (this.#transcoders.get(key) === created) this.#transcoders.delete(key);
+        if (created.failed) this.#transcodersFailed++;
         for (const other of [...this.#viewers.values()]) if (other.transcoder === created) other.session.close(`transcoding stopped: ${reason}`);
       });
     }

@@ -81,6 +81,8 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
   #inputBase: number | null = null;
   #viewers = 0;
   #closed = false;
+  /** ffmpeg died or wrote bad FLV (rather than being stopped). */
+  #failed = false;
 
   constructor(key: string, options: TranscoderOptions, log: Logger) {
     super();
@@ -100,11 +102,13 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
     };
     readFlvOutput(this.#ffmpeg, (tags) => this.#onTags(tags), (error) => {
       this.#log.error('transcoder wrote bad FLV', { stream: key, error: error.message });
+      this.#failed = true;
       this.close('the transcoder wrote bad FLV');
     });
     this.#ffmpeg.on('exit', (exit) => {
       if (exit.requested) return;
       this.#log.error('transcoder failed', { stream: key, reason: exit.reason, stderr: exit.stderr });
+      this.#failed = true;
       this.close(`the transcoder ${exit.reason}`);
     });
     this.#log.info('transcoder started', { stream: key, pid: this.#ffmpeg.pid });
@@ -115,6 +119,7 @@ export class Transcoder extends EventEmitter<TranscoderEvents> {
 
   get viewers(): number { return this.#viewers; }
   get closed(): boolean { return this.#closed; }
+  get failed(): boolean { return this.#failed; }
 
   addViewer(): void {
     this.#viewers++;

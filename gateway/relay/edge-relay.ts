@@ -94,7 +94,7 @@ export class EdgeRelay {
         const output = this.#options.output(frame.sessionId);
         if (!sub || !output) return;
         this.#detach(frame.sessionId, frame.streamId);
-        const player = new RelayPlayer(frame.sessionId, output, frame.streamId, sub.stream, this.#options.maxPlayerBacklogBytes, this.#log.child(`session#${frame.sessionId}`));
+        const player = new RelayPlayer(frame.sessionId, output, frame.streamId, sub.stream, this.#options.maxPlayerBacklogBytes, this.#log.with({ session: `session#${frame.sessionId}` }));
         this.#players.set(`${frame.sessionId}/${frame.streamId}`, player);
         player.start();
         return;

@@ -29,6 +29,8 @@ export interface RtmptStats {
   opened: number;
   /** Sessions closed for want of requests (rtmptIdleTimeoutMs). */
   idleClosed: number;
+  /** Sessions closed because the client did not poll fast enough (rtmptMaxQueuedBytes). */
+  overflowClosed: number;
   /** Requests answered 400 or 404. */
   refused: number;
   /** Bytes waiting for polls, all sessions together, and in the fullest one. */
@@ -68,6 +70,7 @@ export class RtmptServer {
   readonly #tunnels = new Map<string, RtmptTunnel>();
   readonly #sweepTimer: NodeJS.Timeout;
   #opened = 0;
+  #overflowClosed = 0;
   #idleClosed = 0;
   #refused = 0;
 
@@ -99,7 +102,7 @@ export class RtmptServer {
       queuedBytes += tunnel.writableLength;
       largestQueueBytes = Math.max(largestQueueBytes, tunnel.writableLength);
     }
-    return { sessions: this.#tunnels.size, opened: this.#opened, idleClosed: this.#idleClosed, refused: this.#refused, queuedBytes, largestQueueBytes };
+    return { sessions: this.#tunnels.size, opened: this.#opened, idleClosed: this.#idleClosed, overflowClosed: this.#overflowClosed, refused: this.#refused, queuedBytes, largestQueueBytes };
   }
 
   close(): void {
@@ -134,7 +137,10 @@ export class RtmptServer {
     }, this.#log);
     if (!this.#accept(tunnel)) return sendText(res, 503, 'too many clients\n');
     this.#tunnels.set(tunnel.id, tunnel);
-    tunnel.once('close', () => this.#tunnels.delete(tunnel.id));
+    tunnel.once('close', () => {
+      this.#tunnels.delete(tunnel.id);
+      if (tunnel.overflowed) this.#overflowClosed++;
+    });
     this.#opened++;
     tunnel.log.info('RTMPT session opened', { peer: `${peer.address}:${peer.port}` });
     sendFcs(res, Buffer.from(`${tunnel.id}\n`));

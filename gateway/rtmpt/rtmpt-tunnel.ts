@@ -61,12 +61,14 @@ export class RtmptTunnel extends EventEmitter<RtmptTunnelEvents> implements Rtmp
     this.remoteAddress = peer.address;
     this.remotePort = peer.port;
     this.#limits = limits;
-    this.log = log.child(`tunnel ${id}`);
+    this.log = log.with({ tunnel: id, peer: `${peer.address}:${peer.port}` });
   }
 
   get writableLength(): number { return this.#queuedBytes; }
   get bytesWritten(): number { return this.#bytesWritten; }
   get destroyed(): boolean { return this.#destroyed; }
+  /** Closed because its outgoing queue passed rtmptMaxQueuedBytes. */
+  get overflowed(): boolean { return this.#overflowed; }
   /** Milliseconds since the client's last request. */
   get idleMs(): number { return Date.now() - this.#lastRequestAt; }
 

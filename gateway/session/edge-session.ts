@@ -15,6 +15,7 @@ import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/mes
 import { LinkFrameKind, type LinkFrame } from '#protocol/link/link-frame.ts';
 import type { RtmpConnection, RtmpSocket } from '#common/rtmp-connection.ts';
 import type { EdgeClientSession } from './session-registry.ts';
+import { countHeldConnect } from '../edge-metrics.ts';
 
 /** Where the session's frames go: the origin link (false while it is down). */
 export interface LinkSender {
@@ -224,6 +225,7 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements Edge
     }, this.#hold.connectHoldMs);
     this.#holdTimer.unref();
     this.log.info('connect held until the origin link is up');
+    countHeldConnect();
   }
 
   /** A client held at connect: the link is up, so its connect and what followed go to the origin now. */

@@ -46,7 +46,7 @@ export abstract class LinkClientSession<Events extends LinkClientSessionEvents &
     super();
     this.protocol = options.protocol;
     this.internal = options.internal ?? false;
-    this.log = log.child(`${options.protocol}#${this.id}`);
+    this.log = log.with({ session: `${options.protocol}#${this.id}`, peer: `${options.remoteAddress}:${options.remotePort}` });
     this.client = new LinkClient(link, { sessionId: this.id, protocol: options.protocol, remoteAddress: options.remoteAddress, remotePort: options.remotePort, log: this.log });
   }
 
@@ -57,6 +57,8 @@ export abstract class LinkClientSession<Events extends LinkClientSessionEvents &
   protected abstract ended(reason: string | null): void;
 
   get closed(): boolean { return this.#closed; }
+  /** The origin's authorization refusal code (`auth.*`) for this session, if it refused one (LinkClient.accessDenied). */
+  get accessDenied(): string | null { return this.client.accessDenied; }
 
   deliver(message: RtmpMessage): void {
     if (!this.#closed) this.client.deliver(message);

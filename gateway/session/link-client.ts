@@ -14,6 +14,8 @@ import { MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import { decodeSharedObject, sharedObjectMessage, type SharedObjectMessage } from '#protocol/rtmp/shared-object.ts';
 import { RtmpCallError, RtmpTransactions } from '#common/rtmp-transactions.ts';
 import type { Logger } from '#common/logger.ts';
+import { countEdgeInternalError } from '../edge-metrics.ts';
+import { requestToken } from '#common/request-token.ts';
 import type { LinkSender } from './edge-session.ts';
 
 export interface LinkClientOptions {
@@ -68,9 +70,11 @@ export function requestTcUrl(req: { url?: string; headers: { host?: string }; so
  * edge never decides who may do what); none without one.
  */
 export function requestConnectArgs(req: { url?: string; headers: { authorization?: string } }): AmfValue[] {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-  const query = (req.url ?? '').indexOf('?');
-  const token = bearer ?? (query >= 0 ? new URLSearchParams((req.url ?? '').slice(query + 1)).get('token') : null);
+  return connectArgsWith(requestToken(req));
+}
+
+/** Connect arguments carrying `token` (`[{ token }]`), or none without one. */
+export function connectArgsWith(token: string | null): AmfValue[] {
   return token ? [{ token }] : [];
 }
 
@@ -84,6 +88,8 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
   /** SessionOpen was sent and the session has not ended. */
   #open = false;
   #ended = false;
+  /** The code (`auth.*`) of the origin's first authorization refusal of this client, if any. */
+  #accessDenied: string | null = null;
 
   constructor(link: LinkSender, options: LinkClientOptions) {
     super();
@@ -95,6 +101,12 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
   get isOpen(): boolean { return this.#open; }
   /** Calls of this client still awaiting `_result`/`_error`. */
   get pendingCalls(): number { return this.#transactions.pendingCount; }
+  /**
+   * The `error` code (`auth.no_token`, `auth.expired`, ...) of the first authorization refusal the
+   * origin sent this client (a rejected connect, a failed publish or play); null while none. An
+   * HTTP route answers 401 or 403 from it instead of a generic failure.
+   */
+  get accessDenied(): string | null { return this.#accessDenied; }
 
   /** Opens the session at the origin; false when the link is down (or this client has ended). */
   open(): boolean {
@@ -182,6 +194,7 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
       }
     } catch (error) {
       this.#options.log.warn('undecodable message from the origin', { type: message.type, error: (error as Error).message });
+      countEdgeInternalError('origin_message');
     }
   }
 
@@ -229,6 +242,11 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
   }
 
   #onCommand(command: RtmpCommand, streamId: number): void {
+    if (this.#accessDenied === null && (command.name === '_error' || command.name === 'onStatus')) {
+      // The info object: `_error`'s and `onStatus`'s first argument.
+      const error = (command.args[0] as AmfObject | null | undefined)?.error;
+      if (typeof error === 'string' && error.startsWith('auth.')) this.#accessDenied = error;
+    }
     if (this.#transactions.settle(command)) return;
     if (command.name === 'onStatus') return this.#onStatus(streamId, (command.args[0] ?? {}) as AmfObject);
     if (command.name === '_result' || command.name === '_error') return; // answers no transaction of ours

@@ -5,7 +5,8 @@
  * answer and a Location (`PREFIX/resource/ID`) that `DELETE` ends; CORS and OPTIONS for browsers on
  * other origins. The edge gathers its ICE candidates before answering, so no trickle (PATCH is 405).
  * Errors are plain text: 400 for a bad path or offer (the SDP error's code and reason), 403 when the
- * origin refuses, 503 when the edge is full or has no link, 413 for an oversize offer, 415 for
+ * origin refuses, 401 without a valid token (the edge checks a token itself when it has the token
+ * secret, else the origin), 503 when the edge is full or has no link, 413 for an oversize offer, 415 for
  * another content type.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,13 +14,15 @@ import type { Logger } from '#common/logger.ts';
 import { decodeSdp, defaultSdpLimits } from '#protocol/sdp/sdp.ts';
 import { readBoundedBody, RequestAborted, sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import { parseAppStreamPath } from '../http/stream-path.ts';
-import { requestConnectArgs, requestTcUrl } from '../session/link-client.ts';
+import { connectArgsWith, requestTcUrl } from '../session/link-client.ts';
+import { requestToken } from '#common/request-token.ts';
+import type { EdgeTokenCheck } from '../http/edge-token-check.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
 import { badOfferRefusal, SignallingRefusal, WebRtcSignaller, type SignalledSession, type SignallingOrigin, type SignallingProtocol } from './webrtc-signalling.ts';
 
 /** Who an HTTP-signalled session speaks for: the endpoint's protocol, this edge's URL as the browser used it (connect's tcUrl), the browser's address and its token. */
-function requestOrigin(req: IncomingMessage, protocol: string): SignallingOrigin {
-  return { protocol, tcUrl: requestTcUrl(req, 'http'), remoteAddress: req.socket.remoteAddress ?? 'unknown', remotePort: req.socket.remotePort ?? 0, connectArgs: requestConnectArgs(req) };
+function requestOrigin(req: IncomingMessage, protocol: string, token: string | null): SignallingOrigin {
+  return { protocol, tcUrl: requestTcUrl(req, 'http'), remoteAddress: req.socket.remoteAddress ?? 'unknown', remotePort: req.socket.remotePort ?? 0, connectArgs: connectArgsWith(token) };
 }
 
 /** The offer's text: bytes that are not UTF-8 are a bad offer (400), not text with replacement characters. */
@@ -31,6 +34,13 @@ function offerText(body: Buffer): string {
   }
 }
 
+/** How an endpoint's requests are checked at the edge (see EdgeTokenCheck). */
+export interface EndpointAccess {
+  tokens: EdgeTokenCheck;
+  route: 'whip' | 'whep';
+  right: 'publish' | 'play';
+}
+
 /** Past this much, an oversize offer is not even read to its end: the connection is cut. */
 const MAX_DISCARDED_BYTES = 16 * 1024 * 1024;
 
@@ -38,14 +48,20 @@ export class SignallingEndpoint<Choice> {
   /** The transport-neutral part, also used by the WebSocket channel. */
   readonly signaller: WebRtcSignaller<Choice>;
   readonly #protocol: SignallingProtocol<Choice>;
+  readonly #access: EndpointAccess;
   readonly #log: Logger;
   readonly #resourcePrefix: string;
   /** Resource id (the session's id on the link) -> its session, while it lasts. */
   readonly #resources = new Map<string, SignalledSession['session']>();
 
-  constructor(http: EdgeHttpServer, sessions: SessionRegistry, protocol: SignallingProtocol<Choice>, log: Logger) {
+  /**
+   * `access`: the edge's token check (before a session is opened, when it has the token secret),
+   * with this endpoint's name in the metrics and what its sessions do.
+   */
+  constructor(http: EdgeHttpServer, sessions: SessionRegistry, protocol: SignallingProtocol<Choice>, access: EndpointAccess, log: Logger) {
     this.signaller = new WebRtcSignaller(sessions, protocol);
     this.#protocol = protocol;
+    this.#access = access;
     this.#log = log;
     this.#resourcePrefix = `${protocol.prefix}resource/`;
     http.route(protocol.prefix, (req, res, url) => this.#handle(req, res, url), { prefix: true });
@@ -91,7 +107,11 @@ export class SignallingEndpoint<Choice> {
     if (!/^application\/sdp\b/i.test(req.headers['content-type'] ?? '')) throw new SignallingRefusal(415, 'the offer must be application/sdp');
     const body = await readBoundedBody(req, defaultSdpLimits.maxBytes, MAX_DISCARDED_BYTES);
     if (!body) throw new SignallingRefusal(413, `the offer is larger than ${defaultSdpLimits.maxBytes} bytes`);
-    const { session, answer } = this.signaller.open({ ...target, offer: offerText(body), origin: requestOrigin(req, this.#protocol.name.toLowerCase()) });
+    const token = requestToken(req);
+    const { tokens, route, right } = this.#access;
+    const refused = await tokens.refusal(route, token, target.app, right);
+    if (refused) throw new SignallingRefusal(refused.httpStatus, refused.message);
+    const { session, answer } = this.signaller.open({ ...target, offer: offerText(body), origin: requestOrigin(req, this.#protocol.name.toLowerCase(), token) });
     const resource = String(session.id);
     this.#resources.set(resource, session);
     session.once('close', () => this.#resources.delete(resource));

@@ -5,12 +5,13 @@
  * play) for whoever signalled, keeps it in the edge's SessionRegistry (counted in the limits and the
  * Load report like any client) until it closes, and starts it. The outcome is the SDP answer or a
  * SignallingRefusal whose status says why, as HTTP would: 400 a bad offer (the SDP error's code and
- * reason), 403 the origin refused, 503 the edge is full or has no link to the origin.
+ * reason), 401 or 403 the origin refused (401: no valid token), 503 the edge is full or has no link to the origin.
  */
 import { ProtocolError } from '#protocol/errors.ts';
 import type { AmfValue } from '#protocol/amf/types.ts';
 import { parseSdp, type SdpMediaSection } from '#protocol/sdp/sdp.ts';
 import type { EdgeClientSession, SessionRegistry } from '../session/session-registry.ts';
+import { originRefusalStatus } from '../http/edge-token-check.ts';
 
 /** Why signalling failed; `status` is the HTTP status WHIP/WHEP answer with. */
 export class SignallingRefusal extends Error {
@@ -42,7 +43,7 @@ export interface SignallingOrigin {
 /** A session a signalling protocol made, and how to start it once registered: resolves with the SDP answer, rejects with the origin's reason. */
 export interface SignalledSession {
   /** Any LinkClientSession (whatever events of its own it adds). */
-  session: EdgeClientSession & { once(event: 'close', listener: (reason: string | null) => void): unknown };
+  session: EdgeClientSession & { readonly accessDenied: string | null; once(event: 'close', listener: (reason: string | null) => void): unknown };
   start(): Promise<string>;
 }
 
@@ -107,7 +108,7 @@ export class WebRtcSignaller<Choice> {
     const answer = new Promise<string>((resolve) => resolve(start())).catch((error: Error) => {
       session.close(error.message);
       if (error instanceof ProtocolError) throw badOfferRefusal(error);
-      throw new SignallingRefusal(/no link/.test(error.message) ? 503 : 403, error.message);
+      throw new SignallingRefusal(originRefusalStatus(session.accessDenied) ?? (/no link/.test(error.message) ? 503 : 403), error.message);
     });
     return { session, answer };
   }

@@ -13,6 +13,7 @@ import type { LinkSender } from '../session/edge-session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
 import { forwardedPlay, type ForwardingOptions } from './forwarded-play.ts';
 import { SignallingEndpoint } from './webrtc-http.ts';
+import type { EdgeTokenCheck } from '../http/edge-token-check.ts';
 import type { WebRtcSignaller } from './webrtc-signalling.ts';
 import { WebRtcEgress, type WebRtcEgressOptions } from './webrtc-egress.ts';
 import { WebRtcFeeds, type WebRtcFeedStats } from './webrtc-feeds.ts';
@@ -26,6 +27,8 @@ export interface WhepOptions {
   maxGopBytes: number;
   /** A stream published over WebRTC on this edge goes to viewers whose offer takes it as it is by forwarding its RTP; absent: never. */
   forwarding?: ForwardingOptions;
+  /** The edge's token check, before a viewer's session is opened. */
+  tokens: EdgeTokenCheck;
 }
 
 export interface WebRtcPlayStats extends WebRtcFeedStats {
@@ -56,7 +59,7 @@ export class WhepEndpoint {
         const session = new WebRtcPlaySession({ app, stream, ...origin }, egress, this.feeds, link, log);
         return { session, start: () => session.answer() };
       },
-    }, log);
+    }, { tokens: options.tokens, route: 'whep', right: 'play' }, log);
   }
 
   get viewers(): number { return this.#endpoint.count; }

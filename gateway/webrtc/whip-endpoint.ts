@@ -14,12 +14,15 @@ import { WebRtcPublishSession } from './webrtc-publish-session.ts';
 import type { OpusToAac } from './opus-to-aac.ts';
 import type { LocalPublishers } from './local-publishers.ts';
 import { SignallingEndpoint } from './webrtc-http.ts';
+import type { EdgeTokenCheck } from '../http/edge-token-check.ts';
 import type { WebRtcSignaller } from './webrtc-signalling.ts';
 
 export const WHIP_PREFIX = '/whip/';
 
 export interface WhipOptions {
   ingest: WebRtcIngestOptions;
+  /** The edge's token check, before a publisher's session is opened. */
+  tokens: EdgeTokenCheck;
   /** Opus to AAC for RTMP; null when ffmpeg cannot (the stream is published without audio). */
   createAudioEncoder: (() => OpusToAac) | null;
   /** Streams published here, for WebRTC viewers on this edge to get forwarded. */
@@ -41,7 +44,7 @@ export class WhipEndpoint {
         }, link, log);
         return { session, start: () => session.start() };
       },
-    }, log);
+    }, { tokens: options.tokens, route: 'whip', right: 'publish' }, log);
   }
 
   get publishers(): number { return this.#endpoint.count; }

@@ -82,7 +82,7 @@ export class Application<State = undefined> extends EventEmitter<ApplicationEven
     super();
     this.name = name;
     this.services = services;
-    this.log = services.log.child(`app:${name}`);
+    this.log = services.log.child('app', { app: name });
   }
 
   // ---- hooks for applications -------------------------------------------------------------

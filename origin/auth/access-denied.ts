@@ -8,6 +8,17 @@
 import { OriginError } from '../core/errors.ts';
 
 export type AccessDeniedCode = 'auth.no_token' | 'auth.expired' | 'auth.bad_token' | 'auth.wrong_room' | 'auth.forbidden';
+export const ACCESS_DENIED_CODES: readonly AccessDeniedCode[] = ['auth.no_token', 'auth.expired', 'auth.bad_token', 'auth.wrong_room', 'auth.forbidden'];
+
+/** True for a refusal's code as the origin sends it (the `error` of an RTMP status), e.g. to an edge. */
+export function isAccessDeniedCode(code: unknown): code is AccessDeniedCode {
+  return ACCESS_DENIED_CODES.includes(code as AccessDeniedCode);
+}
+
+/** 401: the caller has not proven who it is; 403: it has, and may not. */
+export function accessDeniedStatus(code: AccessDeniedCode): 401 | 403 {
+  return code === 'auth.wrong_room' || code === 'auth.forbidden' ? 403 : 401;
+}
 
 export class AccessDeniedError extends OriginError {
   declare readonly code: AccessDeniedCode;
@@ -15,8 +26,7 @@ export class AccessDeniedError extends OriginError {
     super(code, reason);
   }
 
-  /** 401: the caller has not proven who it is; 403: it has, and may not. */
   get httpStatus(): 401 | 403 {
-    return this.code === 'auth.wrong_room' || this.code === 'auth.forbidden' ? 403 : 401;
+    return accessDeniedStatus(this.code);
   }
 }

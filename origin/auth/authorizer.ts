@@ -5,7 +5,8 @@
  *   with connect; elsewhere (`live`) a connect without one is only a transport, and each publish
  *   or play brings its token (`?token=` on the stream name, as ffmpeg and OBS can send it).
  * - `optional`: a token counts as under `required`; without one, a client is anonymous: a student
- *   in the classroom, a viewer elsewhere, who may play and nothing else.
+ *   in the classroom, a viewer elsewhere, who may play and nothing else, unless the configuration
+ *   lets the application's anonymous clients publish too (`anonymousPublish`).
  * - `legacy`: today's Red5 behaviour for old Flash clients that cannot pass tokens: roles as the
  *   client declares them (a token, if given, still counts). Logged as a warning at start; never
  *   the classroom's default.
@@ -13,6 +14,7 @@
  * AccessDeniedErrors, which each protocol maps to its own status once.
  */
 import type { AmfValue } from '#protocol/amf/types.ts';
+import { tokenInQuery } from '#common/request-token.ts';
 import type { Scope } from '../core/scope.ts';
 import { AccessDeniedError } from './access-denied.ts';
 import { Identity, type Right, type Role } from './identity.ts';
@@ -24,13 +26,6 @@ export const AUTH_POLICIES: readonly AuthPolicy[] = ['required', 'optional', 'le
 /** The classroom admits people, so it never defaults to legacy; plain applications keep today's open behaviour. */
 export function defaultAuthPolicy(application: string): AuthPolicy {
   return application === 'classroom' ? 'required' : 'legacy';
-}
-
-/** A token in a URL's query (`?token=...`), or null. */
-export function tokenInQuery(url: string): string | null {
-  const query = url.indexOf('?');
-  if (query < 0) return null;
-  return new URLSearchParams(url.slice(query + 1)).get('token') || null;
 }
 
 function isObject(value: AmfValue | undefined): value is Record<string, AmfValue> {
@@ -57,19 +52,32 @@ function declaredRole(args: readonly AmfValue[]): Role {
   return role === 'teacher' ? 'teacher' : 'student';
 }
 
+/**
+ * Throws AccessDeniedError unless `identity` is for `scopePath` (auth.wrong_room) and, when `right`
+ * is given, may do it there (auth.forbidden). The edge asks the same (gateway/http/edge-token-check.ts).
+ */
+export function requireAccess(identity: Identity, scopePath: string, right?: Right): void {
+  if (!identity.covers(scopePath)) throw new AccessDeniedError('auth.wrong_room', `this token is for ${identity.room}, not ${scopePath}`);
+  if (right !== undefined && !identity.may(right)) throw new AccessDeniedError('auth.forbidden', `a ${identity.role} may not ${right} here`);
+}
+
 export interface AuthorizerOptions {
   tokens: TokenService;
   /** Policies set by the configuration; applications not listed get defaultAuthPolicy. */
   policies: ReadonlyMap<string, AuthPolicy>;
+  /** Applications (under `optional`) whose clients without a token may publish as well as play. */
+  anonymousPublish?: readonly string[];
 }
 
 export class Authorizer {
   readonly tokens: TokenService;
   readonly #policies: ReadonlyMap<string, AuthPolicy>;
+  readonly #anonymousPublish: ReadonlySet<string>;
 
   constructor(options: AuthorizerOptions) {
     this.tokens = options.tokens;
     this.#policies = options.policies;
+    this.#anonymousPublish = new Set(options.anonymousPublish ?? []);
   }
 
   policyOf(application: string): AuthPolicy {
@@ -87,7 +95,7 @@ export class Authorizer {
       case 'legacy':
         return Identity.declared(declaredRole(args));
       case 'optional':
-        return Identity.anonymous(admitsMembers ? 'student' : 'viewer', ['play']);
+        return Identity.anonymous(admitsMembers ? 'student' : 'viewer', this.#anonymousPublish.has(scope.application) ? ['play', 'publish'] : ['play']);
       case 'required':
         if (admitsMembers) throw new AccessDeniedError('auth.no_token', `${scope.application} needs a token to join: connect with { token } or ?token= in the URL`);
         return null;
@@ -108,8 +116,7 @@ export class Authorizer {
 
   /** Throws AccessDeniedError unless `identity` has `right` in `scopePath`. */
   require(identity: Identity, right: Right, scopePath: string): void {
-    if (!identity.covers(scopePath)) throw new AccessDeniedError('auth.wrong_room', `this token is for ${identity.room}, not ${scopePath}`);
-    if (!identity.may(right)) throw new AccessDeniedError('auth.forbidden', `a ${identity.role} may not ${right} here`);
+    requireAccess(identity, scopePath, right);
   }
 
   /** An HTTP request's bearer token (or null): the identity, or AccessDeniedError (401 without a valid one). */
@@ -120,7 +127,7 @@ export class Authorizer {
 
   async #verifyFor(scopePath: string, token: string): Promise<Identity> {
     const identity = await this.tokens.verify(token);
-    if (!identity.covers(scopePath)) throw new AccessDeniedError('auth.wrong_room', `this token is for ${identity.room}, not ${scopePath}`);
+    requireAccess(identity, scopePath);
     return identity;
   }
 }

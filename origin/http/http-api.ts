@@ -12,6 +12,7 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '#common/logger.ts';
+import { requestToken } from '#common/request-token.ts';
 import type { RecordingStore } from '../recording/recording-store.ts';
 import { AccessDeniedError } from '../auth/access-denied.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
@@ -33,16 +34,6 @@ export class HttpError extends Error {
 const CONTENT_TYPES: Readonly<Record<string, string>> = { '.flv': 'video/x-flv', '.mp3': 'audio/mpeg' };
 /** A token request body is a few claims: anything larger is refused unread. */
 const MAX_JSON_BODY_BYTES = 16 * 1024;
-
-/** The request's token: `Authorization: Bearer TOKEN`, else `?token=`; null without one. */
-export function requestToken(req: IncomingMessage): string | null {
-  const header = req.headers.authorization;
-  if (header) {
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (match) return match[1]!;
-  }
-  return new URL(req.url ?? '/', 'http://origin').searchParams.get('token') || null;
-}
 
 /** A small JSON object body; HttpError 400/413 for anything else. `optional`: an empty body reads as `{}`. */
 export async function readJson(req: IncomingMessage, options: { optional?: boolean } = {}): Promise<Record<string, unknown>> {

@@ -20,6 +20,7 @@ import type { SessionTransport } from '#common/session-transport.ts';
 import { LinkRelay } from './link-relay.ts';
 import { LinkSession, type LinkSessionHost } from './link-session.ts';
 import type { LinkWriter } from './link-subscription.ts';
+import { countEdgeLinkClose, countEdgeRefusal, type EdgeRefusalCode } from '../origin-metrics.ts';
 
 export interface EdgeLinkOptions {
   secret: string;
@@ -83,7 +84,7 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
     this.#options = options;
     this.#directory = directory;
     this.address = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
-    this.#log = log.child(`edge@${this.address}`);
+    this.#log = log.with({ edgeAddress: this.address });
     this.#decoder = new LinkFrameDecoder(options.maxMessageBytes + 1024);
     this.relay = new LinkRelay(this, options.maxMediaBacklogBytes, this.#log);
     // Every frame is written at once: the latency goal leaves no room for Nagle's delays.
@@ -146,7 +147,10 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
     clearTimeout(this.#timer);
     clearInterval(this.#timer);
     if (this.#registered) this.#directory.unregister(this);
-    if (reason) this.#log.warn('edge link closed', { edge: this.#edgeName || undefined, address: this.address, reason, sessions: this.#sessions.size });
+    if (reason) {
+      this.#log.warn('edge link closed', { edge: this.#edgeName || undefined, address: this.address, reason, sessions: this.#sessions.size });
+      countEdgeLinkClose(reason);
+    }
     else if (wasReady) this.#log.info('edge disconnected', { edge: this.#edgeName, address: this.address, sessions: this.#sessions.size });
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
@@ -220,10 +224,10 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
   #onHello(frame: Extract<LinkFrame, { kind: typeof LinkFrameKind.Hello }>): void {
     this.#edgeName = frame.edgeName;
     if (frame.version !== LINK_PROTOCOL_VERSION) {
-      return this.#refuse(`unsupported link protocol version ${frame.version} (this origin speaks ${LINK_PROTOCOL_VERSION})`);
+      return this.#refuse('unsupported_version', `unsupported link protocol version ${frame.version} (this origin speaks ${LINK_PROTOCOL_VERSION})`);
     }
-    if (!EDGE_NAME.test(frame.edgeName)) return this.#refuse('bad edge name (1..64 of letters, digits, . _ : @ -)');
-    this.#log = this.#log.child(frame.edgeName);
+    if (!EDGE_NAME.test(frame.edgeName)) return this.#refuse('bad_name', 'bad edge name (1..64 of letters, digits, . _ : @ -)');
+    this.#log = this.#log.with({ edge: frame.edgeName });
     this.#edgeNonce = Buffer.from(frame.edgeNonce);
     this.#phase = 'auth';
     this.write({ kind: LinkFrameKind.Challenge, version: LINK_PROTOCOL_VERSION, originNonce: this.#originNonce });
@@ -231,9 +235,9 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
 
   #onAuth(frame: Extract<LinkFrame, { kind: typeof LinkFrameKind.Auth }>): void {
     const expected = edgeProof(this.#options.secret, this.#edgeName, this.#originNonce, this.#edgeNonce);
-    if (!proofMatches(frame.proof, expected)) return this.#refuse('authentication failed (wrong secret)');
+    if (!proofMatches(frame.proof, expected)) return this.#refuse('wrong_secret', 'authentication failed (wrong secret)');
     const refusal = this.#directory.register(this);
-    if (refusal) return this.#refuse(refusal);
+    if (refusal) return this.#refuse('name_in_use', refusal);
     this.#registered = true;
     this.#phase = 'ready';
     this.#authenticatedAt = Date.now();
@@ -245,9 +249,10 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
     this.#ping();
   }
 
-  /** AuthFailed with the reason, a WARN naming the edge and its address, and close. */
-  #refuse(reason: string): void {
+  /** AuthFailed with the reason, a WARN naming the edge and its address, a count by `code`, and close. */
+  #refuse(code: EdgeRefusalCode, reason: string): void {
     this.#log.warn('edge refused', { edge: this.#edgeName.slice(0, 64), address: this.address, reason });
+    countEdgeRefusal(code);
     this.write({ kind: LinkFrameKind.AuthFailed, reason });
     this.close(null, true);
   }

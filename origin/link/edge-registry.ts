@@ -1,7 +1,7 @@
 /**
  * The origin's registry of edges, by name: who is linked, from where, since when, its clients,
  * the streams its link carries and those its clients publish, link round-trip time, its last
- * load report, and whether it is healthy. The HTTP API exposes it (`GET /api/edges`) and answers
+ * load report, and whether it is healthy. The HTTP API exposes it (`GET /api/edges`, admin token) and answers
  * "which edge should this client use" (`GET /api/edges/pick`: the least loaded healthy edge that
  * is not draining; an edge that stops says so in a Load report before its clients leave).
  * A name is held by one link at a time: a second edge with the same name is refused.
@@ -79,9 +79,20 @@ export class EdgeRegistry implements EdgeDirectory {
     return healthy[0] ?? null;
   }
 
-  /** Adds the registry's routes to the origin's HTTP API. */
+  /**
+   * Adds the registry's routes to the origin's HTTP API. The listing (addresses, every room's stream
+   * keys, load) is the operator's: it needs the `admin.api` right for every room (the admin token).
+   * The pick stays open: it is what a page or a player asks before it joins, to learn where to go
+   * (Flash clients and plain players cannot send a header, and a room's token is no business of the
+   * infrastructure's), and it answers only what a client learns anyway by being sent there (an edge's
+   * name and public URL) and its load figures; no room, stream, address or user.
+   */
   mount(http: HttpApi): void {
-    http.route('GET', /^\/api\/edges$/, (_req, res) => http.json(res, 200, { edges: this.list() }));
+    http.route('GET', /^\/api\/edges$/, async (req, res) => {
+      const caller = await http.caller(req, 'admin.api');
+      if (caller.room !== '*') throw new HttpError(403, `edges carry every room: listing them needs a token for every room ('*'), not ${caller.room}`);
+      http.json(res, 200, { edges: this.list() });
+    });
     http.route('GET', /^\/api\/edges\/pick$/, (_req, res) => {
       const edge = this.pick();
       if (!edge) throw new HttpError(503, 'no healthy edge that takes new users is linked to this origin');

@@ -60,7 +60,8 @@ export class LinkSession extends EventEmitter<SessionTransportEvents> implements
     this.remotePort = origin.remotePort;
     this.protocol = origin.protocol;
     this.via = host.edgeName;
-    this.log = log.child(`conn#${this.id}`);
+    // Every line of this client's life carries its session id (here and at its edge) and its own address.
+    this.log = log.with({ session: `conn#${this.id}`, edgeSession: linkSessionId, peer: `${origin.remoteAddress}:${origin.remotePort}` });
     this.liveRelay = { attach: (streamId, stream) => host.relay.attach(linkSessionId, streamId, stream) };
   }
 

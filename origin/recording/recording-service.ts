@@ -26,6 +26,12 @@ export interface RecordingStats {
   bytesWritten: number;
   /** Recordings that failed (disk full, I/O error, a disk too slow) since the start. */
   failures: number;
+  /** Recordings started (their file opened) since the start. */
+  started: number;
+  /** Recordings finished with their final metadata since the start (failed ones not counted). */
+  finished: number;
+  /** Unfinished recordings (a crash's) repaired at the start. */
+  repaired: number;
 }
 
 export interface RecordingServiceOptions {
@@ -48,6 +54,9 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
   /** Every recorder from its start until it finished, for the byte total. */
   readonly #recorders = new RunningTotals<FlvRecorder, 'bytesWritten'>(['bytesWritten'], (recorder) => recorder);
   #failures = 0;
+  #started = 0;
+  #finished = 0;
+  #repaired = 0;
 
   constructor(options: RecordingServiceOptions, log: Logger) {
     super();
@@ -60,6 +69,7 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
   async init(): Promise<void> {
     await this.store.init();
     const repaired = await repairUnfinished(this.store, this.#log);
+    this.#repaired += repaired.length;
     this.#log.info('recordings ready', { folder: this.store.root, repaired: repaired.length, recordRooms: this.#options.recordRooms });
   }
 
@@ -94,7 +104,10 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
   get stats(): RecordingStats {
     let open = 0;
     for (const recorder of this.#recorders.liveItems()) if (!recorder.failed) open++;
-    return { open, rooms: this.#rooms.size, bytesWritten: this.#recorders.totals().bytesWritten, failures: this.#failures };
+    return {
+      open, rooms: this.#rooms.size, bytesWritten: this.#recorders.totals().bytesWritten, failures: this.#failures,
+      started: this.#started, finished: this.#finished, repaired: this.#repaired,
+    };
   }
 
   isRoomRecording(scopePath: string): boolean {
@@ -168,10 +181,14 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
   }
 
   #recorder(publish: RecordablePublish, target: Promise<RecordingTarget>): FlvRecorder {
-    const recorder = new FlvRecorder(publish.stream, target, this.#options.recorder, this.#log.child(`record ${publish.stream.key}`));
+    const recorder = new FlvRecorder(publish.stream, target, this.#options.recorder, this.#log.with({ stream: publish.stream.key }));
     this.#recorders.open(recorder);
-    recorder.once('finished', () => this.#recorders.close(recorder));
+    recorder.once('finished', () => {
+      this.#recorders.close(recorder);
+      if (!recorder.failed) this.#finished++;
+    });
     recorder.once('started', (path, appendedAtMs) => {
+      this.#started++;
       const file = this.store.relative(path);
       this.#log.info('recording started', { stream: publish.stream.key, file, type: publish.type, appendedAt: appendedAtMs || undefined });
       publish.recordStatus('status', 'NetStream.Record.Start', `Started recording ${publish.name}.`);

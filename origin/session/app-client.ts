@@ -21,6 +21,7 @@ import type { Identity } from '../auth/identity.ts';
 import { RateLimiter } from '../shared-objects/rate-limiter.ts';
 import { SharedObjectStatus } from '../shared-objects/registry.ts';
 import { errorCommand, resultCommand, statusInfo } from './status.ts';
+import { countFailedClientCall } from '../origin-metrics.ts';
 
 export interface AppClientOptions {
   callTimeoutMs: number;
@@ -80,6 +81,7 @@ export class SessionAppClient implements AppClient {
       const timer = setTimeout(() => {
         this.#pending.delete(transactionId);
         this.#log.warn('client call timed out', { method, limit: `callTimeoutMs ${this.#options.callTimeoutMs}` });
+        countFailedClientCall('timed_out');
         reject(new CallTimeoutError('call.timeout', `client ${this.id} did not answer ${method} within ${this.#options.callTimeoutMs} ms (callTimeoutMs)`));
       }, this.#options.callTimeoutMs);
       this.#pending.set(transactionId, { method, resolve, reject, timer });
@@ -122,6 +124,7 @@ export class SessionAppClient implements AppClient {
   handleMalformedCall(error: CommandArgumentsError): void {
     if (!this.changeLimiter.take()) return; // a flood of them is dropped quietly after the budget
     this.#log.warn('malformed call refused', { method: error.commandName, reason: error.message });
+    countFailedClientCall('malformed');
     if (error.transactionId !== 0) {
       this.#send(errorCommand(error.transactionId, statusInfo('error', 'NetConnection.Call.Failed', error.message)));
     }

@@ -25,7 +25,8 @@ import { errorCommand, notifyCommand, onStatusCommand, resultCommand, statusInfo
 import { ConnectRejectedError, type Application } from '../app/application.ts';
 import { SessionAppClient } from './app-client.ts';
 import { AccessDeniedError } from '../auth/access-denied.ts';
-import { connectToken, tokenInQuery } from '../auth/authorizer.ts';
+import { connectToken } from '../auth/authorizer.ts';
+import { tokenInQuery } from '#common/request-token.ts';
 import type { Identity } from '../auth/identity.ts';
 import type { AppClient } from '../app/client.ts';
 import { countAccessRefusal, countConnectRefusal } from '../origin-metrics.ts';

@@ -10,7 +10,7 @@ import type { Logger } from '#common/logger.ts';
 import type { SharedObjectStore } from './persistence.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { SharedObject, SharedObjectLimitError, type SharedObjectSubscriber } from './shared-object.ts';
-import { countSharedObjectChange } from '../origin-metrics.ts';
+import { countSharedObjectChange, countSharedObjectRefusal } from '../origin-metrics.ts';
 
 /** A subscriber that can also write: a client with its change budget. */
 export interface SharedObjectClient extends SharedObjectSubscriber {
@@ -156,6 +156,7 @@ export class SharedObjectRegistry {
   /** Sends a status event on `name` to one client and logs why. */
   refuse(client: SharedObjectSubscriber, name: string, code: string, reason: string): void {
     this.#log.warn('shared object request refused', { scope: this.scopePath, name, client: client.id, code, reason });
+    countSharedObjectRefusal(code);
     const object = this.#objects.get(name);
     if (object) object.status(client, code);
     else client.sendSharedObject({ name, version: 0, persistent: false, events: [{ kind: 'status', code, level: 'error' }] });

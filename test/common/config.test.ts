@@ -90,12 +90,17 @@ test('--print-config shows the effective settings with secret values masked (ori
   assert.equal(printed.origin.rtmpsPort, 8443);
   assert.doesNotMatch(origin.stdout, /link-secret-value|token-secret-value/);
 
-  const edge = await runProgram('gateway/main.ts', ['--origin', 'o.example:9000', '--print-config'], { EDGE_SECRET: 'edge-secret-value' });
+  const edgeTokenSecretFile = file('edge-token-secret-value-edge-token-secret-value\n', 'edge-token-secret');
+  const edge = await runProgram('gateway/main.ts', ['--origin', 'o.example:9000', '--token-secret-file', edgeTokenSecretFile, '--print-config'], { EDGE_SECRET: 'edge-secret-value' });
   assert.equal(edge.code, 0, edge.stderr);
   const edgePrinted = parse(edge.stdout) as { edge: Record<string, unknown> };
   assert.equal(edgePrinted.edge.secret, MASKED);
+  assert.equal(edgePrinted.edge.tokenSecret, MASKED);
   assert.deepEqual(edgePrinted.edge.origins, [{ host: 'o.example', port: 9000 }]);
-  assert.doesNotMatch(edge.stdout, /edge-secret-value/);
+  assert.doesNotMatch(edge.stdout, /edge-secret-value|edge-token-secret-value/);
+  const shortTokenSecret = await runProgram('gateway/main.ts', ['--origin', 'o.example:9000', '--token-secret-file', tokenSecretFile, '--print-config'], { EDGE_SECRET: 'edge-secret-value' });
+  assert.equal(shortTokenSecret.code, 2, 'a token secret shorter than the origin accepts stops the start');
+  assert.match(shortTokenSecret.stderr, /token secret .*at least 32 bytes/);
 
   const both = await runProgram('main.ts', ['--link-secret', 'cluster-secret-value', '--edge-port', '1940', '--print-config']);
   assert.equal(both.code, 0, both.stderr);
@@ -104,6 +109,7 @@ test('--print-config shows the effective settings with secret values masked (ori
   assert.equal(bothPrinted.origin.rtmpPort, 1936);
   assert.equal(bothPrinted.edge.rtmpPort, 1940);
   assert.equal('secret' in bothPrinted.edge, false, 'the local edge uses the origin\'s secret');
+  assert.equal('tokenSecret' in bothPrinted.edge, false, 'and checks tokens with the origin\'s token secret');
   assert.doesNotMatch(both.stdout, /cluster-secret-value/);
 });
 
@@ -171,6 +177,28 @@ test('npm start: the edge section is the local edge\'s; its link and the process
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /unknown key edge\.origins/);
   assert.match(refused.stderr, /unknown key edge\.logLevel/);
+});
+
+test('log settings: levels per component and the format from the file, flags and LOG_* variables; a bad one stops the start', async () => {
+  const config = file('origin:\n  logLevels:\n    origin.link: warn\n  logFormat: pretty\n');
+  const fromFile = await runProgram('origin/main.ts', ['--config', config, '--print-config=json']);
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+  const printed = (JSON.parse(fromFile.stdout) as { origin: Record<string, unknown> }).origin;
+  assert.deepEqual([printed.logLevel, printed.logLevels, printed.logFormat], ['info', { 'origin.link': 'warn' }, 'pretty']);
+  const fromFlags = await runProgram('gateway/main.ts', ['--origin', 'o.example', '--secret', 's', '--log-levels', 'edge=debug, edge.relay=error', '--print-config=json'],
+    { LOG_FORMAT: 'pretty', LOG_LEVEL: 'warn' });
+  assert.equal(fromFlags.code, 0, fromFlags.stderr);
+  const edge = (JSON.parse(fromFlags.stdout) as { edge: Record<string, unknown> }).edge;
+  assert.deepEqual([edge.logLevel, edge.logLevels, edge.logFormat], ['warn', { edge: 'debug', 'edge.relay': 'error' }, 'pretty']);
+  const badLevel = await runProgram('origin/main.ts', ['--log-levels', 'origin.link=loud']);
+  assert.equal(badLevel.code, 2);
+  assert.match(badLevel.stderr, /--log-levels \(origin\.link\): expected one of debug, info, warn, error, got "loud"/);
+  const badPair = await runProgram('origin/main.ts', ['--log-levels', 'origin.link']);
+  assert.equal(badPair.code, 2);
+  assert.match(badPair.stderr, /COMPONENT=LEVEL/);
+  const badFormat = await runProgram('origin/main.ts', ['--log-format', 'xml']);
+  assert.equal(badFormat.code, 2);
+  assert.match(badFormat.stderr, /--log-format: expected one of json, pretty, got "xml"/);
 });
 
 test('the example configuration files are valid', async () => {

@@ -16,6 +16,7 @@ import { RtmpClient } from '#common/rtmp-client.ts';
 import { eventually, publishTestStream, run, stop, stopAll } from '../support/processes.ts';
 import { aacAudio, avcVideo, isKeyframe, isVideoHeader } from '../support/synthetic-media.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
+import { waitForPublished } from '../support/observe.ts';
 
 let cluster: Cluster;
 before(async () => { cluster = await startCluster(['edge']); });
@@ -65,7 +66,7 @@ function assertStartsWithTheMedia(what: string, probed: ProbedStart, options: { 
 test('a late joiner of an H.264/AAC stream: ffprobe sees every stream (data included) start with the media, on the origin, an edge and HTTP-FLV', async () => {
   const publisher = publishTestStream(`rtmp://127.0.0.1:${cluster.origin.port}/live/late`, { gop: 30 });
   try {
-    await cluster.origin.waitForLog(/publish started stream=live\/late/);
+    await waitForPublished(cluster.origin, 'live/late');
     await new Promise((resolve) => setTimeout(resolve, 5000));
     const edge = cluster.edges[0]!;
     // Probed one after the other (each joins in the middle of a GOP), then checked, so a failure shows all three.

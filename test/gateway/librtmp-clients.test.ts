@@ -2,8 +2,9 @@
  * librtmp-based clients as they are in the field, through an edge and directly to the origin:
  * python3-librtmp publishing (live and record) for a minute while the servers ping it every
  * second — librtmp answers pings on chunk stream 2 with a type 1 header it never sent a full
- * header for — with ffmpeg playing every second of it; a python3-librtmp connection that only
- * calls methods across many pings; GStreamer's librtmp-based rtmpsink publishing.
+ * header for — with ffmpeg playing every second of it; a python3-librtmp classroom member (its
+ * token a connect argument) that only calls methods across many pings; GStreamer's librtmp-based
+ * rtmpsink publishing.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { decodeFrames, largestGap, mediaTimeline, playToFile, run, stopAll, tempDir, track } from '../support/processes.ts';
 import { librtmp, librtmpPublish } from '../support/peers.ts';
+import { mintToken } from '../support/tokens.ts';
 
 const SECONDS = 60;
 const PING_MS = 1000;
@@ -21,7 +23,8 @@ let work: string;
 let source: string;
 
 before(async () => {
-  cluster = await startCluster(['librtmp-edge'], { originArgs: ['--ping-interval-ms', String(PING_MS)], edgeArgs: ['--ping-interval-ms', String(PING_MS)] });
+  // `live` as in the field (legacy: no token); the classroom keeps its default policy, so the caller joins with a token.
+  cluster = await startCluster(['librtmp-edge'], { originArgs: ['--ping-interval-ms', String(PING_MS), '--auth', 'live=legacy'], edgeArgs: ['--ping-interval-ms', String(PING_MS)] });
   work = tempDir();
   source = join(work, 'source.flv');
   // One minute of H.264/AAC (320x240, 30 fps, a keyframe a second), encoded once, sent in real time by the peer.
@@ -71,8 +74,8 @@ describe('python3-librtmp', () => {
 
   test('a connection that only calls methods stays up across many pings', async (t) => {
     await Promise.all(servers().map(async ({ via, base }) => {
-      const out = await librtmp('calls', `${base}/classroom/pings-${via}`, `classroom/pings-${via}`,
-        { connect: { name: `caller-${via}` }, method: 'whoami', seconds: 6 }, 30_000);
+      const token = await mintToken(cluster.origin.dataDir, { room: `classroom/pings-${via}`, role: 'student', name: `caller-${via}` });
+      const out = await librtmp('calls', `${base}/classroom/pings-${via}`, `classroom/pings-${via}`, { connect: { token }, method: 'whoami', seconds: 6 }, 30_000);
       assert.ok(out.pings >= 4, `${via}: ${out.pings} pings answered`);
       assert.equal(out.answered, out.calls, `${via}: every call answered (${out.answered}/${out.calls})`);
       assert.ok(out.calls >= 5);

@@ -57,12 +57,17 @@ const ORIGIN_FAMILIES: Record<string, 'COUNTER' | 'GAUGE'> = {
   classroom_origin_link_bytes_received_total: 'COUNTER', classroom_origin_link_bytes_sent_total: 'COUNTER', classroom_origin_edge_clients: 'GAUGE',
   classroom_origin_recordings_open: 'GAUGE', classroom_origin_room_recordings: 'GAUGE', classroom_origin_recording_bytes_written_total: 'COUNTER',
   classroom_origin_recording_failures_total: 'COUNTER', classroom_origin_shared_object_changes_total: 'COUNTER', classroom_origin_connect_refusals_total: 'COUNTER', classroom_origin_access_refusals_total: 'COUNTER',
+  classroom_origin_recordings_started_total: 'COUNTER', classroom_origin_recordings_finished_total: 'COUNTER', classroom_origin_recordings_repaired_total: 'COUNTER',
+  classroom_origin_connections_closed_total: 'COUNTER', classroom_origin_shared_object_refusals_total: 'COUNTER', classroom_origin_client_calls_failed_total: 'COUNTER',
+  classroom_origin_edge_refusals_total: 'COUNTER', classroom_origin_edge_link_closes_total: 'COUNTER',
 };
 const EDGE_FAMILIES: Record<string, 'COUNTER' | 'GAUGE'> = {
   classroom_edge_clients: 'GAUGE', classroom_edge_rtmp_connections: 'GAUGE', classroom_edge_rtmp_bytes_received_total: 'COUNTER', classroom_edge_rtmp_bytes_sent_total: 'COUNTER',
-  classroom_edge_connection_refusals_total: 'COUNTER', classroom_edge_live_streams: 'GAUGE', classroom_edge_players: 'GAUGE', classroom_edge_flv_viewers: 'GAUGE',
+  classroom_edge_connection_refusals_total: 'COUNTER', classroom_edge_token_refusals_total: 'COUNTER', classroom_edge_live_streams: 'GAUGE', classroom_edge_players: 'GAUGE', classroom_edge_flv_viewers: 'GAUGE',
   classroom_edge_webrtc_publishers: 'GAUGE', classroom_edge_webrtc_viewers: 'GAUGE', classroom_edge_webrtc_feeds: 'GAUGE',
   classroom_edge_transcoders: 'GAUGE', classroom_edge_transcoders_started_total: 'COUNTER',
+  classroom_edge_transcoders_failed_total: 'COUNTER', classroom_edge_connections_closed_total: 'COUNTER', classroom_edge_browser_closes_total: 'COUNTER',
+  classroom_edge_internal_errors_total: 'COUNTER', classroom_edge_connects_held_total: 'COUNTER', classroom_edge_link_attempt_failures_total: 'COUNTER',
   classroom_edge_link_up: 'GAUGE', classroom_edge_link_connects_total: 'COUNTER', classroom_edge_link_rtt_seconds: 'GAUGE', classroom_edge_link_backlog_bytes: 'GAUGE',
   classroom_edge_link_bytes_received_total: 'COUNTER', classroom_edge_link_bytes_sent_total: 'COUNTER', classroom_edge_link_media_bytes_received_total: 'COUNTER',
   classroom_edge_media_bytes_sent_total: 'COUNTER', classroom_edge_media_frames_sent_total: 'COUNTER', classroom_edge_media_frames_dropped_total: 'COUNTER',

@@ -11,6 +11,7 @@ import { FlvReader, FlvTagType, type FlvTag } from '#protocol/flv/flv.ts';
 import { parseVideoTag, VideoCodec } from '#protocol/flv/codecs.ts';
 import { decodeFrames, eventually, publishTestStream, run, stop, stopAll } from '../support/processes.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
+import { waitForIncrease, waitForMetric, waitForPublished } from '../support/observe.ts';
 
 let cluster: Cluster;
 before(async () => { cluster = await startCluster(['edge-a', 'edge-b']); });
@@ -44,7 +45,7 @@ function firstMediaIsKeyframe(tags: FlvTag[]): void {
 test('HTTP-FLV from edge B of a stream published through edge A: ffmpeg decodes video and audio; WS-FLV parses', async () => {
   const publisher = publishTestStream(`${edgeA().base}/live/cam`);
   try {
-    await cluster.origin.waitForLog(/publish started stream=live\/cam/);
+    await waitForPublished(cluster.origin, 'live/cam');
     const decoded = await decodeFrames(flvUrl('live/cam'), 2);
     console.log(`HTTP-FLV decoded: ${decoded.video} video frames, ${decoded.audio} audio frames`);
     assert.ok(decoded.video >= 40, `ffmpeg decoded ${decoded.video} video frames: ${decoded.stderr}`);
@@ -65,7 +66,7 @@ test('HTTP-FLV from edge B of a stream published through edge A: ffmpeg decodes 
     firstMediaIsKeyframe(tags);
     assert.equal(parseVideoTag(tags.find((t) => t.type === FlvTagType.Video)!.data)!.codecId, VideoCodec.AVC);
     console.log(`WS-FLV: ${tags.length} tags`);
-    await eventually(() => edgeB().lastStats().flvViewers === 0, 5000, 'viewers gone');
+    await waitForMetric(edgeB().httpPort, 'classroom_edge_flv_viewers', (viewers) => viewers === 0, { timeoutMs: 5000 });
   } finally {
     await stop(publisher);
   }
@@ -79,9 +80,10 @@ test('bad playback names get 400/404', async () => {
 });
 
 test('a Flash-codec stream is transcoded to H.264/AAC once for three viewers, and stops when they leave', async () => {
+  const startedBefore = await edgeB().metric('classroom_edge_transcoders_started_total', { kind: 'flv' });
   const publisher = publishTestStream(`${edgeA().base}/live/flash`, { flashCodecs: true });
   try {
-    await cluster.origin.waitForLog(/publish started stream=live\/flash/);
+    await waitForPublished(cluster.origin, 'live/flash');
     const probe = run('ffprobe', ['-v', 'error', '-rw_timeout', '15000000', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', flvUrl('live/flash')], 30_000);
     const viewers = await Promise.all([readHttpFlv(flvUrl('live/flash'), 6), readHttpFlv(flvUrl('live/flash'), 6), decodeFrames(flvUrl('live/flash'), 3)]);
     const probed = await probe;
@@ -94,10 +96,10 @@ test('a Flash-codec stream is transcoded to H.264/AAC once for three viewers, an
       firstMediaIsKeyframe(v.tags);
     }
     assert.ok(viewers[2].video >= 30 && viewers[2].audio >= 30, `decoded ${viewers[2].video}/${viewers[2].audio}`);
-    const started = edgeB().logs().split('\n').filter((l) => /transcoder started/.test(l));
-    assert.equal(started.length, 1, `one transcoder for all viewers:\n${started.join('\n')}`);
-    await edgeB().waitForLog(/transcoder stopped .*no viewers left/, 10_000);
-    await eventually(() => edgeB().lastStats().transcoders === 0 && edgeB().lastStats().flvViewers === 0, 5000, 'transcoder gone');
+    assert.equal(await edgeB().metric('classroom_edge_transcoders_started_total', { kind: 'flv' }) - startedBefore, 1, 'one transcoder for all viewers');
+    // The viewers left: the transcoder stops with them.
+    await waitForMetric(edgeB().httpPort, 'classroom_edge_transcoders', (running) => running === 0, { labels: { kind: 'flv' } });
+    await waitForMetric(edgeB().httpPort, 'classroom_edge_flv_viewers', (viewers) => viewers === 0, { timeoutMs: 5000 });
   } finally {
     await stop(publisher);
   }
@@ -106,20 +108,25 @@ test('a Flash-codec stream is transcoded to H.264/AAC once for three viewers, an
 test('a transcoder that dies is logged and reported to its WS-FLV viewer; the edge carries on', async () => {
   const publisher = publishTestStream(`${edgeA().base}/live/flash2`, { flashCodecs: true });
   try {
-    await cluster.origin.waitForLog(/publish started stream=live\/flash2/);
+    const startedBefore = await edgeB().metric('classroom_edge_transcoders_started_total', { kind: 'flv' });
+    const failedBefore = await edgeB().metric('classroom_edge_transcoders_failed_total', { kind: 'flv' });
+    await waitForPublished(cluster.origin, 'live/flash2');
     const ws = new WebSocket(`ws://127.0.0.1:${edgeB().httpPort}/live/live/flash2.flv`);
     const reader = new FlvReader();
     let tags = 0;
     ws.on('message', (data: Buffer) => { tags += reader.push(data).length; });
     const closed = once(ws, 'close') as Promise<[number, Buffer]>;
-    const line = await edgeB().waitForLog(/transcoder started stream=live\/flash2/);
+    await waitForIncrease(edgeB().httpPort, 'classroom_edge_transcoders_started_total', startedBefore, { labels: { kind: 'flv' } });
     await eventually(() => tags > 10, 15_000, 'transcoded tags');
-    process.kill(Number(/pid=(\d+)/.exec(line)?.[1]), 'SIGKILL');
+    // The edge's only ffmpeg child is this stream's transcoder.
+    const transcoders = (await run('pgrep', ['-P', String(edgeB().child.pid), '-x', 'ffmpeg'])).stdout.trim().split('\n').filter(Boolean);
+    assert.equal(transcoders.length, 1, `one ffmpeg under edge B: ${transcoders.join(',')}`);
+    process.kill(Number(transcoders[0]), 'SIGKILL');
     const [code, reason] = await closed;
     console.log(`viewer closed: ${code} ${reason}`);
     assert.equal(code, 4000);
     assert.match(reason.toString(), /transcoding stopped: the transcoder killed by SIGKILL/);
-    await edgeB().waitForLog(/transcoder failed stream=live\/flash2/);
+    await waitForIncrease(edgeB().httpPort, 'classroom_edge_transcoders_failed_total', failedBefore, { labels: { kind: 'flv' } });
     assert.equal((await fetch(`http://127.0.0.1:${edgeB().httpPort}/playback/stats`)).status, 200);
   } finally {
     await stop(publisher);

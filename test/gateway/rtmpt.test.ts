@@ -20,6 +20,7 @@ import { startCluster, type Cluster } from '../support/cluster.ts';
 import { checkClassroomExchange } from '../support/classroom-exchange.ts';
 import { connectRtmpt, openRtmptSession, rtmptRequest } from '../support/rtmpt-client.ts';
 import { playSyntheticFrames, startLightPlayer, startSyntheticPublisher } from '../support/synthetic-publisher.ts';
+import { originApi, waitForMetric, waitForPublished } from '../support/observe.ts';
 
 const IDLE_TIMEOUT_MS = 3000;
 const MAX_QUEUED_BYTES = 3 * 1024 * 1024;
@@ -43,21 +44,21 @@ async function rtmptStats(): Promise<RtmptStats> {
 
 /** The edge's sessions as the origin counts them (its registry, fed by SessionOpen/SessionClose). */
 async function originSessionsOfEdge(): Promise<number> {
-  const { edges } = (await (await fetch(`http://127.0.0.1:${cluster.origin.httpPort}/api/edges`)).json()) as { edges: Array<{ name: string; sessions: number }> };
+  const { edges } = await originApi<{ edges: Array<{ name: string; sessions: number }> }>(cluster.origin, '/api/edges');
   return edges.find((e) => e.name === edge().name)!.sessions;
 }
 
 /** Every tunnel and every edge client gone (earlier tests' clients included). */
 async function allClosed(): Promise<void> {
   await eventually(async () => (await rtmptStats()).sessions === 0, 10_000, 'no RTMPT session left');
-  await eventually(() => edge().lastStats().clients === 0, 10_000, 'the edge to count no client');
+  await waitForMetric(edge().httpPort, 'classroom_edge_clients', (clients) => clients === 0);
 }
 
 /** ffmpeg publishes `live/NAME` to `publishUrl`; ffmpeg decodes 3 s of it from `playUrl`; `whilePublishing` runs before the decode. */
 async function publishAndDecode(name: string, publishUrl: string, playUrl: string, what: string, whilePublishing = async () => {}): Promise<void> {
   const publisher = publishTestStream(publishUrl);
   try {
-    await cluster.origin.waitForLog(new RegExp(`publish started stream=live/${name}`), 20_000);
+    await waitForPublished(cluster.origin, `live/${name}`, 20_000);
     await whilePublishing();
     const decoded = await decodeFrames(playUrl, 3);
     console.log(`${what}: ${decoded.video} video frames, ${decoded.audio} audio frames`);
@@ -88,7 +89,7 @@ test('a classroom call, a shared object change and a server call over RTMPT reac
     await assert.rejects(connectRtmpt(rtmptUrl('classroom/tunnel'), { connectArgs: [{ name: 'Tom' }] }),
       (error: RtmpCallError) => error.info.code === 'NetConnection.Connect.Rejected' && /already/.test(String(error.info.application)));
     // The RTMPT client is an ordinary edge client: counted with the RTMP one.
-    await eventually(() => edge().lastStats().clients === 2, 5000, 'the edge to count both clients');
+    await waitForMetric(edge().httpPort, 'classroom_edge_clients', (clients) => clients === 2, { timeoutMs: 5000 });
     assert.equal((await rtmptStats()).sessions, 1);
     await checkClassroomExchange({ client: student, name: 'Tom', role: 'student' }, { client: teacher, name: 'Tess', role: 'teacher' }, 'over HTTP');
   } finally {
@@ -132,7 +133,7 @@ test('a slow poller is dropped to keyframes while others play on; one that stops
     }
     assert.ok(flooded.closed, 'the flooded RTMPT client was closed');
     assert.ok(board.version > 0);
-    await edge().waitForLog(/RTMPT outgoing queue over the limit.*rtmptMaxQueuedBytes=3145728/);
+    await eventually(async () => (await rtmptStats()).overflowClosed >= 1, 5000, 'a session closed over rtmptMaxQueuedBytes');
     assert.deepEqual(await writer.call('echo', 'still here'), ['still here'], 'the writer goes on');
     assert.ok(!slow.closed, 'the slow poller is still kept');
   } finally {
@@ -163,7 +164,7 @@ test('200 abandoned sessions (open, a send or two, then nothing) are reaped afte
   console.log(`200 sessions opened: ${JSON.stringify(open)}`);
   assert.equal(open.opened - before.opened, 200);
   assert.ok(open.sessions > 0, 'they are open until the idle timeout');
-  await eventually(() => edge().lastStats().clients > 0, 5000, 'the edge to count them');
+  await waitForMetric(edge().httpPort, 'classroom_edge_clients', (clients) => clients > 0, { timeoutMs: 5000 });
   await allClosed();
   const reaped = await rtmptStats();
   console.log(`after the idle timeout: ${JSON.stringify(reaped)}`);

@@ -13,6 +13,7 @@ import { RtmpClient } from '#common/rtmp-client.ts';
 import { Edge } from '../../gateway/edge.ts';
 import { defaultEdgeConfig } from '../../gateway/config.ts';
 import { eventually, startOrigin, stopAll, type OriginProcess } from '../support/processes.ts';
+import { originApi } from '../support/observe.ts';
 
 const SECRET = 'registry-test-secret';
 let origin: OriginProcess;
@@ -37,7 +38,7 @@ after(async () => {
 interface EdgeEntry { name: string; clients: number; load: { protocols?: Record<string, number> } | null }
 
 async function edgeEntry(): Promise<EdgeEntry | undefined> {
-  const body = await (await fetch(`http://127.0.0.1:${origin.httpPort}/api/edges`)).json() as { edges: EdgeEntry[] };
+  const body = await originApi<{ edges: EdgeEntry[] }>(origin, '/api/edges');
   return body.edges.find((e) => e.name === 'edge-registry');
 }
 

@@ -8,7 +8,6 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,9 +17,10 @@ import type { AmfObject } from '#protocol/amf/types.ts';
 import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
 import { decodeOnMetaData } from '#protocol/flv/flv-index.ts';
 import { RtmpClient } from '#common/rtmp-client.ts';
-import { eventually, listenedPort, repoRoot, stopAll, tempDir, track, watchLogs } from '../support/processes.ts';
-import { startCluster } from '../support/cluster.ts';
+import { eventually, stopAll, tempDir } from '../support/processes.ts';
+import { startCluster, startLocalCluster } from '../support/cluster.ts';
 import { ffmpegFlv, startFlvPublish } from '../support/flv-publisher.ts';
+import { adminToken, bearer } from '../support/tokens.ts';
 
 after(stopAll);
 
@@ -39,7 +39,8 @@ async function player(appUrl: string, name: string): Promise<{ client: RtmpClien
 test('an edge that gets SIGTERM drains: out of the pick at once, AppShutdown to RTMP, 1001 to WebSocket, exit 0', async () => {
   const cluster = await startCluster(['drain-a', 'drain-b']);
   const [edgeA, edgeB] = cluster.edges as [typeof cluster.edges[0], typeof cluster.edges[0]];
-  const api = async <T>(path: string): Promise<T> => (await fetch(`http://127.0.0.1:${cluster.origin.httpPort}${path}`)).json() as Promise<T>;
+  const admin = bearer(await adminToken(cluster.origin.dataDir));
+  const api = async <T>(path: string): Promise<T> => (await fetch(`http://127.0.0.1:${cluster.origin.httpPort}${path}`, { headers: admin })).json() as Promise<T>;
   // Edge B carries more clients, so the origin picks A while A takes users.
   const others = await Promise.all([1, 2, 3].map(async () => (await RtmpClient.connect(`${edgeB.base}/live`)).client));
   // This client keeps its side open when the edge ends the connection (as a client busy elsewhere
@@ -77,11 +78,8 @@ test('an edge that gets SIGTERM drains: out of the pick at once, AppShutdown to 
 
 test('npm start: SIGTERM during a recording and a live play through the edge: AppShutdown, final metadata, exit 0', async () => {
   const dataDir = tempDir();
-  const child = track(spawn(process.execPath, ['main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--link-port', '0',
-    '--edge-port', '0', '--edge-http-port', '0', '--data-dir', dataDir], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] }));
-  const { logs, waitForLog } = watchLogs(child, 'main.ts');
-  await waitForLog(/link up/);
-  const edgeUrl = `rtmp://127.0.0.1:${listenedPort(logs().split('\n').filter((line) => line.includes('[edge ')).join('\n'), 'RTMP')}/live`;
+  const { child, edgePort } = await startLocalCluster(dataDir);
+  const edgeUrl = `rtmp://127.0.0.1:${edgePort}/live`;
 
   const publish = await startFlvPublish(edgeUrl, 'through-edge', 'record');
   void publish.pump(ffmpegFlv(60, { realtime: true })).catch(() => undefined);

@@ -7,17 +7,21 @@
  * student and cannot start a recording, a teacher token can; the WebSocket channel answers
  * `forbidden`; names people could confuse cannot sit side by side. Nothing else is disturbed: a
  * stream that was playing keeps playing through all the refusals, which /metrics counts by reason.
+ * Under `optional`, clients without a token play, join the classroom as students, and publish only
+ * where `--anonymous-publish` allows it. (The edge's own token check on its HTTP routes:
+ * test/gateway/edge-auth.test.ts.)
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
+import { join } from 'node:path';
 import { RtmpClient, RtmpCallError } from '#common/rtmp-client.ts';
 import type { AmfObject } from '#protocol/amf/types.ts';
 import { TokenService } from '../../origin/auth/tokens.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
-import { decodeFrames, publishTestStream, stopAll } from '../support/processes.ts';
+import { decodeFrames, publishTestStream, repoRoot, run, startOrigin, stopAll, tempDir } from '../support/processes.ts';
 import { librtmp } from '../support/peers.ts';
 import { mintToken } from '../support/tokens.ts';
+import { joinReply } from '../support/ws-join.ts';
 import { scrapeMetrics } from '../support/prometheus.ts';
 
 let cluster: Cluster;
@@ -158,21 +162,44 @@ describe('classroom', () => {
 
 describe('WebSocket', () => {
   test('join without a token or with another room\'s is `forbidden`; with one, the token\'s name', async () => {
-    const join = (message: object) => new Promise<Record<string, unknown>>((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${cluster.edges[0]!.httpPort}/ws`);
-      ws.on('error', reject);
-      ws.on('message', (data) => {
-        const reply = JSON.parse(String(data)) as Record<string, unknown>;
-        if (reply.type === 'hello') return ws.send(JSON.stringify({ type: 'join', ...message }));
-        if (reply.type === 'joined' || reply.type === 'error') {
-          resolve(reply);
-          ws.close();
-        }
-      });
-    });
+    const join = (message: object) => joinReply(cluster.edges[0]!.httpPort, message);
     assert.deepEqual(await join({ room: 'math', name: 'Eve', role: 'teacher' }).then((r) => [r.type, r.code]), ['error', 'forbidden']);
     assert.deepEqual(await join({ room: 'math', name: 'Eve', token: await token({ room: 'classroom/art', role: 'student', name: 'Eve' }) }).then((r) => [r.type, r.code]), ['error', 'forbidden']);
     const joined = await join({ room: 'math', name: 'Whoever', token: await token({ room: 'classroom/math', role: 'student', name: 'Wendy' }) });
     assert.equal(joined.type, 'joined', JSON.stringify(joined));
+  });
+});
+
+describe('optional policy', () => {
+  /** What a client without a token is answered when it publishes `name` at `appUrl`: the status code and its `error`. */
+  async function anonymousPublish(appUrl: string, name: string): Promise<[string, string | undefined]> {
+    const { client } = await RtmpClient.connect(appUrl, { connectArgs: [{ name: 'Anon' }] });
+    try {
+      const id = await client.createStream();
+      client.streamCommand(id, 'publish', name, 'live');
+      const info = await client.waitForStatus(id, /Publish\.(Start|BadName)/);
+      return [String(info.code), typeof info.error === 'string' ? info.error : undefined];
+    } finally {
+      client.close();
+    }
+  }
+
+  test('without a token: ffmpeg publishes and plays where --anonymous-publish allows it, elsewhere only plays; the classroom takes a student', async () => {
+    const open = await startOrigin(['--apps', 'live,cams,classroom', '--auth', 'live=optional,cams=optional,classroom=optional', '--anonymous-publish', 'cams']);
+    const base = `rtmp://127.0.0.1:${open.port}`;
+    const ffmpeg = publishTestStream(`${base}/cams/anon`, { seconds: 20 });
+    const frames = await decodeFrames(`${base}/cams/anon`, 2);
+    assert.ok(frames.video >= 20, `ffmpeg published and played without a token: ${frames.stderr}`);
+    assert.deepEqual(await anonymousPublish(`${base}/live`, 'anon'), ['NetStream.Publish.BadName', 'auth.forbidden']);
+    assert.deepEqual(await anonymousPublish(`${base}/classroom/open`, 'anon-cam'), ['NetStream.Publish.BadName', 'auth.forbidden']);
+    const out = await librtmp('remoting', `${base}/classroom/open`, 'classroom/open', { connect: { name: 'Visitor', role: 'teacher' }, method: 'whoami' });
+    assert.deepEqual([out.first.name, out.first.args[0].name, out.first.args[0].role], ['_result', 'Visitor', 'student'], 'anonymous, whatever it declares');
+    ffmpeg.kill('SIGKILL');
+  });
+
+  test('--anonymous-publish for an application that is not optional stops the start, naming it', async () => {
+    const result = await run(process.execPath, [join(repoRoot, 'origin/main.ts'), '--data-dir', tempDir(), '--anonymous-publish', 'classroom', '--print-config']);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /anonymousPublish .*lists classroom, whose policy is required/);
   });
 });

@@ -10,6 +10,7 @@ import { RtmpCallError, RtmpClient } from '#common/rtmp-client.ts';
 import { startOrigin } from '../support/processes.ts';
 import { originPerFile } from '../support/origin-fixture.ts';
 import { librtmp } from '../support/peers.ts';
+import { apiRooms, waitForRoomGone } from '../support/observe.ts';
 
 const fixture = originPerFile();
 
@@ -91,7 +92,7 @@ test('a late joiner (python3-librtmp) gets the whiteboard and chat history; both
   check(await late(first.port));
   teacher.close();
   student.close();
-  await first.waitForLog(/room destroyed room=classroom\/lesson/);
+  await waitForRoomGone(first, 'classroom/lesson');
   await first.stop();
   const second = await startOrigin([], { dataDir: first.dataDir });
   check(await late(second.port));
@@ -126,7 +127,7 @@ test('recording control: only the teacher starts and stops it; everyone sees the
   assert.equal((state as { active: boolean; by: string }).by, 'Tom');
   await started;
   assert.equal((room.data.recording as { active: boolean }).active, true);
-  await fixture.origin.waitForLog(/room recording started room=classroom\/rec by=Tom/);
+  assert.equal((await apiRooms(fixture.origin)).find((r) => r.path === 'classroom/rec')?.recording, true, 'the origin records the room');
   const stopped = room.waitFor((e) => e.kind === 'change' && !(e.value as { active: boolean }).active);
   await teacher.call('stopRecording');
   await stopped;

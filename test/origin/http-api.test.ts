@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startOrigin, stopAll, type OriginProcess } from '../support/processes.ts';
+import { eventually, startOrigin, stopAll, type OriginProcess } from '../support/processes.ts';
 import { ffmpegFlv, startFlvPublish } from '../support/flv-publisher.ts';
 import { parseRange } from '../../origin/http/http-api.ts';
 import { adminToken, bearer, mintToken } from '../support/tokens.ts';
@@ -32,7 +32,11 @@ before(async () => {
   await Promise.all([alice.pump(ffmpegFlv(2)), bob.pump(ffmpegFlv(1))]);
   await alice.stop();
   await bob.stop();
-  await origin.waitForLog(/room recording stopped room=classroom\/room1/);
+  // The room's recording stops with its last participant: its manifest then lists it as stopped.
+  await eventually(async () => {
+    const { rooms } = await (await fetch(`${http}/api/recordings`, admin)).json() as Listing;
+    return rooms.some((room) => room.manifest.room === 'classroom/room1' && Boolean(room.manifest.stoppedAt));
+  }, 10_000, 'the room recording of classroom/room1 to stop');
 });
 after(stopAll);
 

@@ -16,7 +16,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually, publishTestStream, run, startOrigin, stopAll, tempDir, type OriginProcess } from '../support/processes.ts';
 import { LinkPeer } from '../support/link-peer.ts';
+import { adminToken, bearer } from '../support/tokens.ts';
 import { avcVideo } from '../support/synthetic-media.ts';
+import { apiClients, waitForMetric, waitForPublished } from '../support/observe.ts';
 
 const SECRET = 'test-link-secret';
 let origin: OriginProcess;
@@ -43,8 +45,9 @@ async function edge(name: string, options: { answerPings?: boolean } = {}): Prom
   return peer;
 }
 
-async function getJson(path: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(`http://127.0.0.1:${origin.httpPort}${path}`);
+/** A GET on the origin's HTTP API, with the admin token unless `withAdminToken` is false. */
+async function getJson(path: string, withAdminToken = true): Promise<{ status: number; body: any }> {
+  const res = await fetch(`http://127.0.0.1:${origin.httpPort}${path}`, { headers: withAdminToken ? bearer(await adminToken(origin.dataDir)) : {} });
   return { status: res.status, body: await res.json() };
 }
 
@@ -71,7 +74,7 @@ describe('authentication', () => {
     assert.equal(result.kind, LinkFrameKind.AuthFailed);
     assert.match(result.kind === LinkFrameKind.AuthFailed ? result.reason : '', /wrong secret/);
     await once(peer, 'close');
-    await origin.waitForLog(/WARN .*edge refused edge=intruder address=127\.0\.0\.1:\d+ reason="authentication failed/);
+    await waitForMetric(origin.httpPort, 'classroom_origin_edge_refusals_total', (refused) => refused >= 1, { labels: { reason: 'wrong_secret' } });
 
     // A session straight after Hello, without Auth: the link is closed, nothing is answered.
     const sneaky = await LinkPeer.open(linkPort, { name: 'sneaky', secret: '' });
@@ -81,7 +84,7 @@ describe('authentication', () => {
     sneaky.send({ kind: LinkFrameKind.SessionOpen, sessionId: 1, remoteAddress: '203.0.113.9', remotePort: 1, protocol: 'rtmp' });
     await once(sneaky, 'close');
     assert.deepEqual(sneaky.frames.map((f) => f.kind), [LinkFrameKind.Challenge]);
-    await origin.waitForLog(/edge link closed .*reason="link.unauthenticated/);
+    await waitForMetric(origin.httpPort, 'classroom_origin_edge_link_closes_total', (closed) => closed >= 1, { labels: { reason: 'link.unauthenticated' } });
   });
 
   test('another protocol version is refused with the reason', async () => {
@@ -90,7 +93,7 @@ describe('authentication', () => {
     peer.send({ kind: LinkFrameKind.Hello, version: 99, edgeName: 'future', edgeNonce: Buffer.alloc(32, 2) });
     const refused = await peer.next(LinkFrameKind.AuthFailed);
     assert.match(refused.reason, /unsupported link protocol version 99/);
-    await origin.waitForLog(/WARN .*edge refused edge=future/);
+    await waitForMetric(origin.httpPort, 'classroom_origin_edge_refusals_total', (refused) => refused >= 1, { labels: { reason: 'unsupported_version' } });
   });
 
   test('the right secret gets AuthOk whose proof shows the origin knows the secret too', async () => {
@@ -105,7 +108,8 @@ describe('sessions over the link', () => {
     const connect = await peer.openSession(1, 'classroom/linkroom', [{ name: 'Lena', role: 'student' }], '198.51.100.7', 41234);
     assert.equal(connect.name, '_result');
     assert.equal((connect.args[0] as { code: string }).code, 'NetConnection.Connect.Success');
-    await origin.waitForLog(/connected peer=198\.51\.100\.7:41234 app=classroom\/linkroom/);
+    const client = (await apiClients(origin)).find((c) => c.via === 'edge-sessions');
+    assert.deepEqual([client?.address, client?.port, client?.app, client?.room], ['198.51.100.7', 41234, 'classroom', 'linkroom'], 'the origin knows the client by its own address');
 
     const echo = await peer.call(1, 'echo', { text: 'over the link', n: 7 });
     assert.equal(echo.name, '_result');
@@ -128,7 +132,7 @@ describe('sessions over the link', () => {
 describe('live relay', () => {
   test('two clients of one edge play a stream: one Subscribe, one copy of each packet, two PlayAttach; detach and Unsubscribe after', async () => {
     const publisher = publishTestStream(`${base}/live/relay`, { seconds: 5 });
-    await origin.waitForLog(/publish started stream=live\/relay/);
+    await waitForPublished(origin, 'live/relay');
     // A direct player from the start: the reference for what the stream carried.
     const { client: direct, streamId: directStream, media: directMedia } = await directPlayer('relay');
 
@@ -211,7 +215,7 @@ describe('live relay', () => {
       return arrived();
     }, 20_000, what);
     await keyframesUntil(() => received.some((m) => m.timestamp > floodEnd), 'the direct player gets media after the flood');
-    await origin.waitForLog(/edge link lagging: dropping media until the next keyframe stream=live\/flood/);
+    await waitForMetric(origin.httpPort, 'classroom_origin_media_drop_episodes_total', (episodes) => episodes >= 1, { labels: { consumer: 'link' } });
 
     // Control frames for the lagging edge were queued, not dropped: a call made now is answered once it reads again.
     const reply = slow.call(1, 'createStream');
@@ -297,7 +301,7 @@ describe('link failures and the registry', () => {
     assert.match(closed.reason, /^command\./);
     bad.socket.write(Buffer.from([0, 0, 0, 1, 0x63])); // frame kind 99
     await once(bad, 'close');
-    await origin.waitForLog(/WARN .*edge link closed edge=edge-bad .*reason="link.unknown_frame/);
+    await waitForMetric(origin.httpPort, 'classroom_origin_edge_link_closes_total', (closed) => closed >= 1, { labels: { reason: 'link.unknown_frame' } });
     assert.deepEqual((await good.call(1, 'echo', 'still here')).args[0], 'still here');
     await good.close();
   });
@@ -317,7 +321,8 @@ describe('link failures and the registry', () => {
     const unpublished = viewer.waitForStatus(viewerStream, 'NetStream.Play.UnpublishNotify', 10_000);
     await peer.close();
     await unpublished;
-    await origin.waitForLog(/edge disconnected edge=edge-publisher .*sessions=1/);
+    await eventually(async () => !(await getJson('/api/edges')).body.edges.some((e: { name: string }) => e.name === 'edge-publisher'), 5000, 'edge-publisher gone');
+    assert.ok(!(await apiClients(origin)).some((c) => c.via === 'edge-publisher'), 'its session ended with it');
     viewer.close();
   });
 
@@ -335,8 +340,9 @@ describe('link failures and the registry', () => {
     assert.equal(byName['edge-one'].healthy, true);
     assert.match(byName['edge-two'].address, /^127\.0\.0\.1:\d+$/);
     assert.equal(byName['edge-two'].publicUrl, 'rtmp://two.example:1935');
-    const pick = await getJson('/api/edges/pick');
-    assert.equal(pick.status, 200);
+    assert.equal((await getJson('/api/edges', false)).status, 401, 'the listing is the operator\'s');
+    const pick = await getJson('/api/edges/pick', false);
+    assert.equal(pick.status, 200, 'the pick is open to clients');
     assert.deepEqual([pick.body.name, pick.body.publicUrl], ['edge-two', 'rtmp://two.example:1935']);
 
     const { peer: twin, result } = await LinkPeer.connect(linkPort, { name: 'edge-one', secret: SECRET });
@@ -357,7 +363,7 @@ describe('link failures and the registry', () => {
     assert.equal(made.code, 0, made.stderr);
     writeFileSync(secretFile, 'secret-from-a-file\n');
     const secure = await startOrigin(['--link-port', '0', '--link-secret-file', secretFile, '--link-tls-cert', cert, '--link-tls-key', key]);
-    assert.match(secure.logs(), /link listening address=127\.0\.0\.1:\d+ tls=true/);
+    assert.deepEqual(secure.ready.origin?.link, { address: '127.0.0.1', port: secure.linkPort, tls: true });
     const { peer, result, originProofValid } = await LinkPeer.connect(secure.linkPort!, { name: 'edge-tls', secret: 'secret-from-a-file', tlsCa: readFileSync(cert) });
     assert.equal(result.kind, LinkFrameKind.AuthOk);
     assert.ok(originProofValid);
@@ -374,7 +380,7 @@ describe('link failures and the registry', () => {
   test('without a secret the origin starts no link listener and says why', async () => {
     const plain = await startOrigin();
     assert.equal(plain.linkPort, null);
-    assert.match(plain.logs(), /link not started: no link secret configured/);
+    assert.equal(plain.ready.origin?.link, undefined, 'no link listener in the ready report');
     await plain.stop();
   });
 });

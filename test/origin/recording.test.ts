@@ -16,6 +16,7 @@ import { MessageType } from '#protocol/rtmp/message.ts';
 import { decodeData } from '#protocol/rtmp/command.ts';
 import { decodeFrames, run, startOrigin, stopAll, tempDir, type OriginProcess } from '../support/processes.ts';
 import { ffmpegFlv, startFlvPublish } from '../support/flv-publisher.ts';
+import { metricValue, waitForIncrease } from '../support/observe.ts';
 
 let origin: OriginProcess;
 let base: string;
@@ -70,8 +71,7 @@ describe('record, then play back', () => {
     // Encoded as fast as ffmpeg can (not -re), so the test does not wait 20 s: the server sees the same tags.
     await publish.pump(ffmpegFlv(20));
     sent = publish.sent;
-    await publish.stop();
-    await origin.waitForLog(/recording finished file=\S*lesson\.flv/);
+    await stopAndWaitForRecording(publish);
     assert.ok(publish.statuses.some((s) => s.code === 'NetStream.Record.Start'), JSON.stringify(publish.statuses));
     assert.ok(publish.statuses.some((s) => s.code === 'NetStream.Record.Stop'));
     file = join(recordings, 'live', 'lesson.flv');
@@ -103,8 +103,7 @@ describe('record, then play back', () => {
     const before = readFileSync(join(recordings, 'live', 'lesson.flv'));
     const publish = await startFlvPublish(`${base}/live`, 'lesson', 'record');
     await publish.pump(ffmpegFlv(1));
-    await publish.stop();
-    await origin.waitForLog(/recording finished file=\S*lesson-1\.flv/);
+    await stopAndWaitForRecording(publish);
     assert.ok(readFileSync(join(recordings, 'live', 'lesson.flv')).equals(before));
     assert.ok((await probe(join(recordings, 'live', 'lesson-1.flv'))).video >= 29);
   });
@@ -193,12 +192,10 @@ describe('append and names', () => {
   test('`append` continues the timestamps of the existing file', async () => {
     const first = await startFlvPublish(`${base}/live`, 'diary', 'append');
     await first.pump(ffmpegFlv(2));
-    await first.stop();
-    await origin.waitForLog(/recording finished file=\S*diary\.flv/);
+    await stopAndWaitForRecording(first);
     const second = await startFlvPublish(`${base}/live`, 'diary', 'append');
     await second.pump(ffmpegFlv(2));
-    await second.stop();
-    await eventuallyLogCount(/recording finished file=\S*diary\.flv/, 2);
+    await stopAndWaitForRecording(second);
     const file = join(recordings, 'live', 'diary.flv');
     const tags = new FlvReader().push(readFileSync(file)).filter((t) => t.type !== FlvTagType.Script);
     for (let i = 1; i < tags.length; i++) {
@@ -235,11 +232,9 @@ describe('append and names', () => {
   });
 });
 
-async function eventuallyLogCount(pattern: RegExp, count: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (origin.logs().split('\n').filter((l) => pattern.test(l)).length >= count) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`origin logged ${pattern} fewer than ${count} times`);
+/** Stops a recording publish and waits until the origin has finished its file (final metadata written). */
+async function stopAndWaitForRecording(publish: { stop(): Promise<unknown> }): Promise<void> {
+  const before = await metricValue(origin.httpPort, 'classroom_origin_recordings_finished_total');
+  await publish.stop();
+  await waitForIncrease(origin.httpPort, 'classroom_origin_recordings_finished_total', before);
 }

@@ -13,6 +13,7 @@ import { MessageType } from '#protocol/rtmp/message.ts';
 import { stop } from '../support/processes.ts';
 import { originPerFile } from '../support/origin-fixture.ts';
 import { librtmp, librtmpBackground, npmCall, npmConnect } from '../support/peers.ts';
+import { waitForMetric } from '../support/observe.ts';
 
 const fixture = originPerFile(['--call-timeout-ms', '1500']);
 
@@ -85,7 +86,7 @@ describe('server to client', () => {
     assert.equal(byName.own!.answer, 'own here for T');
     assert.equal(byName.silent!.answered, false);
     assert.match(String(byName.silent!.error), /callTimeoutMs/);
-    await fixture.origin.waitForLog(/client call timed out method=areYouThere limit="callTimeoutMs 1500"/);
+    await waitForMetric(fixture.origin.httpPort, 'classroom_origin_client_calls_failed_total', (timedOut) => timedOut >= 1, { labels: { outcome: 'timed_out' } });
     for (const c of [t, own, silent]) c.close();
     await stop(py);
   });
@@ -105,7 +106,7 @@ describe('malformed AMF', () => {
     assert.match((await refused).description, /arguments of 'echo' are malformed: amf.truncated/);
     assert.deepEqual(await bad.call('echo', 'still here'), ['still here']);
     assert.deepEqual(await good.call('echo', 'fine'), ['fine']);
-    await fixture.origin.waitForLog(/malformed call refused method=echo/);
+    await waitForMetric(fixture.origin.httpPort, 'classroom_origin_client_calls_failed_total', (malformed) => malformed >= 1, { labels: { outcome: 'malformed' } });
     bad.close();
     good.close();
   });

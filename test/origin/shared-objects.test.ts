@@ -14,6 +14,7 @@ import { MessageType } from '#protocol/rtmp/message.ts';
 import { startOrigin, type OriginProcess } from '../support/processes.ts';
 import { originPerFile } from '../support/origin-fixture.ts';
 import { librtmp, npmConnect, npmSharedObject } from '../support/peers.ts';
+import { waitForMetric, waitForRoomGone } from '../support/observe.ts';
 
 const MAX_BYTES = 4096;
 const RATE = 20;
@@ -89,7 +90,7 @@ describe('persistence', () => {
     const url = `rtmp://127.0.0.1:${first.port}/live/keep`;
     await librtmp('so', url, 'live/keep', { name: 'settings', persistent: true, set: { lang: 'fr' }, until_key: 'lang' });
     const file = join(first.dataDir, 'shared-objects/live/keep/settings.json');
-    await first.waitForLog(/room destroyed room=live\/keep/);
+    await waitForRoomGone(first, 'live/keep');
     const stored = JSON.parse(readFileSync(file, 'utf8'));
     assert.equal(stored.version, 1);
     assert.ok(stored.slots.lang);
@@ -99,7 +100,6 @@ describe('persistence', () => {
     const so = await client.sharedObject('settings', true).connect();
     assert.deepEqual(so.data, { lang: 'fr' });
     assert.equal(so.version, 1);
-    await second.waitForLog(/shared object loaded scope=live\/keep name=settings version=1 slots=1/);
     client.close();
     await second.stop();
   });
@@ -114,7 +114,7 @@ describe('limits and bad input: refused with a status, others carry on', () => {
     const status = new Promise<string>((resolve) => so.once('status', (code) => resolve(code)));
     so.set('blob', 'x'.repeat(MAX_BYTES));
     assert.equal(await status, 'SharedObject.SizeLimit');
-    await fixture.origin.waitForLog(/code=SharedObject.SizeLimit reason=.*limit maxSharedObjectBytes 4096/);
+    await waitForMetric(fixture.origin.httpPort, 'classroom_origin_shared_object_refusals_total', (refused) => refused >= 1, { labels: { code: 'SharedObject.SizeLimit' } });
     so.set('small', 1);
     await watcher.waitFor((e) => e.kind === 'change' && e.key === 'small');
     assert.deepEqual(watcher.data, { small: 1 });
@@ -133,7 +133,7 @@ describe('limits and bad input: refused with a status, others carry on', () => {
     for (let i = 0; i < 500; i++) so.set('pos', i);
     await so.waitFor((e) => e.kind === 'status');
     assert.deepEqual([...new Set(statuses)], ['SharedObject.RateLimit']);
-    await fixture.origin.waitForLog(/code=SharedObject.RateLimit reason=.*refused: limit maxSharedObjectChangesPerSecond 20/);
+    await waitForMetric(fixture.origin.httpPort, 'classroom_origin_shared_object_refusals_total', (refused) => refused >= 1, { labels: { code: 'SharedObject.RateLimit' } });
     calmSo.set('mine', 'ok');
     await calmSo.waitFor((e) => e.kind === 'success' && e.key === 'mine');
     assert.equal(calmSo.data.mine, 'ok');
@@ -149,7 +149,7 @@ describe('limits and bad input: refused with a status, others carry on', () => {
     const out = await librtmp('raw', `${fixture.base}/live/room1`, 'live/room1', { hex, method: 'createStream' });
     assert.deepEqual(out.statuses, [{ kind: 'status', code: 'SharedObject.BadMessage', level: 'error' }]);
     assert.equal(out.result.name, '_result', 'the same connection still answers calls');
-    await fixture.origin.waitForLog(/code=SharedObject.BadMessage reason="so.bad_amf: amf.truncated/);
+    await waitForMetric(fixture.origin.httpPort, 'classroom_origin_shared_object_refusals_total', (refused) => refused >= 1, { labels: { code: 'SharedObject.BadMessage' } });
   });
 
   test('a shared object message without a readable name closes only that client', async () => {
@@ -157,7 +157,7 @@ describe('limits and bad input: refused with a status, others carry on', () => {
     const { client: good } = await RtmpClient.connect(`${fixture.base}/live/room3`);
     bad.send({ type: MessageType.SharedObjectAmf0, streamId: 0, timestamp: 0, payload: Buffer.from([0x00, 0x40, 0x61]) }, 3);
     await new Promise<void>((resolve) => bad.once('close', resolve));
-    await fixture.origin.waitForLog(/closing connection .*reason="so.truncated/);
+    await waitForMetric(fixture.origin.httpPort, 'classroom_origin_connections_closed_total', (closed) => closed >= 1, { labels: { reason: 'so.truncated' } });
     assert.deepEqual(await good.call('createStream'), [1]);
     good.close();
   });

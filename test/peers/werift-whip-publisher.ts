@@ -21,6 +21,17 @@ export interface WeriftWhipOptions {
   gopFrames?: number;
   /** What ffmpeg encodes: a test pattern and a 440 Hz tone (the default), or flashes and beeps that start together (av-sync.ts). */
   source?: 'test-pattern' | 'flash-beep';
+  /** A token for the origin, sent as `Authorization: Bearer` with the offer. */
+  token?: string;
+}
+
+/** The edge answered the offer with something else than 201 Created: its status and reason. */
+export class WhipRefusedError extends Error {
+  readonly status: number;
+  constructor(url: string, status: number, reason: string) {
+    super(`${url}: ${status}: ${reason}`);
+    this.status = status;
+  }
 }
 
 /** RTCP packet types (SR, RR, SDES, BYE, APP) sit in the second byte where RTP has marker + payload type. */
@@ -67,8 +78,8 @@ export class WeriftWhipPublisher {
 
   /**
    * Offers H.264 + Opus (send only) to `whipUrl`, applies the answer and starts ffmpeg; resolves
-   * once the POST succeeded (ICE and DTLS complete afterwards), rejects with the status and the
-   * edge's reason otherwise.
+   * once the POST succeeded (ICE and DTLS complete afterwards), rejects with a WhipRefusedError (the
+   * status and the edge's reason) otherwise.
    */
   static async publish(whipUrl: string, options: WeriftWhipOptions): Promise<WeriftWhipPublisher> {
     const pc = new RTCPeerConnection({
@@ -89,9 +100,10 @@ export class WeriftWhipPublisher {
     try {
       await pc.setLocalDescription(await pc.createOffer());
       if (pc.iceGatheringState !== 'complete') await new Promise<void>((resolve) => pc.iceGatheringStateChange.subscribe((state) => { if (state === 'complete') resolve(); }));
-      const response = await fetch(whipUrl, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: pc.localDescription!.sdp });
+      const headers: Record<string, string> = { 'content-type': 'application/sdp', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
+      const response = await fetch(whipUrl, { method: 'POST', headers, body: pc.localDescription!.sdp });
       const body = await response.text();
-      if (response.status !== 201) throw new Error(`${whipUrl}: ${response.status}: ${body.trim()}`);
+      if (response.status !== 201) throw new WhipRefusedError(whipUrl, response.status, body.trim());
       await pc.setRemoteDescription({ type: 'answer', sdp: body });
       const resource = new URL(response.headers.get('location')!, whipUrl).href;
       return new WeriftWhipPublisher(pc, sockets, encodeToRtp(inputs[0]!.port, inputs[1]!.port, options), resource);

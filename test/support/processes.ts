@@ -1,10 +1,15 @@
 /**
  * Child processes for tests: the origin as users run it, and peers (ffmpeg, ffprobe, rtmpdump)
  * that nobody here wrote. Every process started here is tracked and killed by PID at the end
- * of the test file (`stopAll`), whatever happened.
+ * of the test file (`stopAll`), whatever happened. Servers are started with `--ready-fd` and
+ * their ports read from the ready report; what they log is kept only to be printed when a test
+ * fails (tests learn what happened from events, the admin API and /metrics: observe.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import type { Readable } from 'node:stream';
+import { afterEach } from 'node:test';
+import type { ReadyReport } from '#common/ready-report.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -38,6 +43,7 @@ export async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTER
 /** Kills every process this file started and removes its temp dirs. */
 export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((child) => stop(child)));
+  outputs.clear();
   for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
@@ -66,16 +72,14 @@ export interface OriginProcess {
   rtmpsPort: number | null;
   /** The origin's --data-dir. */
   dataDir: string;
+  /** Everything it bound, from its ready report. */
+  ready: ReadyReport;
   child: ChildProcess;
-  /** Everything the origin logged so far. */
-  logs(): string;
-  /** Resolves when a log line matches. */
-  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
 /**
- * Starts `node origin/main.ts` on free loopback ports (RTMP and HTTP) and waits until it listens.
+ * Starts `node origin/main.ts` on free loopback ports (RTMP and HTTP) and waits for its ready report.
  * `dataDir` reuses a data folder (a restart after a crash); by default each origin gets a new one.
  * Tests of what a classroom does (rather than who may do it: those are
  * test/origin/authorization.test.ts and pass their own `--auth`) run it with `classroom=legacy`, so
@@ -84,44 +88,74 @@ export interface OriginProcess {
 export async function startOrigin(extraArgs: string[] = [], options: { dataDir?: string } = {}): Promise<OriginProcess> {
   const dataDir = options.dataDir ?? tempDir('cg-origin-');
   const auth = extraArgs.includes('--auth') ? [] : ['--auth', 'classroom=legacy'];
-  const child = track(spawn(node, ['origin/main.ts', '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--data-dir', dataDir, ...auth, ...extraArgs], {
-    cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
-  }));
-  const watched = watchLogs(child, 'origin');
-  const { waitForLog } = watched;
-  // The HTTP API, RTMP and RTMPS listen before the link listener, which comes up or says why it did not start.
-  await waitForLog(/link (listening|not started)/);
-  const logs = watched.logs();
-  const port = listenedPort(logs, 'RTMP')!;
-  const httpPort = listenedPort(logs, 'HTTP')!;
-  const linkPort = listenedPort(logs, 'link');
-  const rtmpsPort = listenedPort(logs, 'RTMPS');
-  return { port, httpPort, linkPort, rtmpsPort, dataDir, child, logs: watched.logs, waitForLog, stop: () => stop(child) };
+  const { child, ready } = await startServer('origin/main.ts', ['--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--data-dir', dataDir, ...auth, ...extraArgs], 'origin');
+  const origin = ready.origin ?? {};
+  return {
+    port: origin.rtmp!.port, httpPort: origin.http!.port, linkPort: origin.link?.port ?? null, rtmpsPort: origin.rtmps?.port ?? null,
+    dataDir, ready, child, stop: () => stop(child),
+  };
 }
 
-/** The port of a server's `WHAT listening address=...:PORT` log line, or null when it has none. */
-export function listenedPort(logs: string, what: string): number | null {
-  const line = logs.split('\n').find((l) => l.includes(`] ${what} listening `));
-  return line ? Number(/:(\d+)\b/.exec(line.split('address=')[1] ?? '')?.[1]) : null;
+/**
+ * Starts a server script (origin/main.ts, gateway/main.ts, main.ts) with `--ready-fd 3` and
+ * resolves with its ready report (common/ready-report.ts); rejects when it exits or stays silent
+ * for `timeoutMs` first. Its output is kept only to be printed if a test fails.
+ */
+export async function startServer(script: string, args: string[], what: string, timeoutMs = 20_000): Promise<{ child: ChildProcess; ready: ReadyReport }> {
+  const child = track(spawn(node, [script, ...args, '--ready-fd', '3'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] }));
+  keepOutput(child, what);
+  const readyStream = child.stdio[3] as Readable;
+  let text = '';
+  readyStream.setEncoding('utf8');
+  readyStream.on('data', (chunk: string) => { text += chunk; });
+  const reported = once(readyStream, 'end');
+  const exited = once(child, 'exit').then(([code, signal]) => { throw new Error(`${what} exited (${code ?? signal}) before it was ready`); });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} not ready after ${timeoutMs} ms`)), timeoutMs); });
+  try {
+    await Promise.race([reported, exited, late]);
+  } catch (error) {
+    printOutput(child);
+    await stop(child);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    exited.catch(() => undefined);
+  }
+  if (text.trim() === '') {
+    printOutput(child);
+    throw new Error(`${what} closed its ready fd without a report`);
+  }
+  return { child, ready: JSON.parse(text) as ReadyReport };
 }
 
-/** Collects a child's stdout and stderr; `waitForLog` resolves with the first line that matches. */
-export function watchLogs(child: ChildProcess, what: string): { logs(): string; waitForLog(pattern: RegExp, timeoutMs?: number): Promise<string> } {
-  let logs = '';
-  const listeners = new Set<() => void>();
-  const onOutput = (d: Buffer) => { logs += d; for (const l of listeners) l(); };
+/** The last output of each server started here, to print when a test fails (never to read). */
+const outputs = new Map<ChildProcess, { what: string; text: string }>();
+const MAX_KEPT_OUTPUT = 256 * 1024;
+
+function keepOutput(child: ChildProcess, what: string): void {
+  const kept = { what, text: '' };
+  outputs.set(child, kept);
+  const onOutput = (d: Buffer) => {
+    kept.text += d;
+    if (kept.text.length > MAX_KEPT_OUTPUT) kept.text = kept.text.slice(-MAX_KEPT_OUTPUT / 2);
+  };
   child.stdout!.on('data', onOutput);
   child.stderr!.on('data', onOutput);
-  const waitForLog = (pattern: RegExp, timeoutMs = 10_000) => new Promise<string>((resolvePromise, reject) => {
-    const check = () => {
-      const match = logs.split('\n').find((line) => pattern.test(line));
-      if (match) { listeners.delete(check); clearTimeout(timer); resolvePromise(match); }
-    };
-    const timer = setTimeout(() => { listeners.delete(check); reject(new Error(`${what} never logged ${pattern}; log:\n${logs}`)); }, timeoutMs);
-    listeners.add(check);
-    check();
-  });
-  return { logs: () => logs, waitForLog };
+}
+
+/** Writes the tail of a server's output (or every server's) to stderr. */
+export function printOutput(child?: ChildProcess, lines = 60): void {
+  for (const [owner, { what, text }] of outputs) {
+    if (child && owner !== child) continue;
+    process.stderr.write(`--- last output of ${what} (pid ${owner.pid}) ---\n${text.trimEnd().split('\n').slice(-lines).join('\n')}\n`);
+  }
+}
+
+// Under the test runner, a failed test shows what the servers of its file said.
+if (process.env.NODE_TEST_CONTEXT || /\.test\.ts$/.test(process.argv[1] ?? '')) {
+  // TestContext.passed is in Node 24's runtime, not yet in @types/node's TestContext.
+  afterEach((context) => { if ((context as { passed?: boolean }).passed === false) printOutput(); });
 }
 
 /** ffmpeg publishing a generated H.264/AAC (or Flash-era) test stream in real time until stopped. */

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrowserContext, Page } from 'playwright-core';
-import type { Cluster, EdgeProcess } from '../support/cluster.ts';
+import { reportedClients, type Cluster, type EdgeProcess } from '../support/cluster.ts';
 import { openWhepPlayer, whepCounters, type WhepCounters } from '../support/webrtc-page.ts';
 
 export interface WhepViewer {
@@ -33,9 +33,8 @@ export async function playingCounters(page: Page, seconds = 3): Promise<{ first:
 }
 
 /** WHEP viewers on `edge`, as the origin's /api/edges reports them (from the edge's Load reports). */
-export async function whepViewersAtOrigin(cluster: Cluster, edge: EdgeProcess): Promise<number> {
-  const { edges } = await (await fetch(`http://127.0.0.1:${cluster.origin.httpPort}/api/edges`)).json() as { edges: Array<{ name: string; load: { protocols?: Record<string, number> } | null }> };
-  return edges.find((e) => e.name === edge.name)?.load?.protocols?.whep ?? 0;
+export function whepViewersAtOrigin(cluster: Cluster, edge: EdgeProcess): Promise<number> {
+  return reportedClients(cluster, edge.name, 'whep');
 }
 
 /** The edge's WebRTC playback stats (`GET /webrtc/stats`). */

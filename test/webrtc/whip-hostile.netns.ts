@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserClusterPerFile } from '../support/chromium.ts';
 import { reportedClients } from '../support/cluster.ts';
+import { originApi } from '../support/observe.ts';
 import { decodeFrames, eventually, publishTestStream } from '../support/processes.ts';
 import { openWhepPlayer, openWhipPublisher, whepCounters } from '../support/webrtc-page.ts';
 
@@ -45,7 +46,7 @@ const HOSTILE: Array<{ what: string; body: string | Buffer; type?: string; expec
 
 /** Streams the origin has published through `edge`, from its /api/edges. */
 async function publishedThrough(edgeName: string): Promise<string[]> {
-  const { edges } = await (await fetch(`http://127.0.0.1:${fixture.cluster.origin.httpPort}/api/edges`)).json() as { edges: Array<{ name: string; streams: { published: string[] } }> };
+  const { edges } = await originApi<{ edges: Array<{ name: string; streams: { published: string[] } }> }>(fixture.cluster.origin, '/api/edges');
   return edges.find((e) => e.name === edgeName)?.streams.published ?? [];
 }
 

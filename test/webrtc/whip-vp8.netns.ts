@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { browserClusterPerFile } from '../support/chromium.ts';
+import { reportedClients } from '../support/cluster.ts';
 import { decodeFrames, eventually, largestGap, mediaTimeline, playToFile, run, stop, tempDir } from '../support/processes.ts';
 import { parseSdp } from '#protocol/sdp/sdp.ts';
 import { openWhipPublisher } from '../support/webrtc-page.ts';
@@ -40,10 +41,7 @@ async function sentVideoCodec(): Promise<string | null> {
 }
 
 /** WHIP publishers the origin's Load report counts on `edge`. */
-async function whipPublishersAtOrigin(edgeName: string): Promise<number> {
-  const { edges } = await (await fetch(`http://127.0.0.1:${fixture.cluster.origin.httpPort}/api/edges`)).json() as { edges: Array<{ name: string; load: { protocols?: Record<string, number> } | null }> };
-  return edges.find((e) => e.name === edgeName)?.load?.protocols?.whip ?? 0;
-}
+const whipPublishersAtOrigin = (edgeName: string) => reportedClients(fixture.cluster, edgeName, 'whip');
 
 test('Chromium sends VP8 only with WHIP to edge A; ffmpeg through edge B decodes H.264 and AAC; the origin counts the publisher', async () => {
   const base = `http://127.0.0.1:${edgeA().httpPort}`;

@@ -7,7 +7,7 @@
  * bad messages and a burst of offers get error replies with codes and the socket carries on. The page uses the web
  * client's ClassroomClient. Run by ws-signalling.test.ts inside a loopback-only network namespace.
  */
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
@@ -15,7 +15,9 @@ import { browserClusterPerFile } from '../support/chromium.ts';
 import { reportedClients, type EdgeProcess } from '../support/cluster.ts';
 import { decodeFrames, eventually } from '../support/processes.ts';
 import { WHEP_PLAYER_PAGE, whepCounters } from '../support/webrtc-page.ts';
+import { ensureWebClientBuilt } from '../support/web-client.ts';
 
+before(ensureWebClientBuilt); // the page imports the built /classroom-client.js
 const fixture = browserClusterPerFile(['wsrtc-a', 'wsrtc-b'], { edgeArgs: ['--webrtc-bind', '127.0.0.1', '--keyframe-interval-ms', '1000'] });
 const edgeA = () => fixture.cluster.edges[0]!;
 const edgeB = () => fixture.cluster.edges[1]!;
