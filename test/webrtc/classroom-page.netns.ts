@@ -1,0 +1,200 @@
+/**
+ * The browser classroom end to end, as users open it: the edge serves the built page; a teacher and
+ * a student open their links (`/?room=lesson&token=T`, tokens the origin signed) in headless
+ * Chromium with the fake camera and microphone, see themselves in the lobby's preview and join. Each
+ * sees the other's video tile playing (frames decoded keep increasing) and hears them (audio energy
+ * grows), read from the page's own API (getStats of its playbacks) and its DOM; an ffmpeg RTMP
+ * publisher with its own token joins the room and appears in both grids, playing. Chat sent on one
+ * page shows on the other with its time; a raised hand shows in the other's roster and the teacher
+ * lowers it; a muted microphone goes silent on the other page and comes back when unmuted. A student
+ * whose browser refuses the camera and microphone is told so in the lobby, joins all the same and
+ * shows as a placeholder tile. When their edge restarts (same ports), both pages say they are
+ * reconnecting, come back into the room on their own (no reload) and see each other's video again. Run by classroom-page.test.ts inside a loopback-only network namespace.
+ */
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import type { Page } from 'playwright-core';
+import { browserClusterPerFile } from '../support/chromium.ts';
+import { startEdge, type EdgeProcess } from '../support/cluster.ts';
+import { eventually, publishTestStream } from '../support/processes.ts';
+import { mintToken } from '../support/tokens.ts';
+import { connectionState, ensureWebClientBuilt, pageCounters, type PlaybackCounters } from '../support/web-client.ts';
+
+before(ensureWebClientBuilt);
+// `--auth` given: the classroom keeps its default policy, required (every member, the RTMP publisher too, comes with a token).
+const EDGE_ARGS = ['--webrtc-bind', '127.0.0.1', '--keyframe-interval-ms', '1000'];
+const fixture = browserClusterPerFile(['page-edge'], { originArgs: ['--auth', 'live=legacy'], edgeArgs: EDGE_ARGS });
+/** The edge the pages use: the cluster's, or one a test started (and restarts). */
+let current: EdgeProcess | null = null;
+const edge = () => current ?? fixture.cluster.edges[0]!;
+const base = () => `http://127.0.0.1:${edge().httpPort}`;
+const ROOM = 'lesson';
+
+async function token(name: string, role: 'teacher' | 'student', room = ROOM): Promise<string> {
+  return mintToken(fixture.cluster.origin.dataDir, { room: `classroom/${room}`, role, name });
+}
+
+/** Opens the member's link and checks the lobby shows the token's name and the room. */
+/** A TCP port free on loopback now (for an edge that must come back on the same ports). */
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+async function openLink(name: string, role: 'teacher' | 'student', setUp?: (page: Page) => Promise<unknown>, room = ROOM): Promise<Page> {
+  const page = await fixture.browser.newPage();
+  page.on('pageerror', (error) => console.log(`page error (${name}): ${error.message}`));
+  await setUp?.(page);
+  await page.goto(`${base()}/?room=${room}&token=${await token(name, role, room)}`);
+  assert.equal(await page.locator('#lobby-name').inputValue(), name, 'the lobby shows the token\'s name');
+  assert.equal(await page.locator('#lobby-room').inputValue(), room);
+  return page;
+}
+
+/** Joins from the keyboard alone: Tab until the Join button has the focus, then Enter. */
+async function join(page: Page, name: string): Promise<void> {
+  await eventually(async () => {
+    await page.keyboard.press('Tab');
+    return page.evaluate(() => (globalThis as unknown as { document: { activeElement: { textContent: string | null } | null } }).document.activeElement?.textContent === 'Join');
+  }, 10_000, 'Tab to reach the Join button');
+  await page.keyboard.press('Enter');
+  await eventually(async () => (await connectionState(page)) === 'joined', 15_000, `${name} to join`);
+}
+
+/** Controls (buttons, inputs, selects) of the page with no accessible name: none should be left. */
+function unnamedControls(page: Page): Promise<string[]> {
+  return page.locator('button, input, select, textarea, meter, canvas, video').evaluateAll((elements) => elements.flatMap((element) => {
+    const labelled = element.getAttribute('aria-label') || element.getAttribute('aria-labelledby') || (element.id && element.ownerDocument.querySelector(`label[for="${element.id}"]`))
+      || (element.tagName === 'BUTTON' && element.textContent?.trim());
+    return labelled ? [] : [element.outerHTML.slice(0, 120)];
+  }));
+}
+
+/** Opens the member's link, waits for the lobby's live camera preview, joins and waits until connected. */
+async function joinFromLink(name: string, role: 'teacher' | 'student', room = ROOM): Promise<Page> {
+  const page = await openLink(name, role, undefined, room);
+  await page.locator('.preview video').waitFor({ timeout: 15_000 });
+  await eventually(() => page.locator('.preview video').evaluate((video: { readyState: number; videoWidth: number }) => video.readyState >= 2 && video.videoWidth > 0),
+    15_000, `${name}'s camera preview to play`);
+  // The fake microphone beeps: the level meter moves.
+  await eventually(() => page.locator('meter.level').evaluate((meter: { value: number }) => meter.value > 0), 15_000, `${name}'s microphone level to show`);
+  assert.deepEqual(await unnamedControls(page), [], 'every control of the lobby has a name');
+  await join(page, name);
+  assert.deepEqual(await unnamedControls(page), [], 'every control of the room has a name');
+  return page;
+}
+
+/** The streams of other members' tiles in the page's grid, with the name and role each tile shows. */
+function remoteTiles(page: Page): Promise<Array<{ stream: string; caption: string; playing: string }>> {
+  return page.locator('.tile:not(.self)[data-stream]').evaluateAll((tiles) => tiles.map((tile) => ({
+    stream: tile.getAttribute('data-stream') ?? '', caption: tile.querySelector('figcaption')?.textContent ?? '', playing: tile.getAttribute('data-playing') ?? '',
+  })));
+}
+
+/** Waits until `page` plays `stream` and its counters move: more frames decoded, more audio energy, between two readings. */
+async function assertPlaying(page: Page, who: string, stream: string): Promise<void> {
+  const readings: Array<PlaybackCounters | undefined> = [];
+  const read = async () => { readings.push((await pageCounters(page))[stream]); return readings.at(-1); };
+  const shown = () => JSON.stringify(readings.slice(-2));
+  await eventually(async () => { const c = await read(); return c !== undefined && c.framesDecoded > 0 && c.totalAudioEnergy > 0; }, 30_000, `${who} to decode ${stream}`)
+    .catch((error: Error) => { throw new Error(`${error.message}: ${shown()}`); });
+  const first = readings.at(-1)!;
+  await eventually(async () => { const c = await read(); return c !== undefined && c.framesDecoded >= first.framesDecoded + 20 && c.totalAudioEnergy > first.totalAudioEnergy; },
+    20_000, `${who}'s frames and audio energy of ${stream} to keep increasing`).catch((error: Error) => { throw new Error(`${error.message}: ${shown()}`); });
+}
+
+test('a teacher and a student join from their links, each sees and hears the other, and an RTMP publisher appears in both grids', async () => {
+  const teacher = await joinFromLink('Ms Li', 'teacher');
+  const student = await joinFromLink('Sam', 'student');
+
+  // Each publishes on joining (the lobby opened the devices); each page plays the other's stream.
+  await eventually(async () => (await remoteTiles(teacher)).some((t) => t.stream === 'Sam-cam' && t.playing === 'yes'), 30_000, 'the teacher to play Sam-cam');
+  await eventually(async () => (await remoteTiles(student)).some((t) => t.stream === 'Ms-Li-cam' && t.playing === 'yes'), 30_000, 'the student to play Ms-Li-cam');
+  const teacherTile = (await remoteTiles(student)).find((t) => t.stream === 'Ms-Li-cam')!;
+  assert.match(teacherTile.caption, /Ms Li\s+Teacher/);
+  await Promise.all([assertPlaying(teacher, 'the teacher', 'Sam-cam'), assertPlaying(student, 'the student', 'Ms-Li-cam')]);
+
+  // An RTMP publisher (ffmpeg, with a token of its own) joins the room and shows in both grids.
+  const projector = await token('Projector', 'student');
+  publishTestStream(`rtmp://127.0.0.1:${edge().port}/classroom/${ROOM}?token=${projector}/lecture`, { seconds: 120, baseline: true });
+  for (const [page, who] of [[teacher, 'the teacher'], [student, 'the student']] as const) {
+    await eventually(async () => (await remoteTiles(page)).some((t) => t.stream === 'lecture' && /Projector/.test(t.caption)), 30_000, `the RTMP publisher in ${who}'s grid`);
+  }
+  await Promise.all([assertPlaying(teacher, 'the teacher', 'lecture'), assertPlaying(student, 'the student', 'lecture')]);
+  assert.deepEqual((await remoteTiles(student)).map((t) => t.stream).sort(), ['Ms-Li-cam', 'lecture']);
+
+  // Chat with timestamps, and a raised hand in the other's roster.
+  await student.getByRole('textbox', { name: 'Message' }).fill('May I ask a question?');
+  await student.getByRole('button', { name: 'Send' }).click();
+  const line = teacher.locator('.chat-log li', { hasText: 'May I ask a question?' });
+  await line.waitFor({ timeout: 10_000 });
+  assert.match(await line.textContent() ?? '', /\d{1,2}:\d{2}(\s?[AP]M)?\s+Sam: May I ask a question\?/);
+  assert.ok(await line.locator('time').getAttribute('datetime'), 'the message carries its time');
+  await student.getByRole('button', { name: 'Raise my hand' }).click();
+  await teacher.locator('.roster li[data-hand="up"]', { hasText: 'Sam' }).waitFor({ timeout: 10_000 });
+  await teacher.getByRole('button', { name: 'Lower Sam\'s hand' }).click();
+  await student.getByRole('button', { name: 'Raise my hand' }).waitFor({ timeout: 10_000 });
+
+  // Mute: the teacher hears silence from Sam (audio energy stops growing while video goes on), then Sam again.
+  await student.getByRole('button', { name: 'Mute microphone' }).click();
+  assert.equal(await student.getByRole('button', { name: 'Unmute microphone' }).getAttribute('aria-pressed'), 'true');
+  await eventually(async () => {
+    const before = (await pageCounters(teacher))['Sam-cam']!;
+    await eventually(async () => (await pageCounters(teacher))['Sam-cam']!.framesDecoded >= before.framesDecoded + 10, 10_000, 'video to go on');
+    return (await pageCounters(teacher))['Sam-cam']!.totalAudioEnergy === before.totalAudioEnergy;
+  }, 20_000, 'Sam to go silent on the teacher\'s page');
+  await student.getByRole('button', { name: 'Unmute microphone' }).click();
+  await assertPlaying(teacher, 'the teacher', 'Sam-cam');
+  await Promise.all([teacher.close(), student.close()]);
+});
+
+test('a student whose browser refuses the camera and microphone is told so, joins without them and shows as a placeholder', async () => {
+  const teacher = await joinFromLink('Mr Wu', 'teacher');
+  const refused = await openLink('Kim', 'student', (page) => page.addInitScript(() => {
+    const devices = (globalThis as unknown as { navigator: { mediaDevices: { getUserMedia(c: unknown): Promise<unknown> } } }).navigator.mediaDevices;
+    devices.getUserMedia = async () => { throw new DOMException('Permission denied', 'NotAllowedError'); };
+  }));
+  const problems = refused.getByRole('alert');
+  await problems.waitFor({ timeout: 10_000 });
+  assert.match(await problems.textContent() ?? '', /camera was refused.*join without it/);
+  assert.equal(await refused.getByRole('img', { name: 'No camera' }).count(), 1, 'the preview says there is no camera');
+  await join(refused, 'Kim');
+  const placeholder = teacher.locator('.tile:not([data-stream])', { hasText: 'Kim' });
+  await placeholder.waitFor({ timeout: 10_000 });
+  assert.match(await placeholder.textContent() ?? '', /No camera.*Kim\s+Student/);
+  assert.equal(await refused.getByRole('button', { name: 'Publish camera and microphone' }).isEnabled(), true, 'publishing can be tried again from the room');
+  await Promise.all([teacher.close(), refused.close()]);
+});
+
+test('when the edge restarts, both pages reconnect on their own and see each other\'s video again', async () => {
+  const ports = ['--http-port', String(await freePort()), '--rtmp-port', String(await freePort())];
+  const start = () => startEdge('restarting-edge', fixture.cluster.link, fixture.cluster.secret, { args: [...EDGE_ARGS, ...ports] });
+  current = await start();
+  try {
+    const teacher = await joinFromLink('Ms Ng', 'teacher', 'restart');
+    const student = await joinFromLink('Lee', 'student', 'restart');
+    await Promise.all([assertPlaying(teacher, 'the teacher', 'Lee-cam'), assertPlaying(student, 'the student', 'Ms-Ng-cam')]);
+
+    await current.stop();
+    for (const [page, who] of [[teacher, 'the teacher'], [student, 'the student']] as const) {
+      await eventually(async () => (await connectionState(page)) === 'reconnecting', 15_000, `${who}'s page to say it is reconnecting`);
+    }
+    current = await start();
+    for (const [page, who] of [[teacher, 'the teacher'], [student, 'the student']] as const) {
+      await eventually(async () => (await connectionState(page)) === 'joined', 30_000, `${who}'s page to rejoin`);
+    }
+    // New playbacks (the old ones ended with the edge): their counters start again and grow.
+    await Promise.all([assertPlaying(teacher, 'the teacher', 'Lee-cam'), assertPlaying(student, 'the student', 'Ms-Ng-cam')]);
+    assert.deepEqual(await teacher.locator('.roster li .name').allTextContents(), ['Ms Ng (you)', 'Lee'], 'each member once in the roster');
+    await Promise.all([teacher.close(), student.close()]);
+  } finally {
+    await current.stop();
+    current = null;
+  }
+});

@@ -1,0 +1,112 @@
+/**
+ * The browser classroom's entry point: the lobby until the join succeeds, then the room, over one
+ * ClassroomSession. The session is also `window.classroom` (with `window.classroomPage.counters()`,
+ * every playback's getStats counters) so tests and support staff can read the page's state without
+ * scraping it.
+ */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import './styles.css';
+import { ClassroomSession } from './session/classroom-session.ts';
+import { parseJoinLink } from './session/join-link.ts';
+import { cameraStreamName } from './session/room-model.ts';
+import { openLocalMedia, stopLocalMedia } from './session/local-media.ts';
+import type { PlaybackCounters } from './session/webrtc.ts';
+import { Lobby, type JoinRequest } from './view/lobby.tsx';
+import { Room } from './view/room.tsx';
+
+declare global {
+  interface Window {
+    classroom?: ClassroomSession;
+    classroomPage?: { counters(): Promise<Record<string, PlaybackCounters>> };
+  }
+}
+
+const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
+
+/** Re-renders whenever the session changes. */
+function useSession(session: ClassroomSession | null): void {
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    if (!session) return;
+    const onChange = () => setTick((n) => n + 1);
+    session.addEventListener('change', onChange);
+    return () => session.removeEventListener('change', onChange);
+  }, [session]);
+}
+
+function App() {
+  const [link] = useState(() => parseJoinLink(location.search));
+  const [session, setSession] = useState<ClassroomSession | null>(null);
+  const [joining, setJoining] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [startingCamera, setStartingCamera] = useState(false);
+  useSession(session);
+
+  const publishMedia = async (active: ClassroomSession, media: MediaStream) => {
+    try {
+      await active.publish(cameraStreamName(active.self?.name ?? active.options.name), media);
+    } catch {
+      // lastError says why; the room stays usable without it
+    }
+  };
+
+  const join = async (request: JoinRequest) => {
+    setJoining(true);
+    setError(null);
+    const next = new ClassroomSession({ url: wsUrl, room: request.room, name: request.name, role: request.token ? undefined : request.role, token: request.token ?? undefined });
+    try {
+      await next.start();
+    } catch (failure) {
+      stopLocalMedia(request.media);
+      setJoining(false);
+      setError(`Could not join: ${(failure as Error).message}`);
+      return;
+    }
+    window.classroom = next;
+    setSession(next);
+    setJoining(false);
+    if (request.media && next.self?.role !== 'viewer') await publishMedia(next, request.media);
+    else stopLocalMedia(request.media);
+  };
+
+  const startCamera = async () => {
+    if (!session) return;
+    setStartingCamera(true);
+    const opened = await openLocalMedia({ camera: '', microphone: '' }, (c) => navigator.mediaDevices.getUserMedia(c))
+      .catch((failure: Error) => ({ media: null, problems: [failure.message] }));
+    if (opened.media) await publishMedia(session, opened.media);
+    else setError(opened.problems.join(' ') || 'No camera or microphone could be opened.');
+    setStartingCamera(false);
+  };
+
+  /** Stops publishing and turns the camera and microphone off. */
+  const stopCamera = () => {
+    const media = session?.localMedia ?? null;
+    session?.unpublish();
+    stopLocalMedia(media);
+  };
+
+  const leave = () => {
+    const media = session?.localMedia ?? null;
+    session?.leave();
+    stopLocalMedia(media);
+    setSession(null);
+    delete window.classroom;
+  };
+
+  if (!session) return <Lobby link={link} busy={joining} error={error} onJoin={(r) => void join(r)} />;
+  return <Room session={session} onStartCamera={() => void startCamera()} onStopCamera={stopCamera} startingCamera={startingCamera} onLeave={leave} />;
+}
+
+window.classroomPage = {
+  async counters() {
+    const out: Record<string, PlaybackCounters> = {};
+    for (const [stream, playback] of window.classroom?.playbacks ?? []) out[stream] = await playback.counters();
+    return out;
+  },
+};
+
+const root = document.getElementById('app')!;
+root.replaceChildren(); // the "Loading" placeholder shown until this script ran
+render(<App />, root);
