@@ -19,6 +19,14 @@ import { WebRtcForwardEgress, type WebRtcForwardEgressOptions } from './webrtc-f
 import type { SignalledSession, SignallingOrigin } from './webrtc-signalling.ts';
 import { WebRtcViewerSession } from './webrtc-viewer-session.ts';
 
+/**
+ * The logger of a viewer's peer connection: its lines carry the browser's address, as its session's
+ * do (the session is made after the peer connection and binds its id on its own lines).
+ */
+export function peerLog(log: Logger, origin: SignallingOrigin): Logger {
+  return log.with({ peer: `${origin.remoteAddress}:${origin.remotePort}` });
+}
+
 /** What forwarding needs from the edge. */
 export interface ForwardingOptions {
   publishers: LocalPublishers;
@@ -38,7 +46,7 @@ export function forwardedPlay(request: { app: string; stream: string; offer: str
   const choice = chooseForwardedCodecs(parseSdp(request.offer), source.published);
   if (!choice) return null;
   let session: WebRtcViewerSession | null = null;
-  const egress = new WebRtcForwardEgress(request.offer, choice, source, options.egress, () => { if (session) options.detachSession(session.id); }, log);
+  const egress = new WebRtcForwardEgress(request.offer, choice, source, options.egress, () => { if (session) options.detachSession(session.id); }, peerLog(log, request.origin));
   const viewer = new WebRtcViewerSession({ app: request.app, stream: request.stream, ...request.origin, output: egress, mediaFromOrigin: false }, egress, link, log);
   session = viewer;
   options.publishers.viewerStarted();

@@ -11,7 +11,7 @@ import { chooseEgressCodecs, type EgressChoice } from '#protocol/sdp/sdp.ts';
 import type { EdgeHttpServer } from '../http/edge-http-server.ts';
 import type { LinkSender } from '../session/edge-session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
-import { forwardedPlay, type ForwardingOptions } from './forwarded-play.ts';
+import { forwardedPlay, peerLog, type ForwardingOptions } from './forwarded-play.ts';
 import { SignallingEndpoint } from './webrtc-http.ts';
 import type { EdgeTokenCheck } from '../http/edge-token-check.ts';
 import type { WebRtcSignaller } from './webrtc-signalling.ts';
@@ -55,7 +55,7 @@ export class WhepEndpoint {
       create: ({ app, stream, offer, choice, origin }) => {
         const forwarded = options.forwarding && forwardedPlay({ app, stream, offer, origin }, options.forwarding, link, log);
         if (forwarded) return forwarded;
-        const egress = new WebRtcEgress(offer, choice, options.egress, log);
+        const egress = new WebRtcEgress(offer, choice, options.egress, peerLog(log, origin));
         const session = new WebRtcPlaySession({ app, stream, ...origin }, egress, this.feeds, link, log);
         return { session, start: () => session.answer() };
       },
