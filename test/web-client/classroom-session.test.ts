@@ -3,7 +3,8 @@
  * `ws` server speaking the browser protocol's messages, typed from protocol/browser): it joins and
  * builds the room from the shared objects, plays streams that appear in the roster and stops those
  * that go, publishes, and after the connection drops rejoins with the same name and token and
- * republishes; a refused token ends in `failed`, on the first join and on a rejoin. WebRTC runs on
+ * republishes; a refused token ends in `failed`, on the first join and on a rejoin; a refused start
+ * or stop of the recording is kept with its reason for the page. WebRTC runs on
  * a fake peer connection (no WebRTC in Node): what is checked is the signalling the edge receives.
  */
 import { after, test } from 'node:test';
@@ -24,6 +25,8 @@ class ScriptedEdge extends EventEmitter<{ message: [ClientMessage] }> {
   refuse: { code: 'forbidden' | 'join_failed'; message: string } | null = null;
   /** WebRTC publishes are refused (as the classroom refuses a stream name that is not the member's). */
   refusePublish = false;
+  /** startRecording and stopRecording are refused (as the classroom refuses them to anyone but a teacher). */
+  refuseRecording = false;
   #members = 0;
   #sessions = 0;
 
@@ -85,8 +88,12 @@ class ScriptedEdge extends EventEmitter<{ message: [ClientMessage] }> {
           selfId = `own${++this.#members}`;
           this.setMember(selfId, { id: selfId, name: m.name, role: m.role ?? 'student', hand: false, streams: [], joinedAt: Date.now() });
           return send({ type: 'joined', info: { code: 'NetConnection.Connect.Success' } });
-        case 'call':
+        case 'call': {
+          const recording = m.method === 'startRecording' ? 'start' : m.method === 'stopRecording' ? 'stop' : null;
+          if (recording && this.refuseRecording) return send({ type: 'error', id: m.id, code: 'call_failed', message: `Only a teacher may ${recording} recording.` });
+          if (recording) return send({ type: 'result', id: m.id, value: { active: recording === 'start' } });
           return send({ type: 'result', id: m.id, value: m.method === 'whoami' ? this.roster[selfId]! : null });
+        }
         case 'so.use':
           return send({ type: 'so.sync', name: m.name, version: 1, data: m.name === 'roster' ? this.roster : {} });
         case 'webrtc.publish':
@@ -263,5 +270,24 @@ test('a playback whose connection fails is played again while the room lists the
   await until(session, () => session.playbacks.has('bob-cam') && session.playbacks.get('bob-cam')!.pc !== (first as unknown as RTCPeerConnection), 'a new playback');
   assert.equal(first.closed, true, 'the failed connection was closed');
   assert.deepEqual(offers(edge, 'webrtc.play'), ['bob-cam', 'bob-cam']);
+  session.leave();
+});
+
+test('a refused start or stop of the recording is kept with the classroom\'s reason for the page, until one succeeds', async () => {
+  const { edge, session } = await sessionOnNewEdge();
+  await session.start();
+  assert.equal(session.recordingRefusal, null);
+  edge.refuseRecording = true;
+  await assert.rejects(session.startRecording(), (error: Error & { code?: string }) => error.code === 'call_failed' && /Only a teacher may start recording/.test(error.message));
+  assert.deepEqual(session.recordingRefusal, { starting: true, reason: 'Only a teacher may start recording.' });
+  await assert.rejects(session.stopRecording(), /Only a teacher may stop recording/);
+  assert.deepEqual(session.recordingRefusal, { starting: false, reason: 'Only a teacher may stop recording.' });
+  assert.equal(session.state, 'joined', 'a refusal leaves the member in the room');
+
+  edge.refuseRecording = false;
+  assert.deepEqual(await session.startRecording(), { active: true });
+  assert.equal(session.recordingRefusal, null, 'a success clears the refusal');
+  assert.deepEqual(edge.received.filter((m) => m.type === 'call' && /Recording$/.test(m.method)).map((m) => m.type === 'call' && m.method),
+    ['startRecording', 'stopRecording', 'startRecording']);
   session.leave();
 });

@@ -103,7 +103,7 @@ test('local media falls back to what can be opened and says why the rest cannot'
   assert.equal(chosen.problems.length, 0);
   assert.deepEqual((asked as MediaStreamConstraints | null)?.audio, false);
   assert.deepEqual(((asked as MediaStreamConstraints | null)?.video as MediaTrackConstraints).deviceId, { exact: 'cam-2' });
-  assert.deepEqual(await openLocalMedia({ camera: null, microphone: null }, async () => { throw new Error('not called'); }), { media: null, problems: [] });
+  assert.deepEqual(await openLocalMedia({ camera: null, microphone: null }, async () => { throw new Error('not called'); }), { media: null, problems: [], failures: [] });
 });
 
 test('the level meter reads silence as 0 and a loud tone near 1', () => {

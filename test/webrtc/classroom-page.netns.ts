@@ -6,9 +6,12 @@
  * grows), read from the page's own API (getStats of its playbacks) and its DOM; an ffmpeg RTMP
  * publisher with its own token joins the room and appears in both grids, playing. Chat sent on one
  * page shows on the other with its time; a raised hand shows in the other's roster and the teacher
- * lowers it; a muted microphone goes silent on the other page and comes back when unmuted. A student
- * whose browser refuses the camera and microphone is told so in the lobby, joins all the same and
- * shows as a placeholder tile. When their edge restarts (same ports), both pages say they are
+ * lowers it; a muted microphone goes silent on the other page and comes back when unmuted. The
+ * student's attempt to start recording (through the page's API: students get no button) is refused
+ * with the classroom's reason in the page; the teacher starts and stops recording from the page, both
+ * pages show the indicator meanwhile and the origin's recordings list the room's streams. A student
+ * whose browser refuses the camera and microphone is told so in the lobby (in Chinese after switching
+ * the page's language, which a reload keeps), joins all the same and shows as a placeholder tile. When their edge restarts (same ports), both pages say they are
  * reconnecting, come back into the room on their own (no reload) and see each other's video again. Run by classroom-page.test.ts inside a loopback-only network namespace.
  */
 import { before, test } from 'node:test';
@@ -19,6 +22,7 @@ import type { Page } from 'playwright-core';
 import { browserClusterPerFile } from '../support/chromium.ts';
 import { startEdge, type EdgeProcess } from '../support/cluster.ts';
 import { eventually, publishTestStream } from '../support/processes.ts';
+import { apiRooms, originApi } from '../support/observe.ts';
 import { mintToken } from '../support/tokens.ts';
 import { connectionState, ensureWebClientBuilt, pageCounters, type PlaybackCounters } from '../support/web-client.ts';
 
@@ -151,6 +155,31 @@ test('a teacher and a student join from their links, each sees and hears the oth
   }, 20_000, 'Sam to go silent on the teacher\'s page');
   await student.getByRole('button', { name: 'Unmute microphone' }).click();
   await assertPlaying(teacher, 'the teacher', 'Sam-cam');
+
+  // Recording: a student has no control for it, and an attempt through the page's API is refused in words on the page.
+  const recordingShown = (page: Page) => page.getByRole('status', { name: 'This room is being recorded' });
+  assert.equal(await student.getByRole('button', { name: 'Start recording' }).count(), 0, 'a student is offered no recording control');
+  const attempt = await student.evaluate(() => (globalThis as unknown as { classroom: { startRecording(): Promise<unknown> } }).classroom.startRecording()
+    .then(() => 'started', (error: Error) => error.message));
+  assert.match(attempt, /Only a teacher may start recording/);
+  const refusal = student.getByRole('alert').filter({ hasText: 'The recording could not be started' });
+  await refusal.waitFor({ timeout: 10_000 });
+  assert.match(await refusal.textContent() ?? '', /could not be started: Only a teacher may start recording/);
+  assert.equal(await recordingShown(student).count(), 0, 'the refused attempt records nothing');
+  // The teacher starts it from the page: both pages show it, and the origin records the room.
+  await teacher.getByRole('button', { name: 'Start recording' }).click();
+  await Promise.all([recordingShown(teacher).waitFor({ timeout: 10_000 }), recordingShown(student).waitFor({ timeout: 10_000 })]);
+  assert.equal((await apiRooms(fixture.cluster.origin)).find((r) => r.path === `classroom/${ROOM}`)?.recording, true, 'the origin records the room');
+  await teacher.getByRole('button', { name: 'Stop recording' }).click();
+  await Promise.all([recordingShown(teacher).waitFor({ state: 'detached', timeout: 10_000 }), recordingShown(student).waitFor({ state: 'detached', timeout: 10_000 })]);
+  let recorded: string[] = [];
+  await eventually(async () => {
+    const { rooms } = await originApi<{ rooms: Array<{ manifest: { room: string; stoppedAt?: string; participants: Array<{ stream: string }> } }> }>(fixture.cluster.origin, '/api/recordings');
+    const lesson = rooms.find((r) => r.manifest.room === `classroom/${ROOM}` && r.manifest.stoppedAt);
+    recorded = lesson?.manifest.participants.map((p) => p.stream).sort() ?? [];
+    return lesson !== undefined;
+  }, 10_000, 'the room\'s recording to be listed as stopped');
+  assert.deepEqual(recorded, ['Ms-Li-cam', 'Sam-cam', 'lecture'], 'every stream of the room was recorded');
   await Promise.all([teacher.close(), student.close()]);
 });
 
@@ -164,6 +193,19 @@ test('a student whose browser refuses the camera and microphone is told so, join
   await problems.waitFor({ timeout: 10_000 });
   assert.match(await problems.textContent() ?? '', /camera was refused.*join without it/);
   assert.equal(await refused.getByRole('img', { name: 'No camera' }).count(), 1, 'the preview says there is no camera');
+  // In Simplified Chinese (what is shown is said again in it, <html lang> follows), and still after a reload.
+  const pageLanguage = () => refused.locator('html').getAttribute('lang');
+  assert.equal(await pageLanguage(), 'en');
+  await refused.getByLabel('Language').selectOption('zh-CN');
+  await refused.getByRole('heading', { name: '进入教室' }).waitFor({ timeout: 5000 });
+  assert.equal(await pageLanguage(), 'zh-CN');
+  assert.match(await problems.textContent() ?? '', /摄像头被拒绝/);
+  await refused.reload();
+  await refused.getByRole('heading', { name: '进入教室' }).waitFor({ timeout: 10_000 });
+  assert.equal(await pageLanguage(), 'zh-CN', 'the choice is remembered');
+  await refused.getByLabel('语言').selectOption('en');
+  await refused.getByRole('heading', { name: 'Join the classroom' }).waitFor({ timeout: 5000 });
+  await problems.waitFor({ timeout: 10_000 });
   await join(refused, 'Kim');
   const placeholder = teacher.locator('.tile:not([data-stream])', { hasText: 'Kim' });
   await placeholder.waitFor({ timeout: 10_000 });

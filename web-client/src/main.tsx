@@ -1,6 +1,6 @@
 /**
  * The browser classroom's entry point: the lobby until the join succeeds, then the room, over one
- * ClassroomSession. The session is also `window.classroom` (with `window.classroomPage.counters()`,
+ * ClassroomSession, in the language the LanguageProvider chose (English or Simplified Chinese). The session is also `window.classroom` (with `window.classroomPage.counters()`,
  * every playback's getStats counters) so tests and support staff can read the page's state without
  * scraping it.
  */
@@ -10,8 +10,10 @@ import './styles.css';
 import { ClassroomSession } from './session/classroom-session.ts';
 import { parseJoinLink } from './session/join-link.ts';
 import { cameraStreamName } from './session/room-model.ts';
-import { openLocalMedia, stopLocalMedia } from './session/local-media.ts';
+import { describeMediaError, openLocalMedia, stopLocalMedia } from './session/local-media.ts';
 import type { PlaybackCounters } from './session/webrtc.ts';
+import type { Messages } from './i18n/languages.ts';
+import { LanguageProvider, useMessages } from './view/language.tsx';
 import { Lobby, type JoinRequest } from './view/lobby.tsx';
 import { Room } from './view/room.tsx';
 
@@ -35,11 +37,17 @@ function useSession(session: ClassroomSession | null): void {
   }, [session]);
 }
 
+/** A problem to show, said in whichever language is current when it is shown. */
+type Problem = (t: Messages) => string;
+
 function App() {
+  const t = useMessages();
   const [link] = useState(() => parseJoinLink(location.search));
   const [session, setSession] = useState<ClassroomSession | null>(null);
   const [joining, setJoining] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [problem, setProblemState] = useState<Problem | null>(null);
+  // A function given to a state setter is called as an updater: wrap it.
+  const setProblem = (next: Problem | null) => setProblemState(() => next);
   const [startingCamera, setStartingCamera] = useState(false);
   useSession(session);
 
@@ -53,14 +61,14 @@ function App() {
 
   const join = async (request: JoinRequest) => {
     setJoining(true);
-    setError(null);
+    setProblem(null);
     const next = new ClassroomSession({ url: wsUrl, room: request.room, name: request.name, role: request.token ? undefined : request.role, token: request.token ?? undefined });
     try {
       await next.start();
     } catch (failure) {
       stopLocalMedia(request.media);
       setJoining(false);
-      setError(`Could not join: ${(failure as Error).message}`);
+      setProblem((m) => m.couldNotJoin((failure as Error).message));
       return;
     }
     window.classroom = next;
@@ -73,10 +81,10 @@ function App() {
   const startCamera = async () => {
     if (!session) return;
     setStartingCamera(true);
-    const opened = await openLocalMedia({ camera: '', microphone: '' }, (c) => navigator.mediaDevices.getUserMedia(c))
-      .catch((failure: Error) => ({ media: null, problems: [failure.message] }));
+    setProblem(null);
+    const opened = await openLocalMedia({ camera: '', microphone: '' }, (c) => navigator.mediaDevices.getUserMedia(c));
     if (opened.media) await publishMedia(session, opened.media);
-    else setError(opened.problems.join(' ') || 'No camera or microphone could be opened.');
+    else setProblem((m) => opened.failures.map((f) => describeMediaError(f.device, f.error, m)).join(' ') || m.noMediaOpened);
     setStartingCamera(false);
   };
 
@@ -95,8 +103,9 @@ function App() {
     delete window.classroom;
   };
 
-  if (!session) return <Lobby link={link} busy={joining} error={error} onJoin={(r) => void join(r)} />;
-  return <Room session={session} onStartCamera={() => void startCamera()} onStopCamera={stopCamera} startingCamera={startingCamera} onLeave={leave} />;
+  const shown = problem?.(t) ?? null;
+  if (!session) return <Lobby link={link} busy={joining} error={shown} onJoin={(r) => void join(r)} />;
+  return <Room session={session} problem={shown} onStartCamera={() => void startCamera()} onStopCamera={stopCamera} startingCamera={startingCamera} onLeave={leave} />;
 }
 
 window.classroomPage = {
@@ -109,4 +118,4 @@ window.classroomPage = {
 
 const root = document.getElementById('app')!;
 root.replaceChildren(); // the "Loading" placeholder shown until this script ran
-render(<App />, root);
+render(<LanguageProvider><App /></LanguageProvider>, root);

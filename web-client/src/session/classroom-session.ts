@@ -18,6 +18,9 @@ import { CLASSROOM_OBJECTS, type JsonValue, type RosterMember } from '../../../p
  */
 export type SessionState = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'failed' | 'left';
 
+/** A refused start (or stop) of the room's recording, and the classroom's reason. */
+export interface RecordingRefusal { starting: boolean; reason: string }
+
 export interface SessionOptions {
   /** ws://HOST:PORT/ws */
   url: string;
@@ -51,6 +54,7 @@ export class ClassroomSession extends EventTarget {
   /** What to publish (again after a reconnect): the stream name and the local media. */
   #published: { stream: string; media: MediaStream } | null = null;
   #lastError: string | null = null;
+  #recordingRefusal: RecordingRefusal | null = null;
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   /** Counts connections, so callbacks of a dropped one do nothing. */
   #generation = 0;
@@ -71,6 +75,8 @@ export class ClassroomSession extends EventTarget {
   get playbacks(): ReadonlyMap<string, Playback> { return this.#playbacks; }
   /** The last problem worth showing (a refused join, a failed publish), or null. */
   get lastError(): string | null { return this.#lastError; }
+  /** The last start or stop of the room's recording that the classroom refused, until one succeeds. */
+  get recordingRefusal(): RecordingRefusal | null { return this.#recordingRefusal; }
   /** Reconnect attempts since the last successful join. */
   get reconnectAttempts(): number { return this.#backoff.attempts; }
 
@@ -118,6 +124,23 @@ export class ClassroomSession extends EventTarget {
   /** Lowers this member's hand, or (a teacher) another member's. */
   async lowerHand(memberId?: string): Promise<JsonValue> { return memberId === undefined ? this.#joinedClient().call('lowerHand') : this.#joinedClient().call('lowerHand', memberId); }
   async call<T = JsonValue>(method: string, ...args: JsonValue[]): Promise<T> { return this.#joinedClient().call<T>(method, ...args); }
+
+  /** Starts recording the room (teachers may; anyone else is refused and `recordingRefusal` says why); resolves with the room's recording state. */
+  startRecording(): Promise<JsonValue> { return this.#setRecording(true); }
+  stopRecording(): Promise<JsonValue> { return this.#setRecording(false); }
+
+  async #setRecording(starting: boolean): Promise<JsonValue> {
+    try {
+      const state = await this.call(starting ? 'startRecording' : 'stopRecording');
+      this.#recordingRefusal = null;
+      return state;
+    } catch (error) {
+      this.#recordingRefusal = { starting, reason: (error as Error).message };
+      throw error;
+    } finally {
+      this.#changed();
+    }
+  }
 
   /** Leaves the room: publications and playbacks end, the socket closes, no reconnect. */
   leave(): void {

@@ -1,10 +1,12 @@
 /**
  * The page's own camera and microphone: opens them with the devices chosen in the lobby, falling back
  * to what there is (microphone only when the camera is refused or missing, and the other way round),
- * and says in words what went wrong, so joining without a camera still works and the lobby can tell
- * the user why. Also the level of a block of microphone samples, for the lobby's meter. No DOM
- * besides getUserMedia, which is a parameter (unit tests pass a fake).
+ * and says in words what went wrong (in the page's language: a catalogue of src/i18n, English by
+ * default), so joining without a camera still works and the lobby can tell the user why. Also the
+ * level of a block of microphone samples, for the lobby's meter. No DOM besides getUserMedia, which
+ * is a parameter (unit tests pass a fake).
  */
+import { en, type MediaDevice, type Messages } from '../i18n/en.ts';
 
 export type GetUserMedia = (constraints: MediaStreamConstraints) => Promise<MediaStream>;
 
@@ -19,15 +21,24 @@ export interface LocalMedia {
   media: MediaStream | null;
   /** What could not be opened and why, in words for the user (empty when all went well). */
   problems: string[];
+  /** The same as what failed and the browser's error, to say again in another language. */
+  failures: MediaFailure[];
 }
 
+export interface MediaFailure { device: MediaDevice; error: unknown }
+
 /** A getUserMedia failure in words: refused, missing, busy, or what the browser said. */
-export function describeMediaError(device: 'camera' | 'microphone' | 'camera and microphone', error: unknown): string {
+export function describeMediaError(device: MediaDevice, error: unknown, messages: Messages = en): string {
   const name = (error as { name?: string } | null)?.name ?? '';
-  if (name === 'NotAllowedError' || name === 'SecurityError') return `The ${device} was refused: allow it in the browser's site settings to be seen or heard. You can join without it.`;
-  if (name === 'NotFoundError' || name === 'OverconstrainedError') return `No ${device} was found. You can join without it.`;
-  if (name === 'NotReadableError' || name === 'AbortError') return `The ${device} is in use by another program or could not be started.`;
-  return `The ${device} could not be opened (${(error as Error)?.message ?? String(error)}).`;
+  if (name === 'NotAllowedError' || name === 'SecurityError') return messages.mediaRefused(device);
+  if (name === 'NotFoundError' || name === 'OverconstrainedError') return messages.mediaMissing(device);
+  if (name === 'NotReadableError' || name === 'AbortError') return messages.mediaBusy(device);
+  return messages.mediaFailed(device, (error as Error)?.message ?? String(error));
+}
+
+/** What was opened, with what failed said in `messages`' language. */
+function opened(media: MediaStream | null, failures: MediaFailure[], messages: Messages): LocalMedia {
+  return { media, failures, problems: failures.map((f) => describeMediaError(f.device, f.error, messages)) };
 }
 
 function constraint(deviceId: string | null, video: boolean): MediaTrackConstraints | boolean {
@@ -36,29 +47,28 @@ function constraint(deviceId: string | null, video: boolean): MediaTrackConstrai
   return deviceId === '' ? (video ? size : true) : { ...size, deviceId: { exact: deviceId } };
 }
 
-/** Opens the chosen devices; when both are asked for and that fails, each alone. */
-export async function openLocalMedia(choice: DeviceChoice, getUserMedia: GetUserMedia): Promise<LocalMedia> {
+/** Opens the chosen devices; when both are asked for and that fails, each alone. Problems are said in `messages`' language. */
+export async function openLocalMedia(choice: DeviceChoice, getUserMedia: GetUserMedia, messages: Messages = en): Promise<LocalMedia> {
   const video = constraint(choice.camera, true);
   const audio = constraint(choice.microphone, false);
-  if (!video && !audio) return { media: null, problems: [] };
+  if (!video && !audio) return opened(null, [], messages);
   try {
-    return { media: await getUserMedia({ video, audio }), problems: [] };
+    return opened(await getUserMedia({ video, audio }), [], messages);
   } catch (both) {
-    if (!video || !audio) return { media: null, problems: [describeMediaError(video ? 'camera' : 'microphone', both)] };
+    if (!video || !audio) return opened(null, [{ device: video ? 'camera' : 'microphone', error: both }], messages);
   }
-  const problems: string[] = [];
-  const opened: MediaStream[] = [];
+  const failures: MediaFailure[] = [];
+  const streams: MediaStream[] = [];
   for (const [device, constraints] of [['camera', { video }], ['microphone', { audio }]] as const) {
     try {
-      opened.push(await getUserMedia(constraints));
+      streams.push(await getUserMedia(constraints));
     } catch (error) {
-      problems.push(describeMediaError(device, error));
+      failures.push({ device, error });
     }
   }
-  if (opened.length === 0) return { media: null, problems };
-  const media = opened[0]!;
-  for (const other of opened.slice(1)) for (const track of other.getTracks()) media.addTrack(track);
-  return { media, problems };
+  const media = streams[0] ?? null;
+  for (const other of streams.slice(1)) for (const track of other.getTracks()) media!.addTrack(track);
+  return opened(media, failures, messages);
 }
 
 /** Stops every track of `media` (the camera light goes off). */
