@@ -28,7 +28,7 @@ export function waitForIncrease(port: number, name: string, from: number, option
 }
 
 /** The parts of the admin API's views (origin/http/admin-api.ts) the tests read. */
-export interface ApiStream { key: string; scope: string; name: string; published: boolean; viewers: { total: number; direct: number; edges: Record<string, number> } }
+export interface ApiStream { key: string; scope: string; name: string; published: boolean; video: { codec: string } | null; audio: { codec: string } | null; viewers: { total: number; direct: number; edges: Record<string, number> } }
 export interface ApiRoom { path: string; app: string; room: string; clients: number; streams: string[]; recording: boolean }
 export interface ApiClient { id: string; app: string; room: string; protocol: string; via: string | null; address: string; port: number; playing: string[]; publishing: string[] }
 
