@@ -19,27 +19,75 @@ const VECTOR_KINDS = new Set<string>(['int', 'uint', 'double', 'object']);
 function escapeKey(key: string): string { return key.startsWith('$') ? `$${key}` : key; }
 function unescapeKey(key: string): string { return key.startsWith('$$') ? key.slice(1) : key; }
 
-function membersToJson(members: Record<string, AmfValue>, depth: number): { [key: string]: JsonValue } {
+/**
+ * Bytes and values one amfToJson call may write. A decoded AMF value may share an object (or, in
+ * AMF3, a long string) many times over by reference, and JSON writes each share in full: without
+ * a budget 16 bytes of AMF0 expand to 2^32 JSON objects. 16 MiB is more than any RTMP message holds.
+ */
+const MAX_JSON_EXPANSION = 16 * 1024 * 1024;
+
+/** What one conversion has spent, and the containers it is inside (a value that contains itself has no JSON form). */
+interface Conversion {
+  spent: number;
+  readonly path: Set<object>;
+}
+
+/** What each value costs besides its text: a JSON value with its separator and quotes is rarely shorter. */
+const VALUE_COST = 8;
+
+function spend(conversion: Conversion, amount: number): void {
+  conversion.spent += amount;
+  if (conversion.spent > MAX_JSON_EXPANSION) throw new JsonAmfError(`value expands to more than ${MAX_JSON_EXPANSION} bytes of JSON`);
+}
+
+function membersToJson(members: Record<string, AmfValue>, depth: number, conversion: Conversion): { [key: string]: JsonValue } {
   const out: { [key: string]: JsonValue } = {};
-  for (const key of Object.keys(members)) setMember(out as AmfObject, escapeKey(key), amfToJson(members[key], depth + 1) as AmfValue);
+  for (const key of Object.keys(members)) {
+    spend(conversion, key.length);
+    setMember(out as AmfObject, escapeKey(key), toJson(members[key], depth + 1, conversion) as AmfValue);
+  }
   return out;
 }
 
-/** An AMF value (decoded from a command or shared object) as JSON. */
-export function amfToJson(value: AmfValue, depth = 0): JsonValue {
+/** An AMF value (decoded from a command or shared object) as JSON; throws JsonAmfError when it has none within the limits. */
+export function amfToJson(value: AmfValue): JsonValue {
+  return toJson(value, 0, { spent: 0, path: new Set() });
+}
+
+function toJson(value: AmfValue, depth: number, conversion: Conversion): JsonValue {
   if (depth > MAX_DEPTH) throw new JsonAmfError(`value nested deeper than ${MAX_DEPTH}`);
+  spend(conversion, VALUE_COST);
   if (value === undefined || value === null) return null;
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    spend(conversion, value.length);
+    return value;
+  }
   if (value instanceof Date) return { $date: Number.isNaN(value.getTime()) ? null : value.toISOString() };
-  if (value instanceof Uint8Array) return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
-  if (Array.isArray(value)) return value.map((v) => amfToJson(v, depth + 1));
-  if (value instanceof AmfTypedObject) return { $class: value.className, ...membersToJson(value.members, depth) };
-  if (value instanceof AmfEcmaArray) return { $ecma: membersToJson({ ...value }, depth) };
-  if (value instanceof AmfXml) return { $xml: value.content, document: value.document };
-  if (value instanceof AmfVector) return { $vector: value.kind, items: value.items.map((v) => amfToJson(v, depth + 1)), fixed: value.fixed, type: value.objectTypeName };
-  if (value instanceof AmfDictionary) return { $dict: value.entries.map(([k, v]) => [amfToJson(k, depth + 1), amfToJson(v, depth + 1)]) };
-  return membersToJson(value as AmfObject, depth);
+  if (value instanceof Uint8Array) {
+    spend(conversion, value.byteLength * 2);
+    return { $bytes: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64') };
+  }
+  if (value instanceof AmfXml) {
+    spend(conversion, value.content.length);
+    return { $xml: value.content, document: value.document };
+  }
+  if (conversion.path.has(value)) throw new JsonAmfError('value contains itself, which JSON cannot express');
+  conversion.path.add(value);
+  const json = containerToJson(value, depth, conversion);
+  conversion.path.delete(value);
+  return json;
+}
+
+function containerToJson(value: object, depth: number, conversion: Conversion): JsonValue {
+  const child = (v: AmfValue) => toJson(v, depth + 1, conversion);
+  if (Array.isArray(value)) return value.map(child);
+  if (value instanceof AmfTypedObject) return { $class: value.className, ...membersToJson(value.members, depth, conversion) };
+  if (value instanceof AmfEcmaArray) return { $ecma: membersToJson({ ...value }, depth, conversion) };
+  if (value instanceof AmfVector) return { $vector: value.kind, items: value.items.map(child), fixed: value.fixed, type: value.objectTypeName };
+  if (value instanceof AmfDictionary) return { $dict: value.entries.map(([k, v]) => [child(k), child(v)]) };
+  return membersToJson(value as AmfObject, depth, conversion);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

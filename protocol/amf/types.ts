@@ -232,6 +232,14 @@ export class AmfInput {
 /** Nesting limit when encoding: a deep acyclic value must fail cleanly, not overflow the stack. */
 const MAX_ENCODE_DEPTH = 1000;
 
+/**
+ * Largest encoding: an AMF payload travels in one RTMP message or FLV tag, both with a 24-bit size.
+ * The bound matters for relayed values: AMF0 has no references a writer may rely on, so a decoded
+ * value that shares one object or string many times is written out in full each time it appears,
+ * and a few hundred bytes in could otherwise make gigabytes out.
+ */
+export const MAX_AMF_ENCODED_BYTES = 0xffffff;
+
 /** Growable output buffer shared by the AMF0 writer and the AMF3 writer it switches to. */
 export class AmfOutput {
   private buf = Buffer.allocUnsafe(256);
@@ -240,6 +248,9 @@ export class AmfOutput {
 
   private reserve(n: number): void {
     if (this.length + n <= this.buf.length) return;
+    if (this.length + n > MAX_AMF_ENCODED_BYTES) {
+      throw new AmfError('amf.too_large', `encoding exceeds ${MAX_AMF_ENCODED_BYTES} bytes, the most one RTMP message or FLV tag holds`);
+    }
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n));
     this.buf.copy(next, 0, 0, this.length);
     this.buf = next;

@@ -85,7 +85,8 @@ function bareString(input: AmfInput): string {
   return input.utf8(input.u16());
 }
 
-function decodeEvent(type: number, body: Buffer, options: AmfDecodeOptions): SharedObjectEvent[] {
+/** Decodes one event body; `room` is how many events it may still yield before the message is over its limit. */
+function decodeEvent(type: number, body: Buffer, options: AmfDecodeOptions, room: number): SharedObjectEvent[] {
   const kind = KIND_BY_TYPE[type];
   if (!kind) return [{ kind: 'unknown', type, body: Buffer.from(body) }];
   const input = new AmfInput(body, options);
@@ -100,10 +101,11 @@ function decodeEvent(type: number, body: Buffer, options: AmfDecodeOptions): Sha
       // Red5 reads pairs until the body ends; Flash sends one pair per event.
       const events: SharedObjectEvent[] = [];
       const reader = new Amf0Reader(input);
+      // One past `room` is enough for the caller to refuse the message; decoding on would only build garbage.
       do {
         const key = bareString(input);
         events.push({ kind, key, value: input.remaining > 0 ? reader.readValue() : null });
-      } while (input.remaining > 0);
+      } while (input.remaining > 0 && events.length <= room);
       return events;
     }
     case 'success':
@@ -148,7 +150,8 @@ export function decodeSharedObject(message: RtmpMessage, options: SharedObjectDe
       const body = input.buf.subarray(input.pos, input.pos + length);
       input.pos += length;
       try {
-        events.push(...decodeEvent(type, body, options));
+        // One by one: a body may hold more slots than a spread's argument list takes.
+        for (const event of decodeEvent(type, body, options, maxEvents - events.length)) events.push(event);
       } catch (error) {
         if (error instanceof AmfError) throw new SharedObjectError('so.bad_amf', `${error.code}: ${error.message}`, name);
         throw error;
