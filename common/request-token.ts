@@ -3,7 +3,7 @@
  * query (an RTMP stream name, connect's `app` or `tcUrl`, an HTTP or WebSocket URL) and, for HTTP,
  * `Authorization: Bearer TOKEN` first. The origin (HTTP API, RTMP connect, publish and play) and the
  * edge (WHIP, WHEP, HTTP/WS-FLV) both use it, so a token one accepts the other finds too. Only
- * finds the text: verifying it is the token service's (origin/auth/tokens.ts).
+ * finds the text: verifying it is the token service's (common/auth/tokens.ts).
  */
 
 /** A token in a URL's query (`...?token=...`), or null; `url` may be a bare path or stream name. */

@@ -12,7 +12,7 @@ import { ConnectionTotals } from '#common/metrics/connection-totals.ts';
 import { closedConnectionsCounter, countCloses } from '#common/metrics/close-reasons.ts';
 import { deliveryTotals } from '#common/metrics/delivery-totals.ts';
 import { EventCounter, MetricGroup, type Sample } from '#common/metrics/registry.ts';
-import type { AccessDeniedCode } from '../origin/auth/access-denied.ts';
+import type { AccessDeniedCode } from '#common/auth/access-denied.ts';
 import type { EdgeStats } from './edge.ts';
 import type { EdgeTokenRoute } from './http/edge-token-check.ts';
 import type { OriginLink } from './link/origin-link.ts';

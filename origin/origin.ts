@@ -25,7 +25,7 @@ import { hostname } from 'node:os';
 import { isWildcardAddress } from '#common/listen.ts';
 import { storedSecret } from '#common/stored-secret.ts';
 import { Authorizer } from './auth/authorizer.ts';
-import { TokenService } from './auth/tokens.ts';
+import { TokenService } from '#common/auth/tokens.ts';
 import { serveMetrics } from '#common/metrics/registry.ts';
 import { OriginMetrics } from './origin-metrics.ts';
 import { SessionRegistry } from './session/session-registry.ts';

@@ -6,12 +6,11 @@
  * before any session is opened on the link, so bad tokens cost the origin nothing. Without the
  * secret, and for a request that brings no token (whether one is needed is the application's policy,
  * which only the origin knows), the request goes on and the origin decides as always: the edge only
- * refuses what the origin would refuse too, with the same rules (origin/auth/authorizer.ts).
+ * refuses what the origin would refuse too, with the same rules (common/auth/identity.ts).
  */
-import { accessDeniedStatus, AccessDeniedError, isAccessDeniedCode } from '../../origin/auth/access-denied.ts';
-import { requireAccess } from '../../origin/auth/authorizer.ts';
-import type { Right } from '../../origin/auth/identity.ts';
-import { TokenService } from '../../origin/auth/tokens.ts';
+import { accessDeniedStatus, AccessDeniedError, isAccessDeniedCode } from '#common/auth/access-denied.ts';
+import { requireAccess, type Right } from '#common/auth/identity.ts';
+import { TokenService } from '#common/auth/tokens.ts';
 import { countEdgeTokenRefusal } from '../edge-metrics.ts';
 
 /** The HTTP status for the origin's authorization refusal of a session (LinkClient.accessDenied): 401 or 403, null when it was no such refusal. */

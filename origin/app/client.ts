@@ -7,7 +7,7 @@ import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import { OriginError } from '../core/errors.ts';
 import type { Scope } from '../core/scope.ts';
 import type { SharedObjectClient } from '../shared-objects/registry.ts';
-import type { Identity } from '../auth/identity.ts';
+import type { Identity } from '#common/auth/identity.ts';
 
 export interface ConnectParams {
   /** The connect command object: app, tcUrl, flashVer, objectEncoding, ... */

@@ -16,9 +16,9 @@
 import type { AmfValue } from '#protocol/amf/types.ts';
 import { tokenInQuery } from '#common/request-token.ts';
 import type { Scope } from '../core/scope.ts';
-import { AccessDeniedError } from './access-denied.ts';
-import { Identity, type Right, type Role } from './identity.ts';
-import type { TokenService } from './tokens.ts';
+import { AccessDeniedError } from '#common/auth/access-denied.ts';
+import { Identity, requireAccess, type Right, type Role } from '#common/auth/identity.ts';
+import type { TokenService } from '#common/auth/tokens.ts';
 
 export type AuthPolicy = 'required' | 'optional' | 'legacy';
 export const AUTH_POLICIES: readonly AuthPolicy[] = ['required', 'optional', 'legacy'];
@@ -50,15 +50,6 @@ function declaredRole(args: readonly AmfValue[]): Role {
   const [first, second] = args;
   const role = isObject(first) ? first.role : second;
   return role === 'teacher' ? 'teacher' : 'student';
-}
-
-/**
- * Throws AccessDeniedError unless `identity` is for `scopePath` (auth.wrong_room) and, when `right`
- * is given, may do it there (auth.forbidden). The edge asks the same (gateway/http/edge-token-check.ts).
- */
-export function requireAccess(identity: Identity, scopePath: string, right?: Right): void {
-  if (!identity.covers(scopePath)) throw new AccessDeniedError('auth.wrong_room', `this token is for ${identity.room}, not ${scopePath}`);
-  if (right !== undefined && !identity.may(right)) throw new AccessDeniedError('auth.forbidden', `a ${identity.role} may not ${right} here`);
 }
 
 export interface AuthorizerOptions {

@@ -17,8 +17,8 @@ import type { LiveStream } from '#common/media/live-stream.ts';
 import { StreamRates } from '#common/media/stream-rates.ts';
 import { describeAudio, describeVideo, type AudioDescription, type VideoDescription } from '#protocol/flv/codec-description.ts';
 import type { Applications } from '../app/applications.ts';
-import type { Identity, IdentitySource, Role } from '../auth/identity.ts';
-import { OriginError } from '../core/errors.ts';
+import type { Identity, IdentitySource, Role } from '#common/auth/identity.ts';
+import { ClientError } from '#common/client-error.ts';
 import { parseScope, type Scope } from '../core/scope.ts';
 import type { StreamHub } from '../core/stream-hub.ts';
 import { LinkSession } from '../link/link-session.ts';
@@ -130,7 +130,7 @@ function roomScope(raw: string): Scope {
   try {
     return parseScope(decodedPath(raw, 'room path'));
   } catch (error) {
-    if (error instanceof OriginError) throw new HttpError(400, error.message);
+    if (error instanceof ClientError) throw new HttpError(400, error.message);
     throw error;
   }
 }

@@ -14,10 +14,10 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '#common/logger.ts';
 import { requestToken } from '#common/request-token.ts';
 import type { RecordingStore } from '../recording/recording-store.ts';
-import { AccessDeniedError } from '../auth/access-denied.ts';
+import { AccessDeniedError } from '#common/auth/access-denied.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
-import type { Identity } from '../auth/identity.ts';
-import { parseTtl, type TokenClaims } from '../auth/tokens.ts';
+import type { Identity } from '#common/auth/identity.ts';
+import { parseTtl, type TokenClaims } from '#common/auth/tokens.ts';
 import { countAccessRefusal } from '../origin-metrics.ts';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, match: RegExpExecArray) => Promise<void> | void;

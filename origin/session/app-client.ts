@@ -12,12 +12,12 @@ import { ChunkStreamId, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import { decodeSharedObject, SharedObjectError, sharedObjectMessage, type SharedObjectMessage } from '#protocol/rtmp/shared-object.ts';
 import type { SessionTransport } from '#common/session-transport.ts';
 import type { Logger } from '#common/logger.ts';
-import { OriginError } from '../core/errors.ts';
+import { ClientError } from '#common/client-error.ts';
 import type { Scope } from '../core/scope.ts';
 import { MethodNotFoundError, type Application } from '../app/application.ts';
 import { CallTimeoutError, ClientCallError, ClientGoneError, type AppClient, type ConnectParams } from '../app/client.ts';
 import type { Room } from '../app/room.ts';
-import type { Identity } from '../auth/identity.ts';
+import type { Identity } from '#common/auth/identity.ts';
 import { RateLimiter } from '../shared-objects/rate-limiter.ts';
 import { SharedObjectStatus } from '../shared-objects/registry.ts';
 import { errorCommand, resultCommand, statusInfo } from './status.ts';
@@ -111,10 +111,10 @@ export class SessionAppClient implements AppClient {
       },
       (error: Error) => {
         if (error instanceof MethodNotFoundError) this.#log.info('unknown method called', { method: name });
-        else if (error instanceof OriginError) this.#log.info('call failed', { method: name, reason: error.message });
+        else if (error instanceof ClientError) this.#log.info('call failed', { method: name, reason: error.message });
         else this.#log.error('method threw', { method: name, error: error.stack ?? String(error) });
         // Only refusals the application meant are explained; a bug's details stay in the log.
-        const description = error instanceof OriginError ? error.message : `Failed to execute method (${name}).`;
+        const description = error instanceof ClientError ? error.message : `Failed to execute method (${name}).`;
         if (transactionId !== 0) this.#send(errorCommand(transactionId, statusInfo('error', 'NetConnection.Call.Failed', description)));
       },
     );

@@ -11,6 +11,7 @@ import { streamBeginMessage } from '#protocol/rtmp/control.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import type { SessionTransport } from '#common/session-transport.ts';
 import type { Logger } from '#common/logger.ts';
+import { ClientError } from '#common/client-error.ts';
 import { OriginError } from '../core/errors.ts';
 import { StreamBusyError } from '#common/media/live-stream.ts';
 import { parseScope, parseStreamName, streamKey, type Scope } from '../core/scope.ts';
@@ -24,10 +25,10 @@ import { Publisher, type PublishType } from './publisher.ts';
 import { errorCommand, notifyCommand, onStatusCommand, resultCommand, statusInfo, type StatusInfo } from './status.ts';
 import { ConnectRejectedError, type Application } from '../app/application.ts';
 import { SessionAppClient } from './app-client.ts';
-import { AccessDeniedError } from '../auth/access-denied.ts';
+import { AccessDeniedError } from '#common/auth/access-denied.ts';
 import { connectToken } from '../auth/authorizer.ts';
 import { tokenInQuery } from '#common/request-token.ts';
-import type { Identity } from '../auth/identity.ts';
+import type { Identity } from '#common/auth/identity.ts';
 import type { AppClient } from '../app/client.ts';
 import { countAccessRefusal, countConnectRefusal } from '../origin-metrics.ts';
 
@@ -241,7 +242,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       if (message.streamId !== 0 && this.#streams.has(message.streamId)) this.#onStreamCommand(command, message.streamId);
       else this.#onConnectionCommand(command);
     } catch (error) {
-      if (!(error instanceof OriginError)) throw error;
+      if (!(error instanceof ClientError)) throw error;
       this.#sendCommand(errorCommand(command.transactionId, statusInfo('error', 'NetConnection.Call.Failed', error.message)));
     }
   }
@@ -472,7 +473,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       try {
         RecordingStore.recordName(name);
       } catch (error) {
-        if (!(error instanceof OriginError)) throw error;
+        if (!(error instanceof ClientError)) throw error;
         this.log.warn('record refused', { name, reason: error.message });
         this.sendStatus(streamId, statusInfo('error', 'NetStream.Record.NoAccess', error.message, { details: name }));
         return;
@@ -485,7 +486,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       publisher = new Publisher(this, streamId, bare, type, this.#origin.hub.open(streamKey(this.#scope!, bare)), this.#scope!.path, this.#origin.recordings);
       publisher.start();
     } catch (error) {
-      if (!(error instanceof OriginError || error instanceof StreamBusyError)) throw error;
+      if (!(error instanceof ClientError || error instanceof StreamBusyError)) throw error;
       this.log.warn('publish refused', { name, reason: error.message });
       this.sendStatus(streamId, statusInfo('error', 'NetStream.Publish.BadName', error.message, { details: name }));
       return;
@@ -506,7 +507,7 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     try {
       bare = parseStreamName(name);
     } catch (error) {
-      if (!(error instanceof OriginError)) throw error;
+      if (!(error instanceof ClientError)) throw error;
       this.sendStatus(streamId, statusInfo('error', 'NetStream.Play.StreamNotFound', error.message, { details: name }));
       return;
     }

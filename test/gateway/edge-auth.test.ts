@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { TokenService } from '../../origin/auth/tokens.ts';
+import { TokenService } from '#common/auth/tokens.ts';
 import { startCluster, startEdge, startLocalCluster, type Cluster, type EdgeProcess } from '../support/cluster.ts';
 import { waitForPublished } from '../support/observe.ts';
 import { publishTestStream, stopAll, tempDir } from '../support/processes.ts';

@@ -16,7 +16,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { RtmpClient, RtmpCallError } from '#common/rtmp-client.ts';
 import type { AmfObject } from '#protocol/amf/types.ts';
-import { TokenService } from '../../origin/auth/tokens.ts';
+import { TokenService } from '#common/auth/tokens.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { decodeFrames, publishTestStream, repoRoot, run, startOrigin, stopAll, tempDir } from '../support/processes.ts';
 import { librtmp } from '../support/peers.ts';

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TokenService, type TokenClaims } from '../../origin/auth/tokens.ts';
+import { TokenService, type TokenClaims } from '#common/auth/tokens.ts';
 
 /** A token from the origin whose data folder is `dataDir`, valid for `ttlSeconds` (an hour). */
 export function mintToken(dataDir: string, claims: Partial<TokenClaims> & Pick<TokenClaims, 'room' | 'role'>, ttlSeconds = 3600): Promise<string> {

@@ -11,7 +11,7 @@ import { cameraStreamName, cssColor, remoteStreams, roomSnapshot } from '../../w
 import { Backoff } from '../../web-client/src/session/backoff.ts';
 import { parseJoinLink } from '../../web-client/src/session/join-link.ts';
 import { describeMediaError, openLocalMedia, sampleLevel } from '../../web-client/src/session/local-media.ts';
-import { TokenService } from '../../origin/auth/tokens.ts';
+import { TokenService } from '#common/auth/tokens.ts';
 
 const member = (id: string, name: string, role: string, joinedAt: number, streams: string[] = [], hand = false): JsonValue =>
   ({ id, name, role, hand, streams, joinedAt });

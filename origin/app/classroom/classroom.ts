@@ -5,7 +5,9 @@
  * teacher and an attendance check that calls every client. State lives in shared objects the
  * server alone writes (clients change it through the methods, which validate and rate-limit), so
  * Flash, edge and browser clients all see the same thing; chat and whiteboard are persistent,
- * so late joiners and a restarted origin get the history. The API is documented in README.
+ * so late joiners and a restarted origin get the history. A stroke carries its author, who alone
+ * may undo it; members say whether their microphone and camera are muted (setMediaState), which the
+ * roster shows everyone. The API is documented in README.
  */
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import { Application, CallFailedError, ConnectRejectedError, PublishRefusedError, type ApplicationServices } from '../application.ts';
@@ -13,7 +15,7 @@ import type { AppClient } from '../client.ts';
 import type { Room } from '../room.ts';
 import type { SharedObject } from '../../shared-objects/shared-object.ts';
 import type { SharedObjectClient, SharedObjectPolicy, SharedObjectRegistry } from '../../shared-objects/registry.ts';
-import type { Right } from '../../auth/identity.ts';
+import type { Right } from '#common/auth/identity.ts';
 import { displayNameKey, DisplayNameError, normalizeDisplayName } from './display-name.ts';
 
 /** A member's role in the roster: a token's admin or teacher teaches, its viewer only watches. */
@@ -27,6 +29,9 @@ export interface Member extends AmfObject {
   streams: string[];
   /** ms since the epoch */
   joinedAt: number;
+  /** Whether the member's microphone / camera is muted, as the member said with setMediaState; null: not said (a Flash client that never calls it). */
+  audioMuted: boolean | null;
+  videoMuted: boolean | null;
 }
 
 /** Shared object names and whether they are persistent; all are written by the server only. */
@@ -136,6 +141,8 @@ export class ClassroomApplication extends Application<ClassroomState> {
     this.register('getChatHistory', (client) => sortedValues(this.#state(client).chat));
     this.register('drawStroke', (client, stroke) => this.#drawStroke(client, stroke));
     this.register('getWhiteboard', (client) => sortedValues(this.#state(client).whiteboard));
+    this.register('undoStroke', (client) => this.#undoStroke(client));
+    this.register('setMediaState', (client, state) => this.#setMediaState(client, state));
     this.register('clearWhiteboard', (client) => {
       this.#requireRight(client, 'whiteboard.clear', 'clear the whiteboard');
       return this.#state(client).whiteboard.clear();
@@ -193,7 +200,7 @@ export class ClassroomApplication extends Application<ClassroomState> {
     for (const member of members.values()) {
       if (displayNameKey(member.name) === key) throw new ConnectRejectedError(`The name '${name}' is already in use in this room (as '${member.name}').`);
     }
-    const member: Member = { id: client.id, name, role, hand: false, streams: [], joinedAt: Date.now() };
+    const member: Member = { id: client.id, name, role, hand: false, streams: [], joinedAt: Date.now(), audioMuted: null, videoMuted: null };
     members.set(client.id, member);
     roster.set(client.id, member);
     if (room.state.room.get('recording') === undefined) this.#showRecording(room.path, this.services.recordings.isRoomRecording(room.path));
@@ -318,7 +325,7 @@ export class ClassroomApplication extends Application<ClassroomState> {
   }
 
   #drawStroke(client: AppClient, raw: AmfValue): number {
-    this.#member(client);
+    const member = this.#member(client);
     if (!isObject(raw) || !Array.isArray(raw.points) || raw.points.length === 0 || raw.points.length > MAX_STROKE_POINTS
       || !raw.points.every((p) => typeof p === 'number' && Number.isFinite(p))) {
       throw new CallFailedError(`drawStroke needs { points: [x0, y0, x1, y1, ...] } with 1..${MAX_STROKE_POINTS} numbers.`);
@@ -328,6 +335,8 @@ export class ClassroomApplication extends Application<ClassroomState> {
     const id = state.nextStrokeId++;
     const stroke: AmfObject = {
       id, by: client.id,
+      // The author by name too: a member who reconnects (a new client id) may still undo their strokes.
+      byName: member.name,
       tool: typeof raw.tool === 'string' ? raw.tool.slice(0, 32) : 'pen',
       color: typeof raw.color === 'number' ? raw.color : 0,
       width: typeof raw.width === 'number' ? raw.width : 2,
@@ -339,6 +348,35 @@ export class ClassroomApplication extends Application<ClassroomState> {
       throw new CallFailedError(`The whiteboard is full: ${(error as Error).message}. A teacher can clear it.`);
     }
     return id;
+  }
+
+  /** Removes the caller's own most recent stroke: its id, or null when they have none on the board. */
+  #undoStroke(client: AppClient): number | null {
+    const member = this.#member(client);
+    const { whiteboard } = this.#state(client);
+    const own = displayNameKey(member.name);
+    const key = whiteboard.keys().sort().reverse().find((k) => {
+      const stroke = whiteboard.get(k);
+      return isObject(stroke) && (stroke.by === client.id || (typeof stroke.byName === 'string' && displayNameKey(stroke.byName) === own));
+    });
+    if (key === undefined) return null;
+    this.#takeChange(client, 'undoStroke');
+    const stroke = whiteboard.get(key) as AmfObject;
+    whiteboard.remove(key);
+    return typeof stroke.id === 'number' ? stroke.id : null;
+  }
+
+  /** `{ audio?: boolean, video?: boolean }`: whether the caller's microphone and camera are muted, for everyone's roster. */
+  #setMediaState(client: AppClient, raw: AmfValue): Member {
+    const member = this.#member(client);
+    if (!isObject(raw) || (raw.audio !== undefined && typeof raw.audio !== 'boolean') || (raw.video !== undefined && typeof raw.video !== 'boolean')) {
+      throw new CallFailedError('setMediaState needs { audio?: boolean, video?: boolean }: true when muted.');
+    }
+    this.#takeChange(client, 'setMediaState');
+    if (typeof raw.audio === 'boolean') member.audioMuted = raw.audio;
+    if (typeof raw.video === 'boolean') member.videoMuted = raw.video;
+    this.#state(client).roster.set(member.id, member);
+    return member;
   }
 
   #setHand(client: AppClient, id: string, up: boolean): boolean {

@@ -3,8 +3,9 @@
  * a signed token (tokens.ts), or, where an application's policy allows it, from what the client
  * declares (`legacy`) or nothing at all (`optional`: anonymous). Every later check (publish, play,
  * a privileged method, a download) asks the identity, so roles never come from what a client says
- * after the fact, and a token for one room opens no other.
+ * after the fact, and a token for one room opens no other. Origin and edge both ask it.
  */
+import { AccessDeniedError } from './access-denied.ts';
 
 export type Role = 'admin' | 'teacher' | 'student' | 'viewer';
 export const ROLES: readonly Role[] = ['admin', 'teacher', 'student', 'viewer'];
@@ -82,4 +83,13 @@ export class Identity {
   describe(): Record<string, string> {
     return { auth: this.source, role: this.role, ...(this.sub !== null ? { sub: this.sub } : {}) };
   }
+}
+
+/**
+ * Throws AccessDeniedError unless `identity` is for `scopePath` (auth.wrong_room) and, when `right`
+ * is given, may do it there (auth.forbidden). The edge asks the same (gateway/http/edge-token-check.ts).
+ */
+export function requireAccess(identity: Identity, scopePath: string, right?: Right): void {
+  if (!identity.covers(scopePath)) throw new AccessDeniedError('auth.wrong_room', `this token is for ${identity.room}, not ${scopePath}`);
+  if (right !== undefined && !identity.may(right)) throw new AccessDeniedError('auth.forbidden', `a ${identity.role} may not ${right} here`);
 }

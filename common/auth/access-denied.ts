@@ -5,7 +5,7 @@
  * reason, the WebSocket to `{ type: 'error', code: 'forbidden' }`, HTTP to 401 (no or bad token) or
  * 403 (a valid token that does not allow it).
  */
-import { OriginError } from '../core/errors.ts';
+import { ClientError } from '../client-error.ts';
 
 export type AccessDeniedCode = 'auth.no_token' | 'auth.expired' | 'auth.bad_token' | 'auth.wrong_room' | 'auth.forbidden';
 export const ACCESS_DENIED_CODES: readonly AccessDeniedCode[] = ['auth.no_token', 'auth.expired', 'auth.bad_token', 'auth.wrong_room', 'auth.forbidden'];
@@ -20,7 +20,7 @@ export function accessDeniedStatus(code: AccessDeniedCode): 401 | 403 {
   return code === 'auth.wrong_room' || code === 'auth.forbidden' ? 403 : 401;
 }
 
-export class AccessDeniedError extends OriginError {
+export class AccessDeniedError extends ClientError {
   declare readonly code: AccessDeniedCode;
   constructor(code: AccessDeniedCode, reason: string) {
     super(code, reason);
