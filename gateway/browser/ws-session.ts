@@ -126,7 +126,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     this.#tcUrl = requestTcUrl(req, 'ws');
     this.log = log.with({ session: `ws#${this.id}`, peer: `${this.#remoteAddress}:${req.socket.remotePort ?? 0}` });
     this.#client = new LinkClient(link, { sessionId: this.id, protocol: this.protocol, remoteAddress: this.#remoteAddress, remotePort: req.socket.remotePort ?? 0, log: this.log });
-    this.#client.on('status', (streamId, info) => this.#sendJson({ type: 'status', streamId, info: amfToJson(info) }));
+    this.#client.on('status', (streamId, info) => this.#relay('a stream status', () => ({ type: 'status', streamId, info: amfToJson(info) })));
     this.#client.on('call', (call) => this.#onServerCall(call));
     this.#webrtc = new BrowserWebRtc(signallers, { protocol: WEBRTC_PROTOCOL, tcUrl: this.#tcUrl, remoteAddress: this.#remoteAddress, remotePort: req.socket.remotePort ?? 0 },
       limits, (message) => this.#sendJson(message), this.log);
@@ -185,6 +185,43 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
       return;
     }
     this.#ws.send(JSON.stringify(message));
+  }
+
+  /**
+   * Sends what `build` makes of values the origin sent. A value JSON cannot carry (one that contains
+   * itself, or expands past amf-json.ts's budget; any Flash client can store one in a shared object
+   * or pass one to a call) reaches the browser as an `unrepresentable` error instead, with the
+   * call's id when it answers one, and the session goes on.
+   */
+  #relay(what: string, build: () => ServerMessage, id?: CallId): void {
+    let message: ServerMessage;
+    try {
+      message = build();
+    } catch (error) {
+      if (!(error instanceof JsonAmfError)) throw error;
+      this.#unrepresentable(what, error, id);
+      return;
+    }
+    this.#sendJson(message);
+  }
+
+  /** `keys` of `slots` as JSON; a slot JSON cannot carry is left out and the browser told which (see #relay). */
+  #slotsAsJson(owner: string, slots: Record<string, AmfValue>, keys: readonly string[]): Record<string, JsonValue> {
+    const json: Record<string, JsonValue> = {};
+    for (const key of keys) {
+      try {
+        json[key] = amfToJson(slots[key]!);
+      } catch (error) {
+        if (!(error instanceof JsonAmfError)) throw error;
+        this.#unrepresentable(`'${key}' of ${owner}`, error);
+      }
+    }
+    return json;
+  }
+
+  #unrepresentable(what: string, error: JsonAmfError, id?: CallId): void {
+    this.log.warn('a value from the origin has no JSON form; not sent to the browser', { what, reason: error.message });
+    this.#error('unrepresentable', `${what} cannot be sent as JSON: ${error.message}`, { id });
   }
 
   #error(code: BrowserErrorCode, message: string, extra: { id?: CallId | undefined; info?: JsonValue } = {}): void {
@@ -330,11 +367,11 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     if (method === 'connect' || method.startsWith('_') || !/^[A-Za-z][A-Za-z0-9_.]*$/.test(method)) throw new BadMessage('bad_message', `'${method}' is not a method name a browser may call`);
     if (this.#client.pendingCalls >= this.#limits.maxPendingCalls) throw new BadMessage('too_many_calls', `at most ${this.#limits.maxPendingCalls} calls may await an answer`);
     this.#client.call(method, ...args).then(
-      (values) => this.#sendJson({ type: 'result', id, value: amfToJson(values[0] ?? null) }),
+      (values) => this.#relay(`the result of '${method}'`, () => ({ type: 'result', id, value: amfToJson(values[0] ?? null) }), id),
       (error: Error) => {
         if (!(error instanceof RtmpCallError)) return; // the session ended: the browser gets 'closed' instead
         const status = error.info;
-        this.#sendJson({ type: 'error', id, code: 'call_failed', message: String(status.description ?? status.code ?? 'call failed'), info: amfToJson(status) });
+        this.#relay(`the error of '${method}'`, () => ({ type: 'error', id, code: 'call_failed', message: String(status.description ?? status.code ?? 'call failed'), info: amfToJson(status) }), id);
       },
     );
   }
@@ -380,27 +417,28 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     const name = so.name;
     so.on('sync', (events: SharedObjectEvent[], version: number) => {
       if (events.some((e) => e.kind === 'useSuccess')) {
-        this.#sendJson({ type: 'so.sync', name, version, data: amfToJson(so.data) });
+        this.#sendJson({ type: 'so.sync', name, version, data: this.#slotsAsJson(`shared object '${name}'`, so.data, Object.keys(so.data)) });
         return;
       }
-      const changed: Record<string, JsonValue> = {};
+      const changedKeys: string[] = [];
       const deleted: string[] = [];
       let cleared = false;
       for (const e of events) {
         if (e.kind === 'change' || e.kind === 'success') {
-          if (Object.hasOwn(so.data, e.key)) changed[e.key] = amfToJson(so.data[e.key]);
+          if (Object.hasOwn(so.data, e.key)) changedKeys.push(e.key);
         } else if (e.kind === 'remove') deleted.push(e.key);
         else if (e.kind === 'clear') cleared = true;
       }
+      const changed = this.#slotsAsJson(`shared object '${name}'`, so.data, changedKeys);
       if (cleared || deleted.length || Object.keys(changed).length) this.#sendJson({ type: 'so.change', name, version, changed, deleted, cleared });
     });
-    so.on('send', (handler, args) => this.#sendJson({ type: 'so.message', name, handler, args: args.map((a) => amfToJson(a)) }));
+    so.on('send', (handler, args) => this.#relay(`message '${handler}' of shared object '${name}'`, () => ({ type: 'so.message', name, handler, args: args.map((a) => amfToJson(a)) })));
     so.on('status', (code, level) => this.#sendJson({ type: 'so.status', name, code, level }));
   }
 
   /** A call of the server on this client (NetConnection.client): answered by {type:'result'|'error', id}. */
   #onServerCall(call: ServerCall): void {
-    this.#sendJson({ type: 'call', id: call.transactionId !== 0 ? call.transactionId : null, method: call.method, args: call.args.map((a) => amfToJson(a)) });
+    this.#relay(`the server's call of '${call.method}'`, () => ({ type: 'call', id: call.transactionId !== 0 ? call.transactionId : null, method: call.method, args: call.args.map((a) => amfToJson(a)) }));
   }
 
   #onConnectReply(ok: boolean, info: AmfValue): void {
@@ -410,10 +448,10 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
       const reason = String(status.application ?? status.description ?? status.code ?? 'refused');
       // The origin's authorization says why in `error` (auth.*): no, bad or expired token, another room's.
       const denied = typeof status.error === 'string' && status.error.startsWith('auth.');
-      return this.#refuseJoin(denied ? 'forbidden' : 'join_failed', reason, amfToJson(info ?? null));
+      return this.#refuseJoin(denied ? 'forbidden' : 'join_failed', reason, this.#slotsAsJson('the connect answer', { info: info ?? null }, ['info']).info ?? null);
     }
     this.#joined = true;
-    this.#sendJson({ type: 'joined', info: amfToJson(info ?? null) });
+    this.#sendJson({ type: 'joined', info: this.#slotsAsJson('the connect answer', { info: info ?? null }, ['info']).info ?? null });
   }
 
   #onClose(): void {

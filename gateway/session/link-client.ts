@@ -153,8 +153,7 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
 
   /** NetStream.receiveAudio/receiveVideo: whether the origin should send this kind of media on the stream (no answer comes). */
   receiveMedia(streamId: number, kind: 'audio' | 'video', flag: boolean): void {
-    const command = kind === 'audio' ? 'receiveAudio' : 'receiveVideo';
-    this.#send(encodeCommand({ name: command, transactionId: 0, commandObject: null, args: [flag] }, streamId));
+    this.#sendStreamCommand(streamId, kind === 'audio' ? 'receiveAudio' : 'receiveVideo', [flag]);
   }
 
   /** Answers a server call with `_result`; false when no call of the server awaits that answer. */
@@ -231,8 +230,13 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
     return new Promise((resolve, reject) => {
       this.#streamStarts.get(streamId)?.reject(new Error(`'${command}' replaced '${this.#streamStarts.get(streamId)!.command}' on stream ${streamId}`));
       this.#streamStarts.set(streamId, { command, code, resolve, reject });
-      this.#send(encodeCommand({ name: command, transactionId: 0, commandObject: null, args }, streamId));
+      this.#sendStreamCommand(streamId, command, args);
     });
+  }
+
+  /** A NetStream command (transaction 0: answered, if at all, by an onStatus on the stream). */
+  #sendStreamCommand(streamId: number, command: string, args: AmfValue[]): void {
+    this.#send(encodeCommand({ name: command, transactionId: 0, commandObject: null, args }, streamId));
   }
 
   #reply(transactionId: number, name: '_result' | '_error', value: AmfValue): boolean {

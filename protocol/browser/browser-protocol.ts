@@ -22,7 +22,9 @@ export const MAX_STROKE_POINTS = 10_000;
 /** Reasons a message is refused: the `code` of the error reply. */
 export type BrowserErrorCode = 'bad_json' | 'too_large' | 'bad_message' | 'rate_limited' | 'not_joined' | 'already_joined'
   | 'too_many_calls' | 'too_many_shared_objects' | 'join_failed' | 'forbidden' | 'call_failed' | 'no_origin'
-  | 'bad_sdp' | 'webrtc_refused' | 'webrtc_unavailable' | 'too_many_webrtc_sessions' | 'unknown_session';
+  | 'bad_sdp' | 'webrtc_refused' | 'webrtc_unavailable' | 'too_many_webrtc_sessions' | 'unknown_session'
+  /** A value the origin sent (a shared object's slot, a call's result or arguments) that JSON cannot carry. */
+  | 'unrepresentable';
 
 /** A call id chosen by the page: a string of 1..64 characters or a safe integer. */
 export type CallId = string | number;

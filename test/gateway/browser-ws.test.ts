@@ -12,7 +12,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../support/chromium.ts';
+import WebSocket from 'ws';
 import { RtmpClient } from '#common/rtmp-client.ts';
+import { RemoteSharedObject } from '#common/remote-shared-object.ts';
+import { sharedObjectMessage } from '#protocol/rtmp/shared-object.ts';
+import type { RtmpMessage } from '#protocol/rtmp/message.ts';
 import { stopAll } from '../support/processes.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
 import { librtmp } from '../support/peers.ts';
@@ -256,6 +260,67 @@ test('the classroom page joins, shows the roster, sends chat and draws a stroke'
     }
   } finally {
     await page.close();
+  }
+});
+
+/**
+ * `notes.send('draw', value)` with a value of 8.1 MB in AMF0, under the 8 MiB message limit, that names
+ * one 8 MB string twice (the second time by reference) beside 100,000 nulls: the origin writes it out
+ * in full to the object's users (16.1 MB, under RTMP's 16 MiB), which the edge's JSON budget for one
+ * value (16 MiB, 8 bytes a value besides the text) refuses. Written by hand: our encoder writes no references.
+ */
+function expandingSend(version: number): RtmpMessage {
+  const holder = Buffer.concat([Buffer.from([0x03, 0x00, 0x01, 0x73, 0x0c]), u32(8_000_000), Buffer.alloc(8_000_000, 0x61), Buffer.from([0x00, 0x00, 0x09])]);
+  // The strict array is AMF0 reference 0, the holder object reference 1.
+  const value = Buffer.concat([Buffer.from([0x0a]), u32(100_002), holder, Buffer.from([0x07, 0x00, 0x01]), Buffer.alloc(100_000, 0x05)]);
+  const message = sharedObjectMessage({ name: 'notes', version, persistent: false, events: [{ kind: 'send', handler: 'draw', args: [] }] });
+  // The event's length sits in the 4 bytes after its type, which follows the name and the 12-byte header.
+  const lengthAt = 2 + 'notes'.length + 12 + 1;
+  const payload = Buffer.concat([message.payload, value]);
+  payload.writeUInt32BE(payload.readUInt32BE(lengthAt) + value.length, lengthAt);
+  return { ...message, payload };
+}
+
+function u32(value: number): Buffer {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(value);
+  return bytes;
+}
+
+test('a shared-object message JSON cannot carry reaches a browser as an unrepresentable error; the session goes on', { timeout: 120_000 }, async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${edge().httpPort}/ws`);
+  const replies: Array<Record<string, any>> = [];
+  const waiters: Array<{ match: (reply: Record<string, any>) => boolean; resolve: (reply: Record<string, any>) => void }> = [];
+  const next = (match: (reply: Record<string, any>) => boolean) => new Promise<Record<string, any>>((resolve) => {
+    const seen = replies.find(match);
+    if (seen) resolve(seen);
+    else waiters.push({ match, resolve });
+  });
+  ws.on('message', (data) => {
+    const reply = JSON.parse(String(data)) as Record<string, any>;
+    replies.push(reply);
+    for (const waiter of waiters.filter((w) => w.match(reply))) waiter.resolve(reply);
+  });
+  await next((reply) => reply.type === 'hello');
+  ws.send(JSON.stringify({ type: 'join', room: 'bigvalue', name: 'Page', token: await member('bigvalue', 'Page') }));
+  await next((reply) => reply.type === 'joined');
+  ws.send(JSON.stringify({ type: 'so.use', name: 'notes' }));
+  await next((reply) => reply.type === 'so.sync' && reply.name === 'notes');
+  const { client } = await RtmpClient.connect(`${edge().base}/classroom/bigvalue`, { connectArgs: [{ token: await member('bigvalue', 'Flash') }] });
+  try {
+    const notes = await new RemoteSharedObject(client, 'notes', false).connect(10_000);
+    client.send(expandingSend(notes.version), 3);
+    notes.set('small', 'still here');
+    const error = await next((reply) => reply.type === 'error' && reply.code === 'unrepresentable');
+    assert.match(error.message, /message 'draw' of shared object 'notes'/);
+    const change = await next((reply) => reply.type === 'so.change' && reply.name === 'notes' && 'small' in reply.changed);
+    assert.equal(change.changed.small, 'still here');
+    ws.send(JSON.stringify({ type: 'call', id: 'after', method: 'echo', args: ['ok'] }));
+    const result = await next((reply) => reply.id === 'after');
+    assert.deepEqual([result.type, result.value], ['result', 'ok']);
+  } finally {
+    client.close();
+    ws.close();
   }
 });
 
