@@ -194,34 +194,35 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
    * call's id when it answers one, and the session goes on.
    */
   #relay(what: string, build: () => ServerMessage, id?: CallId): void {
-    let message: ServerMessage;
-    try {
-      message = build();
-    } catch (error) {
-      if (!(error instanceof JsonAmfError)) throw error;
-      this.#unrepresentable(what, error, id);
-      return;
-    }
-    this.#sendJson(message);
+    const message = this.#converted(what, build, id);
+    if (message !== undefined) this.#sendJson(message);
   }
 
   /** `keys` of `slots` as JSON; a slot JSON cannot carry is left out and the browser told which (see #relay). */
   #slotsAsJson(owner: string, slots: Record<string, AmfValue>, keys: readonly string[]): Record<string, JsonValue> {
     const json: Record<string, JsonValue> = {};
     for (const key of keys) {
-      try {
-        json[key] = amfToJson(slots[key]!);
-      } catch (error) {
-        if (!(error instanceof JsonAmfError)) throw error;
-        this.#unrepresentable(`'${key}' of ${owner}`, error);
-      }
+      const value = this.#asJson(`'${key}' of ${owner}`, slots[key]!);
+      if (value !== undefined) json[key] = value;
     }
     return json;
   }
 
-  #unrepresentable(what: string, error: JsonAmfError, id?: CallId): void {
-    this.log.warn('a value from the origin has no JSON form; not sent to the browser', { what, reason: error.message });
-    this.#error('unrepresentable', `${what} cannot be sent as JSON: ${error.message}`, { id });
+  /** `value` as JSON; undefined, and the browser told (see #relay), when JSON cannot carry it. */
+  #asJson(what: string, value: AmfValue): JsonValue | undefined {
+    return this.#converted(what, () => amfToJson(value));
+  }
+
+  /** What `convert` returns; undefined when it meets a value JSON cannot carry, which is logged and told to the browser. */
+  #converted<T>(what: string, convert: () => T, id?: CallId): T | undefined {
+    try {
+      return convert();
+    } catch (error) {
+      if (!(error instanceof JsonAmfError)) throw error;
+      this.log.warn('a value from the origin has no JSON form; not sent to the browser', { what, reason: error.message });
+      this.#error('unrepresentable', `${what} cannot be sent as JSON: ${error.message}`, { id });
+      return undefined;
+    }
   }
 
   #error(code: BrowserErrorCode, message: string, extra: { id?: CallId | undefined; info?: JsonValue } = {}): void {
@@ -444,14 +445,15 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
   #onConnectReply(ok: boolean, info: AmfValue): void {
     this.#joining = false;
     const status = (info ?? {}) as AmfObject;
+    const infoJson = this.#asJson('the connect answer', info ?? null) ?? null;
     if (!ok) {
       const reason = String(status.application ?? status.description ?? status.code ?? 'refused');
       // The origin's authorization says why in `error` (auth.*): no, bad or expired token, another room's.
       const denied = typeof status.error === 'string' && status.error.startsWith('auth.');
-      return this.#refuseJoin(denied ? 'forbidden' : 'join_failed', reason, this.#slotsAsJson('the connect answer', { info: info ?? null }, ['info']).info ?? null);
+      return this.#refuseJoin(denied ? 'forbidden' : 'join_failed', reason, infoJson);
     }
     this.#joined = true;
-    this.#sendJson({ type: 'joined', info: this.#slotsAsJson('the connect answer', { info: info ?? null }, ['info']).info ?? null });
+    this.#sendJson({ type: 'joined', info: infoJson });
   }
 
   #onClose(): void {
