@@ -142,11 +142,21 @@ export async function recordAvSync(url: string, seconds: number, dir: string): P
   return { file, report: await measureAvSync(file) };
 }
 
-/** Asserts that a recording of `seconds` had its flashes and beeps found and paired, and every pair within `limitMs`. */
+/**
+ * How far one pair may stray when the median is in sync: a loaded browser that draws a flash a few frames
+ * late (or drops them) moves one pair by ~100 ms; a track the server placed wrongly moves every pair.
+ */
+const OUTLIER_FACTOR = 2.5;
+
+/**
+ * Asserts that a recording of `seconds` had its flashes and beeps found and paired, that the median offset
+ * is within `limitMs`, and that no single pair is off by more than OUTLIER_FACTOR times that.
+ */
 export function assertInSync(report: AvSyncReport, seconds: number, limitMs: number): void {
   console.log(`  offsets (ms): ${report.pairs.map((p) => p.offsetMs.toFixed(0)).join(' ')}`);
   assert.ok(report.pairs.length >= seconds / 2, `flashes and beeps found and paired: ${formatAvSync(report)}`);
+  assert.ok(Math.abs(report.medianMs) <= limitMs, `audio is ${report.medianMs.toFixed(1)} ms off video at the median: ${formatAvSync(report)}`);
   for (const pair of report.pairs) {
-    assert.ok(Math.abs(pair.offsetMs) <= limitMs, `beep at ${pair.audio.toFixed(3)} s is ${pair.offsetMs.toFixed(1)} ms off its flash at ${pair.video.toFixed(3)} s: ${formatAvSync(report)}`);
+    assert.ok(Math.abs(pair.offsetMs) <= limitMs * OUTLIER_FACTOR, `beep at ${pair.audio.toFixed(3)} s is ${pair.offsetMs.toFixed(1)} ms off its flash at ${pair.video.toFixed(3)} s: ${formatAvSync(report)}`);
   }
 }
