@@ -28,14 +28,14 @@ import { isWildcardAddress } from '#common/listen.ts';
 import { ConfigError, readConfigFile, flagLayers, mergeLayers, printConfigAndExit, settingFlag, takeConfigOptions, type SettingFlag } from '#common/config-file.ts';
 import { ORIGIN_FLAGS, ORIGIN_USAGE, originConfigFrom, originSettings, printableOriginConfig, type OriginConfig } from './origin/config.ts';
 import { Origin } from './origin/origin.ts';
-import { checkEdgeConfig, defaultEdgeConfig, edgeSettings, printableEdgeConfig } from './gateway/config.ts';
+import { checkEdgeConfig, httpUrlOf, defaultEdgeConfig, edgeSettings, printableEdgeConfig } from './gateway/config.ts';
 import { Edge } from './gateway/edge.ts';
 
 /** The local edge's settings: an edge's, but its link (to this process's origin) and what the whole process shares. */
-const localEdgeSettings = edgeSettings.omit({ origins: true, secret: true, secretFile: true, originTls: true, originCaFile: true, tokenSecret: true, tokenSecretFile: true, logLevel: true, logLevels: true, logFormat: true, shutdownDeadlineMs: true });
+const localEdgeSettings = edgeSettings.omit({ origins: true, cluster: true, secret: true, secretFile: true, originTls: true, originCaFile: true, tokenSecret: true, tokenSecretFile: true, originHttp: true, logLevel: true, logLevels: true, logFormat: true, shutdownDeadlineMs: true });
 type LocalEdgeConfig = z.output<typeof localEdgeSettings>;
 
-const { secretFile: _secretFile, originTls: _originTls, originCaFile: _originCaFile, tokenSecret: _tokenSecret, tokenSecretFile: _tokenSecretFile, logLevel: _logLevel, logLevels: _logLevels, logFormat: _logFormat, shutdownDeadlineMs: _deadline, ...edgeDefaults } = defaultEdgeConfig;
+const { cluster: _cluster, secretFile: _secretFile, originTls: _originTls, originCaFile: _originCaFile, tokenSecret: _tokenSecret, tokenSecretFile: _tokenSecretFile, originHttp: _originHttp, logLevel: _logLevel, logLevels: _logLevels, logFormat: _logFormat, shutdownDeadlineMs: _deadline, ...edgeDefaults } = defaultEdgeConfig;
 const defaultLocalEdgeConfig: LocalEdgeConfig = { ...edgeDefaults, name: `${hostname()}-edge`, publicUrl: '' };
 
 const LOCAL_EDGE_FLAGS: readonly SettingFlag[] = [
@@ -78,6 +78,11 @@ function loadConfig(argv: string[]): LocalClusterConfig {
   return { origin, edge, logLevel: origin.logLevel, logLevels: origin.logLevels, logFormat: origin.logFormat, shutdownDeadlineMs: origin.shutdownDeadlineMs };
 }
 
+/** Where this process's edge dials its own origin's listener bound to `address`. */
+function loopbackIfWildcard(address: string): string {
+  return isWildcardAddress(address) ? '127.0.0.1' : address;
+}
+
 /** The origin and its local edge as one service: the edge starts once the origin's link listens. */
 class LocalCluster {
   readonly origin: Origin;
@@ -97,11 +102,13 @@ class LocalCluster {
   }
 
   async start(): Promise<void> {
-    const { link } = await this.origin.start();
+    const { link, http } = await this.origin.start();
     if (!link) throw new Error('the origin did not start its link listener');
     this.#edge = new Edge({
       ...this.#edgeConfig,
-      origins: [{ host: isWildcardAddress(link.address) ? '127.0.0.1' : link.address, port: link.port }],
+      origins: [{ host: loopbackIfWildcard(link.address), port: link.port }],
+      // In cluster mode the local edge follows the same directory: its clients go to their room's owner, this origin or another.
+      cluster: this.origin.config.cluster,
       secret: this.#linkSecret,
       secretFile: null,
       originTls: false,
@@ -109,6 +116,8 @@ class LocalCluster {
       // The origin's own token secret: the local edge refuses bad tokens before they reach the link.
       tokenSecret: this.origin.config.tokenSecret ?? storedSecret(this.origin.config.dataDir, 'token-secret'),
       tokenSecretFile: null,
+      // The pages' recordings (forwarded by the edge) are this origin's.
+      originHttp: httpUrlOf(loopbackIfWildcard(http.address), http.port),
       logLevel: this.origin.config.logLevel,
       logLevels: this.origin.config.logLevels,
       logFormat: this.origin.config.logFormat,

@@ -28,14 +28,10 @@
  *    stream (H.264 with B-frames, Sorenson Spark: the edge re-encodes them for WebRTC): the same
  *    difference for N viewers sharing it, and what is left after N forwarded streams.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { networkInterfaces } from 'node:os';
 import { parseArgs } from 'node:util';
-import type { BrowserContext } from 'playwright-core';
-import { printOutput, stopAll } from '../test/support/processes.ts';
-import { loopbackNamespaceCommand } from '../test/support/netns.ts';
+import { printOutput } from '../test/support/processes.ts';
+import { inLoopbackNamespace } from './lib/loopback-namespace.ts';
+import { checkBrowserBenchPrerequisites, runBrowserBench } from './lib/browser-bench.ts';
 import type { Cluster, EdgeProcess } from '../test/support/cluster.ts';
 import { percentile } from '../test/support/synthetic-publisher.ts';
 import { positiveNumber } from './lib/options.ts';
@@ -57,9 +53,6 @@ const BITRATE = 1_000_000;
 const WARMUP_MS = 5000;
 /** Before a CPU window: connections set up, first keyframes sent. */
 const SETTLE_MS = 3000;
-const CHROMIUM = '/usr/bin/chromium';
-/** Set in the re-run inside the namespace, so a namespace that still has other interfaces is an error, not a loop. */
-const IN_NAMESPACE_ENV = 'CG_BENCH_LOOPBACK_NAMESPACE';
 
 const TRANSCODED_LABELS: Partial<Record<StampedCodec, string>> = { 'h264-bframes': 'H.264 with B-frames', flash: 'Sorenson Spark (Flash)' };
 
@@ -94,45 +87,12 @@ function parseOptions(): { seconds: number; cpuSeconds: number; viewers: number;
 let options: ReturnType<typeof parseOptions>;
 try {
   options = parseOptions();
-  checkPrerequisites();
+  checkBrowserBenchPrerequisites('WebRTC bench');
 } catch (error) {
   console.error((error as Error).message);
   process.exit(1);
 }
 const { seconds, cpuSeconds, viewers, transcoded } = options;
-
-/** Says what is missing and how to get it, before anything starts. */
-function checkPrerequisites(): void {
-  const missing: string[] = [];
-  if (spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' }).error) missing.push('ffmpeg is not on PATH (bash scripts/setup.sh, or apt-get install ffmpeg)');
-  if (!existsSync(CHROMIUM)) missing.push(`Chromium is not at ${CHROMIUM} (apt-get install chromium)`);
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-  } catch {
-    missing.push('playwright-core is not installed (npm install)');
-  }
-  for (const tool of ['unshare', 'ip']) {
-    if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).error) missing.push(`${tool} is not on PATH (apt-get install util-linux iproute2)`);
-  }
-  if (missing.length > 0) throw new Error(`cannot run the WebRTC bench:\n  ${missing.join('\n  ')}`);
-}
-
-function loopbackOnly(): boolean {
-  return Object.keys(networkInterfaces()).every((name) => name === 'lo');
-}
-
-/** Runs this bench again inside a new loopback-only network namespace; resolves with its exit code. */
-async function rerunInLoopbackNamespace(): Promise<number> {
-  const { command, args } = loopbackNamespaceCommand([process.execPath, ...process.argv.slice(1)]);
-  const child = spawn(command, args, { stdio: 'inherit', env: { ...process.env, [IN_NAMESPACE_ENV]: '1' } });
-  // Ctrl-C reaches the inner run too (same process group): it stops its processes and exits. Forward a kill.
-  process.on('SIGINT', () => undefined);
-  process.on('SIGTERM', () => child.kill('SIGTERM'));
-  return new Promise((resolve) => {
-    child.once('error', (error) => { console.error(`cannot start the namespace: ${error.message}`); resolve(1); });
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
-}
 
 // ---- figures -------------------------------------------------------------------------------------
 
@@ -404,53 +364,27 @@ async function transcodedCpu(codec: StampedCodec, edgeA: EdgeProcess, edgeB: Edg
 async function main(): Promise<void> {
   epoch = Date.now();
   // Loaded only here: the checks above say what is missing first.
-  const { launchChromium, MEDIA_ARGS } = await import('../test/support/chromium.ts');
   const { startCluster } = await import('../test/support/cluster.ts');
   const { BenchPage } = await import('./lib/webrtc-bench-page.ts');
-  let browser: BrowserContext | null = null;
-  let cleaning: Promise<void> | null = null;
-  const cleanUp = (): Promise<void> => (cleaning ??= (async () => {
-    await browser?.close().catch(() => undefined);
-    await stopAll();
-  })());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => {
-      console.error(`\n${signal}: stopping the browser, ffmpeg and the cluster...`);
-      void cleanUp().finally(() => process.exit(130));
-    });
-  }
-  let failed = false;
   let cluster: Cluster | null = null;
-  try {
+  const failed = await runBrowserBench('WebRTC bench', async (launchBrowser) => {
     console.log('starting origin, edges A and B (127.0.0.1 only) and headless Chromium...');
     cluster = await startCluster(['webrtc-a', 'webrtc-b'], { edgeArgs: ['--webrtc-bind', '127.0.0.1'] });
     const [edgeA, edgeB] = cluster.edges as [EdgeProcess, EdgeProcess];
-    browser = await launchChromium(MEDIA_ARGS, { handleSignals: false });
-    const context = browser;
+    const context = await launchBrowser();
     await run(edgeA, edgeB, (edge) => BenchPage.open(context, `http://127.0.0.1:${edge.httpPort}`, epoch));
-  } catch (error) {
-    console.error(`\nWebRTC bench failed: ${(error as Error).message}`);
-    for (const edge of cluster?.edges ?? []) {
+  }, () => {
+    for (const edge of (cluster as Cluster | null)?.edges ?? []) {
       const exit = edge.child.exitCode ?? edge.child.signalCode;
       if (exit !== null) {
         console.error(`edge ${edge.name} exited (${exit}); its last log lines:`);
         printOutput(edge.child, 15);
       }
     }
-    failed = true;
-  } finally {
-    await cleanUp();
-  }
+  });
   if (latencyRows.length + cpuRows.length > 0) printTable();
   // node-datachannel's threads (the floor's receivers live in this process) would keep it alive.
   process.exit(failed ? 1 : 0);
 }
 
-if (loopbackOnly()) {
-  await main();
-} else if (process.env[IN_NAMESPACE_ENV]) {
-  console.error(`the network namespace still has other interfaces (${Object.keys(networkInterfaces()).join(', ')}): refusing to run WebRTC outside loopback`);
-  process.exit(1);
-} else {
-  process.exit(await rerunInLoopbackNamespace());
-}
+await inLoopbackNamespace(main);

@@ -1,11 +1,12 @@
 /**
- * Limits every server that takes RTMP clients applies the same way (origin and edge): a client
+ * Limits every server that takes clients applies the same way (origin and edge): a client
  * must behave the same whichever it connects to, so the numbers live in one place, as settings
- * of both processes' configurations (common/config-file.ts).
+ * of both processes' configurations (common/config-file.ts). The per-address ones are applied by
+ * common/address-limits.ts, the HTTP ones by common/http-limits.ts.
  */
 import { z } from 'zod';
 import { MAX_MESSAGE_LENGTH } from '#protocol/rtmp/chunk-encoder.ts';
-import { wholeNumber } from './config-file.ts';
+import { settingFlag, wholeNumber, type SettingFlag } from './config-file.ts';
 
 export const clientLimitSettings = {
   maxConnections: wholeNumber(1).describe('Clients accepted at once (at the edge: of every protocol); one more is refused.'),
@@ -16,6 +17,16 @@ export const clientLimitSettings = {
   maxPlayerBacklogBytes: wholeNumber(1024).describe('Unsent bytes per player past which its frames are dropped to the next keyframe.'),
   maxGopBytes: wholeNumber(1024).describe('Largest group of pictures cached per stream for instant start.'),
   maxMessageBytes: wholeNumber(1024, MAX_MESSAGE_LENGTH).describe('Largest RTMP message accepted from a client (RTMP itself allows 16 MiB - 1).'),
+  connectTimeoutMs: wholeNumber(100, 600_000).describe('After its handshake an RTMP client must send connect within this time, whatever else it sends (acknowledgements, pings, chunk sizes do not count).'),
+  maxConnectionsPerAddress: wholeNumber(1).describe('Connections one client address may hold at once, of every protocol (RTMP, RTMPT, HTTP and WebSocket connections, WebRTC sessions); one more is refused (RTMP: closed; HTTP: 429). A school behind one NAT address is one address.'),
+  maxHandshakesPerAddress: wholeNumber(1).describe('Connections of one address still in their RTMP handshake (or before their first HTTP request) at once; one more is refused.'),
+  connectionsPerSecondPerAddress: wholeNumber(1).describe('New connections one address may open per second, sustained (a token bucket); one more is refused.'),
+  connectionBurstPerAddress: wholeNumber(1).describe('New connections one address may open at once above connectionsPerSecondPerAddress (a class opening the page together).'),
+  httpHeadersTimeoutMs: wholeNumber(100, 600_000).describe('On every HTTP port: a request\'s headers must arrive within this time (slowloris; a connection that sends nothing is closed too), else 408.'),
+  httpRequestTimeoutMs: wholeNumber(100, 3_600_000).describe('On every HTTP port: a whole request (headers and body) must arrive within this time, else 408.'),
+  httpMaxHeaderBytes: wholeNumber(1024, 1024 * 1024).describe('On every HTTP port: largest request head (request line and headers), else 431.'),
+  httpKeepAliveTimeoutMs: wholeNumber(100, 600_000).describe('On every HTTP port: a kept-alive connection with no request for this long is closed.'),
+  httpMaxRequestsPerSocket: wholeNumber(0).describe('On every HTTP port: requests one kept-alive connection may carry, then it is closed (0: no limit).'),
 };
 
 export type ClientLimits = { [K in keyof typeof clientLimitSettings]: z.output<(typeof clientLimitSettings)[K]> };
@@ -30,7 +41,29 @@ export const defaultClientLimits: ClientLimits = {
   maxPlayerBacklogBytes: 2 * 1024 * 1024,
   maxGopBytes: 32 * 1024 * 1024,
   maxMessageBytes: 8 * 1024 * 1024,
+  connectTimeoutMs: 10_000,
+  // A class of 30 behind one NAT address, each with a page, a WebSocket, players and a publisher, fits many times over.
+  maxConnectionsPerAddress: 200,
+  maxHandshakesPerAddress: 50,
+  connectionsPerSecondPerAddress: 50,
+  connectionBurstPerAddress: 200,
+  httpHeadersTimeoutMs: 10_000,
+  httpRequestTimeoutMs: 30_000,
+  httpMaxHeaderBytes: 16 * 1024,
+  httpKeepAliveTimeoutMs: 5_000,
+  httpMaxRequestsPerSocket: 1000,
 };
+
+/** Flags of the limits an operator (or a test) most often sets, the same on both processes. */
+export const CLIENT_LIMIT_FLAGS: readonly SettingFlag[] = [
+  settingFlag('connect-timeout-ms', 'connectTimeoutMs', 'number'),
+  settingFlag('max-connections-per-address', 'maxConnectionsPerAddress', 'number'),
+  settingFlag('max-handshakes-per-address', 'maxHandshakesPerAddress', 'number'),
+  settingFlag('connections-per-second-per-address', 'connectionsPerSecondPerAddress', 'number'),
+  settingFlag('connection-burst-per-address', 'connectionBurstPerAddress', 'number'),
+  settingFlag('http-headers-timeout-ms', 'httpHeadersTimeoutMs', 'number'),
+];
+export const CLIENT_LIMIT_USAGE = '[--connect-timeout-ms MS] [--max-connections-per-address N] [--max-handshakes-per-address N] [--connections-per-second-per-address N] [--connection-burst-per-address N] [--http-headers-timeout-ms MS]';
 
 /** Just the client limits of a larger configuration, to hand to another server of the same process. */
 export function clientLimitsOf(config: ClientLimits): ClientLimits {

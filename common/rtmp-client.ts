@@ -27,6 +27,8 @@ export interface RtmpClientOptions {
   connectArgs?: AmfValue[];
   digestHandshake?: boolean;
   timeoutMs?: number;
+  /** The local address to connect from (a test's second client address on loopback, 127.0.0.2). */
+  localAddress?: string;
 }
 
 export interface RtmpClientEvents {
@@ -63,7 +65,7 @@ export class RtmpClient<S extends Duplex = Socket> extends EventEmitter<RtmpClie
 
   /** Opens a TCP connection and completes the handshake (no RTMP connect yet). */
   static async open(host: string, port: number, options: RtmpClientOptions = {}): Promise<RtmpClient> {
-    const socket = tcpConnect({ host, port });
+    const socket = tcpConnect({ host, port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) });
     socket.setNoDelay(true);
     await once(socket, 'connect');
     return RtmpClient.over(socket, options);

@@ -14,8 +14,11 @@ import {
   setChunkSizeMessage, setPeerBandwidthMessage, windowAckSizeMessage,
 } from '#protocol/rtmp/control.ts';
 import { ServerHandshake } from '#protocol/rtmp/handshake.ts';
+import { commandName } from '#protocol/rtmp/command.ts';
 import { BandwidthLimit, ChunkStreamId, MessageType, UserControlEvent, type RtmpMessage } from '#protocol/rtmp/message.ts';
-import type { Logger } from './logger.ts';
+import { Logger } from './logger.ts';
+import { LogThrottle } from './log-throttle.ts';
+import { closeReasonCode } from './metrics/close-reasons.ts';
 import { sharedWriteBatcher, type Flushable, type WriteBatcher } from './write-batcher.ts';
 import type { MediaPacket } from './media/media-packet.ts';
 import { nextSessionId, type SessionTransport, type SessionTransportEvents } from './session-transport.ts';
@@ -23,6 +26,10 @@ import { nextSessionId, type SessionTransport, type SessionTransportEvents } fro
 export interface RtmpConnectionOptions {
   /** The handshake must complete within this time. */
   handshakeTimeoutMs: number;
+  /** After the handshake the peer must send `connect` within this time, whatever else it sends. */
+  connectTimeoutMs: number;
+  /** Called once when the handshake completes (the address's lease, common/address-limits.ts, stops counting it as a handshake). */
+  onHandshakeDone?: (() => void) | undefined;
   /** A peer that sends nothing (not even a ping response or acknowledgement) for this long is closed. */
   idleTimeoutMs: number;
   /** How often the server pings the peer, which also measures round-trip time. */
@@ -67,6 +74,7 @@ export interface RtmpSocket {
 
 export const defaultConnectionOptions: RtmpConnectionOptions = {
   handshakeTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
   idleTimeoutMs: 60_000,
   pingIntervalMs: 15_000,
   chunkSize: 4096,
@@ -76,6 +84,9 @@ export const defaultConnectionOptions: RtmpConnectionOptions = {
   mediaFlushBytes: 64 * 1024,
 };
 
+
+/** A client can make the server close it as often as it likes: the lines are rate-limited per address and reason. */
+const closeWarnings = new LogThrottle(new Logger('rtmp'));
 
 export class RtmpConnection extends EventEmitter<SessionTransportEvents> implements Flushable, SessionTransport {
   readonly id = nextSessionId();
@@ -94,6 +105,10 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   #peerWindowAckSize = 0;
   #lastAckSent = 0;
   #lastReceivedAt = Date.now();
+  /** When the handshake completed (0 before); the connect deadline counts from here. */
+  #handshakeDoneAt = 0;
+  /** The peer sent `connect`: the connect deadline no longer applies. */
+  #connectSeen = false;
   #rttMs: number | null = null;
   #timer: NodeJS.Timeout;
   #closed = false;
@@ -193,7 +208,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.#batcher?.cancel(this);
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (reason) this.log.warn('closing connection', { peer: `${this.remoteAddress}:${this.remotePort}`, reason });
+    if (reason) closeWarnings.warn(`${this.remoteAddress} ${closeReasonCode(reason)}`, 'closing connection', { peer: `${this.remoteAddress}:${this.remotePort}`, reason }, this.log);
     else this.log.debug('connection closed', { peer: `${this.remoteAddress}:${this.remotePort}` });
     this.#socket.destroy();
     this.emit('close', reason);
@@ -209,6 +224,8 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
         if (!step.done) return;
         this.log.debug('handshake complete', { scheme: this.#handshake.scheme });
         this.#handshake = null;
+        this.#handshakeDoneAt = Date.now();
+        this.#options.onHandshakeDone?.();
         data = step.rest;
         if (data.length === 0) return;
       }
@@ -251,6 +268,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
         break;
       }
     }
+    if (!this.#connectSeen && commandName(message) === 'connect') this.#connectSeen = true;
     this.emit('message', message);
   }
 
@@ -268,6 +286,10 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     const now = Date.now();
     if (this.#handshake) {
       if (now - started > this.#options.handshakeTimeoutMs) this.close('handshake timeout');
+      return;
+    }
+    if (!this.#connectSeen && now - this.#handshakeDoneAt > this.#options.connectTimeoutMs) {
+      this.close(`connect timeout: no connect within ${this.#options.connectTimeoutMs} ms of the handshake`);
       return;
     }
     if (now - this.#lastReceivedAt > this.#options.idleTimeoutMs) {

@@ -1,6 +1,7 @@
 /**
- * An RTMP port, plain or TLS (RTMPS): accepts sockets, answers a Flash Player's socket policy
- * request that arrives on it instead of a handshake, and hands every other socket to `accept`.
+ * An RTMP port, plain or TLS (RTMPS): admits sockets by their address's limits (a socket over them
+ * is closed at once), answers a Flash Player's socket policy request that arrives on it instead of
+ * a handshake, and hands every other socket to `accept` with its lease on the address's limits.
  * The origin and the edge each open one per configured port and give them the same `accept`, so a
  * client is the same session whichever port it came through.
  */
@@ -9,6 +10,8 @@ import { createServer as createTlsServer } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { listen } from './listen.ts';
 import type { Logger } from './logger.ts';
+import { LogThrottle } from './log-throttle.ts';
+import { AddressRefusal, type AddressLease, type AddressLimits } from './address-limits.ts';
 import { answerPolicyRequest, sniffPolicyRequest, type FlashPolicy } from './flash-policy.ts';
 
 export interface TlsFiles {
@@ -25,13 +28,21 @@ export interface RtmpListenerOptions {
   policy: FlashPolicy;
   /** A socket must have sent its first bytes (or completed TLS) within this time. */
   handshakeTimeoutMs: number;
-  /** Takes an RTMP client's socket (already flowing bytes are kept for it). */
-  accept: (socket: Socket) => void;
+  /** The process's per-address limits, asked before anything else. */
+  addresses: AddressLimits;
+  /**
+   * Takes an RTMP client's socket (already flowing bytes are kept for it) and its lease: the new
+   * owner calls `lease.handshakeDone()` when the RTMP handshake completes; the lease is released
+   * when the socket closes.
+   */
+  accept: (socket: Socket, lease: AddressLease) => void;
 }
 
 export class RtmpListener {
   readonly #options: RtmpListenerOptions;
   readonly #log: Logger;
+  /** Silent sockets are a client's doing: their lines are rate-limited per address. */
+  readonly #warnings: LogThrottle;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   /** 'rtmp' or 'rtmps', for logs and addresses. */
@@ -40,6 +51,7 @@ export class RtmpListener {
   constructor(options: RtmpListenerOptions, log: Logger) {
     this.#options = options;
     this.#log = log;
+    this.#warnings = new LogThrottle(log);
     this.scheme = options.tls ? 'rtmps' : 'rtmp';
     const onSocket = (socket: Socket) => void this.#onSocket(socket);
     if (options.tls) {
@@ -61,6 +73,7 @@ export class RtmpListener {
 
   /** Stops accepting; sockets already handed to `accept` are their owner's to close. */
   close(): Promise<void> {
+    this.#warnings.close();
     for (const socket of this.#sockets) socket.destroy();
     return new Promise((resolve) => {
       if (!this.#server.listening) return resolve();
@@ -69,10 +82,17 @@ export class RtmpListener {
   }
 
   async #onSocket(socket: Socket): Promise<void> {
+    const lease = this.#options.addresses.admit(socket.remoteAddress, this.scheme);
+    if (lease instanceof AddressRefusal) {
+      // Before its handshake RTMP has no way to say why: the refusal is counted and logged.
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => lease.release());
     // Until it is handed over, a socket is this listener's: bounded in time, closed on close().
     this.#sockets.add(socket);
     const timer = setTimeout(() => {
-      this.#log.warn('closing connection: no handshake or policy request in time', { peer: socket.remoteAddress, ms: this.#options.handshakeTimeoutMs });
+      this.#warnings.warn(`${socket.remoteAddress} handshake_timeout`, 'closing connection: no handshake or policy request in time', { peer: socket.remoteAddress, ms: this.#options.handshakeTimeoutMs });
       socket.destroy();
     }, this.#options.handshakeTimeoutMs);
     const onError = () => socket.destroy();
@@ -87,7 +107,7 @@ export class RtmpListener {
       answerPolicyRequest(socket, this.#options.policy);
       return;
     }
-    this.#options.accept(socket);
+    this.#options.accept(socket, lease);
     socket.resume();
   }
 }

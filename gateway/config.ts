@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
+import { CLIENT_LIMIT_FLAGS, CLIENT_LIMIT_USAGE, clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
 import { parseFlags } from '#common/service-main.ts';
 import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, listenerSettings } from '#common/listener-config.ts';
 import { READY_USAGE } from '#common/ready-report.ts';
@@ -27,6 +27,18 @@ export interface OriginAddress {
 
 /** The origin's default link port (Red5's MRTMP port). */
 export const DEFAULT_LINK_PORT = 9035;
+/** The origin's default HTTP API port (origin/config.ts's httpPort, `npm start`'s). */
+export const DEFAULT_ORIGIN_HTTP_PORT = 8086;
+
+/** `http://HOST:PORT`, an IPv6 host in brackets. */
+export function httpUrlOf(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Where the edge reaches the origin's HTTP API: `originHttp`, else the first origin's host on the default port. */
+export function originHttpUrl(config: Pick<EdgeConfig, 'originHttp' | 'origins'>): URL {
+  return new URL(config.originHttp ?? httpUrlOf(config.origins[0]!.host, DEFAULT_ORIGIN_HTTP_PORT));
+}
 
 /** `HOST`, `HOST:PORT` or `[IPv6]:PORT` (the port defaults to 9035). */
 export function parseOriginAddress(entry: string): OriginAddress {
@@ -65,7 +77,8 @@ const browserSettings = z.strictObject({
   maxWebRtcSessions: wholeNumber(0).describe('WebRTC sessions (publishing or playing) one connection may have at once.'),
   offersPerSecond: wholeNumber(1).describe('WebRTC offers per second per connection (each costs a peer connection, maybe an ffmpeg).'),
   offerBurst: wholeNumber(1).describe('Offers allowed at once above offersPerSecond (a page joining a room plays everyone at once).'),
-  maxBufferedBytes: wholeNumber(64 * 1024).describe('Unsent bytes to one browser past which it is considered gone and closed.'),
+  maxBufferedBytes: wholeNumber(64 * 1024).describe('Unsent bytes to one browser (its /ws socket, or an HTTP-FLV or WS-FLV viewer) past which it is considered gone and closed.'),
+  idleTimeoutMs: milliseconds(1000, 3_600_000).describe('A browser\'s WebSocket (/ws, WS-FLV) is pinged every half of this; one that answered nothing within it is closed.'),
 } satisfies Record<keyof BrowserLimits, z.ZodType>);
 
 const rtmptSettings = {
@@ -76,7 +89,8 @@ const rtmptSettings = {
 } satisfies Record<keyof RtmptLimits, z.ZodType>;
 
 export const edgeSettings = z.strictObject({
-  origins: z.array(originAddress).min(1).describe('Origins\' link addresses (HOST:PORT, port 9035 by default), tried in turn when the link is lost. Required.'),
+  origins: z.array(originAddress).describe('Origins\' link addresses (HOST:PORT, port 9035 by default), tried in turn when the link is lost. Required, unless cluster is set.'),
+  cluster: text().regex(/^rediss?:\/\/\S+$/, 'expected redis://HOST:PORT').nullable().describe('Cluster mode: the Redis directory (redis://HOST:PORT) whose origins this edge links to, one link each, routing every client to its room\'s owner (origins is then not used; set originHttp); null: one link to origins.'),
   secret: text().describe('Shared link secret proven to the origin (and by it); never sent, masked by --print-config. Required, or secretFile.'),
   secretFile: text().nullable().describe('File holding the link secret, instead of secret.'),
   name: text().max(64).describe('This edge\'s name in the origin\'s registry (letters, digits, . _ : @ -).'),
@@ -89,6 +103,8 @@ export const edgeSettings = z.strictObject({
   originCaFile: text().nullable().describe('CA certificate (PEM file) that signed the origin\'s link certificate (null: the system\'s CAs); needs originTls.'),
   tokenSecret: text().nullable().describe('The origin\'s token signing secret (masked by --print-config): with it the edge itself refuses a bad, expired, foreign-signed or other room\'s token on WHIP, WHEP, HTTP/WS-FLV and the /ws join (401/403, forbidden) before opening a session on the link; null with no tokenSecretFile: the origin decides alone.'),
   tokenSecretFile: text().nullable().describe('File holding the origin\'s token signing secret (its dataDir/token-secret, or its tokenSecretFile), instead of tokenSecret.'),
+  originHttp: z.string().refine((url) => /^http:\/\/[^/?#]+\/?$/.test(url) && URL.canParse(url), 'expected http://HOST:PORT').nullable()
+    .describe(`The origin's HTTP API (http://HOST:PORT), where the edge forwards the pages' /api/recordings and /recordings/... (null: the first origin's host, port ${DEFAULT_ORIGIN_HTTP_PORT}).`),
   ...clientLimitSettings,
   ...listenerSettings,
   loadIntervalMs: milliseconds(100).describe('Load reports to the origin this often.'),
@@ -105,6 +121,7 @@ export const edgeSettings = z.strictObject({
   webrtcGatheringTimeoutMs: milliseconds(100, 60_000).describe('ICE candidates are gathered for at most this long before an answer is sent.'),
   keyframeIntervalMs: milliseconds(500, 60_000).describe('A WebRTC publisher is asked for a keyframe at least this often.'),
   webrtcMaxBitrate: wholeNumber(100_000, 50_000_000).describe('The video bit rate (bit/s) a WebRTC publisher is told it may send.'),
+  flvPublisherWaitMs: milliseconds(1000, 3_600_000).describe('An HTTP-FLV or WS-FLV viewer that had nothing to receive for this long (nobody publishes the stream) is closed.'),
   ...rtmptSettings,
   browser: browserSettings.describe('Browsers on the WebSocket application channel (/ws).'),
   ...processSettings,
@@ -113,6 +130,7 @@ export const edgeSettings = z.strictObject({
 export type EdgeConfig = z.output<typeof edgeSettings>;
 
 export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicUrl'> = {
+  cluster: null,
   secretFile: null,
   name: hostname(),
   bind: '0.0.0.0',
@@ -122,6 +140,7 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
   originCaFile: null,
   tokenSecret: null,
   tokenSecretFile: null,
+  originHttp: null,
   ...defaultClientLimits,
   ...defaultListenerConfig,
   ...defaultRtmptLimits,
@@ -139,6 +158,7 @@ export const defaultEdgeConfig: Omit<EdgeConfig, 'origins' | 'secret' | 'publicU
   webrtcGatheringTimeoutMs: 2000,
   keyframeIntervalMs: 2000,
   webrtcMaxBitrate: 2_000_000,
+  flvPublisherWaitMs: 30_000,
   browser: defaultBrowserLimits,
   ...defaultLogSettings,
   shutdownDeadlineMs: SHUTDOWN_DEADLINE_MS,
@@ -155,6 +175,7 @@ function portRange(value: string): Record<string, unknown> {
 
 export const EDGE_FLAGS: readonly SettingFlag[] = [
   settingFlag('origin', 'origins', 'list', 'EDGE_ORIGIN'),
+  settingFlag('cluster', 'cluster', 'text', 'EDGE_CLUSTER'),
   settingFlag('secret', 'secret', 'text', 'EDGE_SECRET'),
   settingFlag('secret-file', 'secretFile', 'text', 'EDGE_SECRET_FILE'),
   settingFlag('name', 'name', 'text', 'EDGE_NAME'),
@@ -165,9 +186,11 @@ export const EDGE_FLAGS: readonly SettingFlag[] = [
   { flag: 'origin-tls', boolean: true, keys: ['originTls'], set: () => ({ originTls: true }) },
   settingFlag('origin-ca', 'originCaFile', 'text'),
   settingFlag('token-secret-file', 'tokenSecretFile', 'text', 'EDGE_TOKEN_SECRET_FILE'),
+  settingFlag('origin-http', 'originHttp', 'text', 'EDGE_ORIGIN_HTTP'),
   settingFlag('ping-interval-ms', 'pingIntervalMs', 'number'),
   settingFlag('media-flush-ms', 'mediaFlushMs', 'number', 'EDGE_MEDIA_FLUSH_MS'),
   settingFlag('stats-interval-ms', 'statsIntervalMs', 'number'),
+  ...CLIENT_LIMIT_FLAGS,
   ...LOG_FLAGS,
   ...LISTENER_FLAGS,
   settingFlag('webrtc-bind', 'webrtcBind', 'text'),
@@ -178,13 +201,15 @@ export const EDGE_FLAGS: readonly SettingFlag[] = [
   settingFlag('rtmpt-max-queued-bytes', 'rtmptMaxQueuedBytes', 'number'),
   settingFlag('rtmpt-max-reply-bytes', 'rtmptMaxReplyBytes', 'number'),
   settingFlag('rtmpt-max-body-bytes', 'rtmptMaxBodyBytes', 'number'),
+  settingFlag('flv-publisher-wait-ms', 'flvPublisherWaitMs', 'number'),
 ];
 
-const usage = `usage: node gateway/main.ts ${CONFIG_USAGE} ${READY_USAGE} --origin HOST:PORT[,HOST:PORT...] (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
-  [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--token-secret-file FILE] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] ${LOG_USAGE}
+const usage = `usage: node gateway/main.ts ${CONFIG_USAGE} ${READY_USAGE} (--origin HOST:PORT[,HOST:PORT...] | --cluster redis://HOST:PORT --origin-http http://HOST:PORT) (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
+  [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--token-secret-file FILE] [--origin-http http://HOST:PORT] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] ${LOG_USAGE}
   ${LISTENER_USAGE}
+  ${CLIENT_LIMIT_USAGE}
   [--webrtc-bind ADDR] [--webrtc-ports FIRST-LAST] [--keyframe-interval-ms MS] [--webrtc-max-bitrate BPS]
-  [--rtmpt-idle-timeout-ms MS] [--rtmpt-max-queued-bytes N] [--rtmpt-max-reply-bytes N] [--rtmpt-max-body-bytes N]
+  [--rtmpt-idle-timeout-ms MS] [--rtmpt-max-queued-bytes N] [--rtmpt-max-reply-bytes N] [--rtmpt-max-body-bytes N] [--flv-publisher-wait-ms MS]
   environment: ${EDGE_FLAGS.flatMap((entry) => entry.env ?? []).join(', ')}
   every setting (README, "Configuration") can be set in the config file's edge section; flags beat the environment, which beats the file`;
 
@@ -208,7 +233,8 @@ export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConf
   const layers = flagLayers(edgeSettings, EDGE_FLAGS, values, env, usage);
   const layered: Layer<EdgeConfig>[] = [['the config file', file], ['the environment', layers.env], ['the flags', layers.flags]];
   const config = mergeLayers<EdgeConfig>({ ...defaultEdgeConfig, origins: [], secret: '', publicUrl: '' }, layered, [['secret', 'secretFile'], ['tokenSecret', 'tokenSecretFile']]);
-  if (config.origins.length === 0) throw new ConfigError(`--origin (EDGE_ORIGIN, edge.origins) is required\n${usage}`);
+  if (config.origins.length === 0 && config.cluster === null) throw new ConfigError(`--origin (EDGE_ORIGIN, edge.origins) is required\n${usage}`);
+  if (config.origins.length === 0 && config.originHttp === null) throw new ConfigError(`cluster mode without --origin needs --origin-http (EDGE_ORIGIN_HTTP, edge.originHttp): where the pages' recordings are asked for\n${usage}`);
   if (config.secretFile !== null) config.secret = readSecretFile(config.secretFile, 'secretFile').trim();
   if (!config.secret) throw new ConfigError(`--secret or --secret-file (EDGE_SECRET, EDGE_SECRET_FILE, edge.secret, edge.secretFile) is required\n${usage}`);
   if (config.tokenSecretFile !== null) config.tokenSecret = readSecretFile(config.tokenSecretFile, 'tokenSecretFile');

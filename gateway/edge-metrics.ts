@@ -16,6 +16,7 @@ import type { AccessDeniedCode } from '#common/auth/access-denied.ts';
 import type { EdgeStats } from './edge.ts';
 import type { EdgeTokenRoute } from './http/edge-token-check.ts';
 import type { OriginLink } from './link/origin-link.ts';
+import type { EdgeLinks } from './link/edge-links.ts';
 import type { SessionRegistry } from './session/session-registry.ts';
 import type { WebRtcPlayStats } from './webrtc/whep-endpoint.ts';
 
@@ -48,9 +49,23 @@ const closedConnections = closedConnectionsCounter('classroom_edge_connections_c
 
 const browserCloses = new EventCounter<'reason'>({
   name: 'classroom_edge_browser_closes_total',
-  help: 'Browser (WebSocket) connections the edge closed itself, by reason (abuse: too many invalid or over-limit messages, close code 1008).',
+  help: 'Browser (WebSocket) connections the edge closed itself, by reason (abuse: too many invalid or over-limit messages, close code 1008; idle: answered no ping within browser.idleTimeoutMs; not_reading: over browser.maxBufferedBytes unsent).',
   labelNames: ['reason'],
 });
+
+const viewerCloses = new EventCounter<'protocol' | 'reason'>({
+  name: 'classroom_edge_viewer_closes_total',
+  help: 'HTTP-FLV and WS-FLV viewers the edge closed itself, by protocol and reason (no_media: nothing to send for flvPublisherWaitMs, nobody publishes; not_reading: over browser.maxBufferedBytes unsent; idle: a WS-FLV socket that answered no ping within browser.idleTimeoutMs).',
+  labelNames: ['protocol', 'reason'],
+});
+
+/** Why the edge closed a browser's WebSocket or a viewer itself. */
+export type BrowserCloseReason = 'abuse' | 'idle' | 'not_reading';
+
+/** Counts an HTTP-FLV or WS-FLV viewer closed by the edge. */
+export function countViewerClose(protocol: string, reason: 'no_media' | BrowserCloseReason): void {
+  viewerCloses.inc({ protocol, reason });
+}
 
 const internalErrors = new EventCounter<'where'>({
   name: 'classroom_edge_internal_errors_total',
@@ -84,8 +99,8 @@ export function countHeldConnect(): void {
   heldConnects.inc();
 }
 
-/** Counts a browser connection closed for abuse. */
-export function countBrowserClose(reason: 'abuse'): void {
+/** Counts a browser connection the edge closed itself (abuse, idle, not reading). */
+export function countBrowserClose(reason: BrowserCloseReason): void {
   browserCloses.inc({ reason });
 }
 
@@ -100,7 +115,8 @@ export interface EdgeMetricSources {
   /** WebRTC publishers here and the viewers whose RTP is forwarded from them (gateway/webrtc/local-publishers.ts). */
   forwarding(): { publishers: number; forwardedViewers: number };
   sessions: SessionRegistry;
-  link: OriginLink;
+  /** The link to the origin, or in cluster mode one per live origin. */
+  links: EdgeLinks;
 }
 
 export class EdgeMetrics {
@@ -110,10 +126,14 @@ export class EdgeMetrics {
   #linkConnects = 0;
 
   constructor(sources: EdgeMetricSources) {
-    const { stats, webrtc, forwarding, sessions, link } = sources;
+    const { stats, webrtc, forwarding, sessions, links } = sources;
     const group = this.#group;
-    link.on('up', () => { this.#linkConnects++; });
-    link.on('attemptFailed', (reason) => linkFailures.inc({ reason: linkFailureCode(reason) }));
+    const watch = (link: OriginLink): void => {
+      link.on('up', () => { this.#linkConnects++; });
+      link.on('attemptFailed', (reason) => linkFailures.inc({ reason: linkFailureCode(reason) }));
+    };
+    for (const link of links.all) watch(link);
+    links.on('link', watch);
 
     group.gauge({ name: 'classroom_edge_clients', help: 'Clients of the edge by protocol (rtmp, rtmps, rtmpt, ws, http-flv, ws-flv, whip, whep, ws-webrtc), as in its Load report.', labelNames: ['protocol'] },
       () => Object.entries(sessions.clientsByProtocol).map(([protocol, count]) => [{ protocol }, count] as const));
@@ -123,6 +143,7 @@ export class EdgeMetrics {
     group.add(refusals);
     group.add(closedConnections);
     group.add(browserCloses);
+    group.add(viewerCloses);
     group.add(heldConnects);
     group.add(linkFailures);
     group.add(internalErrors);
@@ -149,13 +170,17 @@ export class EdgeMetrics {
     group.counter({ name: 'classroom_edge_transcoders_failed_total', help: 'Transcoders whose ffmpeg died or wrote bad FLV (kind=flv: the FLV viewers\' transcoders).', labelNames: ['kind'] },
       () => [[{ kind: 'flv' }, stats().transcodersFailed]] as const);
 
-    group.gauge({ name: 'classroom_edge_link_up', help: '1 while the link to the origin is up and authenticated.' }, () => (link.isUp ? 1 : 0));
+    group.gauge({ name: 'classroom_edge_link_up', help: '1 while the link to the origin is up and authenticated (in cluster mode: a link to every live origin, all up).' }, () => (links.isUp ? 1 : 0));
+    group.gauge({ name: 'classroom_edge_links', help: 'Links to origins (1 without a cluster; in cluster mode one per live origin), by state (up, down).', labelNames: ['state'] }, () => {
+      const up = links.all.filter((link) => link.isUp).length;
+      return [[{ state: 'up' }, up], [{ state: 'down' }, links.all.length - up]] as const;
+    });
     group.counter({ name: 'classroom_edge_link_connects_total', help: 'Times the link to the origin came up (the first time and every reconnect).' }, () => this.#linkConnects);
     group.gauge({ name: 'classroom_edge_link_rtt_seconds', help: 'Round-trip time of the link\'s last ping, by origin (absent before the first answer).', labelNames: ['origin'] },
-      (): Sample<'origin'>[] => (link.isUp && link.rttMs !== null ? [[{ origin: link.origin }, link.rttMs / 1000]] : []));
-    group.gauge({ name: 'classroom_edge_link_backlog_bytes', help: 'Bytes written to the link and not yet taken by the kernel.' }, () => link.backlogBytes);
-    group.counter({ name: 'classroom_edge_link_bytes_received_total', help: 'Bytes received on the link, over all its connections.' }, () => link.bytesIn);
-    group.counter({ name: 'classroom_edge_link_bytes_sent_total', help: 'Bytes sent on the link, over all its connections.' }, () => link.bytesOut);
+      (): Sample<'origin'>[] => links.all.flatMap((link) => (link.isUp && link.rttMs !== null ? [[{ origin: link.origin }, link.rttMs / 1000] as const] : [])));
+    group.gauge({ name: 'classroom_edge_link_backlog_bytes', help: 'Bytes written to the link and not yet taken by the kernel.' }, () => links.all.reduce((sum, link) => sum + link.backlogBytes, 0));
+    group.counter({ name: 'classroom_edge_link_bytes_received_total', help: 'Bytes received on the link, over all its connections.' }, () => links.bytesIn);
+    group.counter({ name: 'classroom_edge_link_bytes_sent_total', help: 'Bytes sent on the link, over all its connections.' }, () => links.bytesOut);
     group.counter({ name: 'classroom_edge_link_media_bytes_received_total', help: 'Media payload bytes of the relayed streams received on the link.' }, () => stats().relayMediaBytes);
 
     const delivered = (field: 'packetsSent' | 'bytesSent' | 'packetsDropped' | 'bytesDropped' | 'dropEpisodes') => () => deliveryTotals.of(RELAY_DELIVERIES).totals()[field];

@@ -1,5 +1,6 @@
 /**
- * The edge as one entity: an RTMP listener for clients, one authenticated link to the origin that
+ * The edge as one entity: an RTMP listener for clients, one authenticated link to the origin (in
+ * cluster mode one per live origin, each client routed to its room's owner: link/edge-links.ts) that
  * carries all their sessions (one SessionRegistry for clients of every protocol), and the local fan-out of the live streams they play. `start()` brings
  * the listener up and starts the link; `close()` stops listening, closes every client, then the link;
  * `shutdown()` (SIGTERM) drains first: the origin stops sending users here and clients are told.
@@ -8,19 +9,23 @@ import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { FlashPolicy, FlashPolicyServer } from '#common/flash-policy.ts';
 import { RtmpListener } from '#common/rtmp-listener.ts';
+import { AddressLimits, type AddressLease } from '#common/address-limits.ts';
+import { applyHttpLimits } from '#common/http-limits.ts';
 import { isWildcardAddress } from '#common/listen.ts';
 import { Logger } from '#common/logger.ts';
 import { settledWithin, SHUTDOWN_NOTICE_MS } from '#common/graceful-shutdown.ts';
 import { RtmpConnection, type RtmpConnectionOptions, type RtmpSocket } from '#common/rtmp-connection.ts';
 import { tlsFiles } from '#common/listener-config.ts';
 import { LinkFrameKind } from '#protocol/link/link-frame.ts';
-import type { EdgeConfig } from './config.ts';
-import { OriginLink, type OriginFrame } from './link/origin-link.ts';
-import { EdgeRelay } from './relay/edge-relay.ts';
+import { originHttpUrl, type EdgeConfig } from './config.ts';
+import type { OriginFrame } from './link/origin-link.ts';
+import { EdgeLinks } from './link/edge-links.ts';
+import type { EdgeRelay } from './relay/edge-relay.ts';
 import { EdgeSession } from './session/edge-session.ts';
 import { SessionRegistry } from './session/session-registry.ts';
 import { EdgeHttpServer } from './http/edge-http-server.ts';
 import { EdgeTokenCheck } from './http/edge-token-check.ts';
+import { OriginRecordingsProxy } from './http/origin-recordings-proxy.ts';
 import { BrowserGateway } from './browser/ws-session.ts';
 import { EdgePlayback } from './playback/edge-playback.ts';
 import { RtmptServer } from './rtmpt/rtmpt-server.ts';
@@ -59,8 +64,8 @@ export interface EdgeStats {
 export class Edge {
   readonly config: EdgeConfig;
   readonly log: Logger;
-  readonly link: OriginLink;
-  readonly #relay: EdgeRelay;
+  /** The link to the origin, or in cluster mode one per live origin, each with its relay (the local fan-out of its streams). */
+  readonly links: EdgeLinks;
   /** The RTMP port, and the RTMPS port when configured: clients of either are the same EdgeSession. */
   readonly #listeners: RtmpListener[];
   /** Flash's cross-domain policy: /crossdomain.xml, and the socket policy on the RTMP ports (and 843 when enabled). */
@@ -69,6 +74,8 @@ export class Edge {
   readonly #connectionOptions: Partial<RtmpConnectionOptions>;
   /** Every client session, whatever its protocol: link frames, limits and load reports go through it. */
   readonly sessions: SessionRegistry;
+  /** Per-address limits, asked first by every way in (RTMP ports, HTTP connections, RTMPT tunnels, WebRTC sessions). */
+  readonly addresses: AddressLimits;
   /** Checks tokens on the HTTP routes before a session is opened on the link, when the edge has the token secret (tokenSecretFile). */
   readonly tokens: EdgeTokenCheck;
   /** The HTTP server (web client, /ws, HTTP/WS-FLV routes); started with the edge, closed with it. */
@@ -85,6 +92,8 @@ export class Edge {
   readonly localPublishers: LocalPublishers;
   /** RTMPT (/open, /send, /idle, /close on the HTTP port): each tunnel is a client like a socket. */
   readonly rtmpt: RtmptServer;
+  /** The pages' recordings list and playback (/api/recordings, /recordings/...): the origin's HTTP API, reached through here. */
+  readonly recordings: OriginRecordingsProxy;
   #publicUrl = '';
   #statsTimer: NodeJS.Timeout | null = null;
   /** Prometheus metrics (GET /metrics), read from the parts above when scraped. */
@@ -101,82 +110,78 @@ export class Edge {
     this.#connectionOptions = {
       decoderLimits: { maxMessageSize: config.maxMessageBytes },
       handshakeTimeoutMs: config.handshakeTimeoutMs,
+      connectTimeoutMs: config.connectTimeoutMs,
       idleTimeoutMs: config.idleTimeoutMs,
       pingIntervalMs: config.pingIntervalMs,
       mediaFlushMs: config.mediaFlushMs,
     };
-    this.sessions = new SessionRegistry(config.maxConnections);
-    this.link = new OriginLink({
-      origins: config.origins, secret: config.secret, edgeName: config.name, tls: config.originTls, caFile: config.originCaFile,
-      pingIntervalMs: config.linkPingIntervalMs, loadIntervalMs: config.loadIntervalMs,
-      reconnectMinMs: config.reconnectMinMs, reconnectMaxMs: config.reconnectMaxMs, authTimeoutMs: config.linkAuthTimeoutMs,
+    this.addresses = new AddressLimits(config, this.log.child('limits'));
+    this.sessions = new SessionRegistry(config.maxConnections, this.addresses, this.log);
+    this.links = new EdgeLinks(config, this.sessions, {
       loadReport: () => ({
         clients: this.sessions.clients, protocols: this.sessions.clientsByProtocol,
-        streams: this.#relay.streamCount, players: this.#relay.playerCount, publicUrl: this.#publicUrl,
+        streams: this.links.streamCount, players: this.links.playerCount, publicUrl: this.#publicUrl,
         draining: this.#draining,
       }),
-    }, this.log.child('link'));
-    this.#relay = new EdgeRelay({
-      maxGopBytes: config.maxGopBytes,
-      maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
-      output: (sessionId) => this.sessions.get(sessionId)?.mediaOutput ?? undefined,
-    }, this.log.child('relay'));
-    this.link.on('frame', (frame) => this.#onFrame(frame));
-    this.link.on('up', () => this.sessions.linkUp());
-    this.link.on('down', () => {
-      this.#relay.reset();
-      this.sessions.linkLost();
-    });
-    this.sessions.on('removed', (session) => this.#relay.detachSession(session.id));
+      relay: { maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes },
+      onFrame: (frame, relay) => this.#onFrame(frame, relay),
+    }, this.log);
     this.http = new EdgeHttpServer(this.log.child('http'));
+    applyHttpLimits(this.http.server, config, this.addresses);
     this.tokens = new EdgeTokenCheck(config.tokenSecret);
-    this.playback = new EdgePlayback(this.http, this.link, this.sessions, {
+    this.playback = new EdgePlayback(this.http, this.links.sender, this.sessions, {
       maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes,
-      detachSession: (id) => this.#relay.detachSession(id), publicUrl: () => this.#publicUrl, tokens: this.tokens,
+      detachSession: (id) => this.links.detachSession(id), publicUrl: () => this.#publicUrl, tokens: this.tokens,
+      publisherWaitMs: config.flvPublisherWaitMs, maxBufferedBytes: config.browser.maxBufferedBytes, idleTimeoutMs: config.browser.idleTimeoutMs,
     }, this.log.child('playback'));
     const webrtc = {
       bindAddress: config.webrtcBind ?? (isWildcardAddress(config.bind) ? undefined : config.bind), portRangeBegin: config.webrtcPortRangeBegin || undefined,
       portRangeEnd: config.webrtcPortRangeEnd || undefined, gatheringTimeoutMs: config.webrtcGatheringTimeoutMs,
     };
     this.localPublishers = new LocalPublishers(this.http);
-    this.whip = new WhipEndpoint(this.http, this.link, this.sessions, {
+    this.whip = new WhipEndpoint(this.http, this.links.sender, this.sessions, {
       ingest: { ...webrtc, keyframeIntervalMs: config.keyframeIntervalMs, maxVideoBitrate: config.webrtcMaxBitrate }, localPublishers: this.localPublishers,
       createAudioEncoder: () => new OpusToAac(), tokens: this.tokens,
     }, this.log.child('whip'));
-    this.whep = new WhepEndpoint(this.http, this.link, this.sessions, { egress: webrtc, maxGopBytes: config.maxGopBytes,
-      forwarding: { publishers: this.localPublishers, egress: webrtc, detachSession: (id) => this.#relay.detachSession(id) }, tokens: this.tokens }, this.log.child('whep'));
+    this.whep = new WhepEndpoint(this.http, this.links.sender, this.sessions, { egress: webrtc, maxGopBytes: config.maxGopBytes,
+      forwarding: { publishers: this.localPublishers, egress: webrtc, detachSession: (id) => this.links.detachSession(id) }, tokens: this.tokens }, this.log.child('whep'));
     // Browsers signal WebRTC on /ws too, through the signallers WHIP and WHEP use.
-    this.browsers = new BrowserGateway(this.http, this.link, this.sessions, { publish: this.whip.signaller, play: this.whep.signaller }, this.tokens, this.log.child('ws'), config.browser);
+    this.browsers = new BrowserGateway(this.http, this.links.sender, this.sessions, { publish: this.whip.signaller, play: this.whep.signaller }, this.tokens, this.log.child('ws'), config.browser);
     // Domains default to this edge's public host, known once it listens (see start()).
     this.policy = new FlashPolicy(config.policyDomains ?? []);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
     this.http.route('/crossdomain.xml', (_req, res) => this.policy.sendUrlPolicy(res));
+    this.recordings = new OriginRecordingsProxy(this.http, originHttpUrl(config), this.log.child('recordings'));
     const ports = [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: tlsFiles(config) }])];
     this.#listeners = ports.map(({ port, tls }) => new RtmpListener({
       host: config.bind, port, tls, policy: this.policy, handshakeTimeoutMs: config.handshakeTimeoutMs,
-      accept: (socket) => { this.#accept(socket, tls ? 'rtmps' : 'rtmp'); },
+      addresses: this.addresses, accept: (socket, lease) => { this.#accept(socket, tls ? 'rtmps' : 'rtmp', lease); },
     }, this.log));
-    this.rtmpt = new RtmptServer(this.http, config, (tunnel) => this.#accept(tunnel, 'rtmpt'), this.log.child('rtmpt'));
+    this.rtmpt = new RtmptServer(this.http, config, this.addresses, (tunnel, lease) => this.#accept(tunnel, 'rtmpt', lease), this.log.child('rtmpt'));
     // Last: a constructor that failed above leaves no metrics registered.
     this.#metrics = new EdgeMetrics({
-      stats: () => this.stats, webrtc: () => this.whep.stats, forwarding: () => this.localPublishers.stats, sessions: this.sessions, link: this.link,
+      stats: () => this.stats, webrtc: () => this.whep.stats, forwarding: () => this.localPublishers.stats, sessions: this.sessions, links: this.links,
     });
+    this.addresses.registerMetrics('classroom_edge');
     this.http.route('/metrics', serveMetrics);
   }
 
-  /** A client over TCP or an RTMPT tunnel: one EdgeSession either way; false when the edge is full. */
-  #accept(socket: RtmpSocket, protocol: 'rtmp' | 'rtmps' | 'rtmpt'): boolean {
+  /**
+   * A client over TCP or an RTMPT tunnel, admitted by its address's limits (`lease`): one EdgeSession
+   * either way; false when the edge is full.
+   */
+  #accept(socket: RtmpSocket, protocol: 'rtmp' | 'rtmps' | 'rtmpt', lease: AddressLease): boolean {
     if (!this.sessions.hasRoom) {
-      this.log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: this.config.maxConnections });
+      this.sessions.logRefusal(this.log, protocol, socket.remoteAddress);
       socket.destroy();
       countEdgeRefusal(this.#draining ? 'draining' : 'max_connections');
       return false;
     }
-    const connection = new RtmpConnection(socket, this.#connectionOptions, this.log);
+    const connection = new RtmpConnection(socket, { ...this.#connectionOptions, onHandshakeDone: () => lease.handshakeDone() }, this.log);
     this.#metrics.track(connection);
-    const session = new EdgeSession(connection, socket, this.link, protocol, this.config);
+    const session = new EdgeSession(connection, socket, this.links.sender, protocol, this.config);
     this.sessions.add(session);
-    session.on('closing', () => this.#relay.detachSession(session.id));
+    session.on('closing', () => this.links.detachSession(session.id));
     session.on('close', () => this.sessions.remove(session));
     return true;
   }
@@ -184,9 +189,9 @@ export class Edge {
   get stats(): EdgeStats {
     const webrtc = this.whep.stats;
     return {
-      clients: this.sessions.clients, streams: this.#relay.streamCount, players: this.#relay.playerCount,
-      linkUp: this.link.isUp, linkRttMs: this.link.rttMs, linkBytesIn: this.link.bytesIn, linkBytesOut: this.link.bytesOut,
-      relayMediaBytes: this.#relay.mediaBytes, flvViewers: this.playback.stats.viewers,
+      clients: this.sessions.clients, streams: this.links.streamCount, players: this.links.playerCount,
+      linkUp: this.links.isUp, linkRttMs: this.links.rttMs, linkBytesIn: this.links.bytesIn, linkBytesOut: this.links.bytesOut,
+      relayMediaBytes: this.links.mediaBytes, flvViewers: this.playback.stats.viewers,
       transcoders: this.playback.stats.transcoders, transcodersStarted: this.playback.stats.transcodersStarted, transcodersFailed: this.playback.stats.transcodersFailed,
       whepViewers: webrtc.whepSessions, webrtcFeedViewers: webrtc.feedViewers, webrtcFeeds: webrtc.feeds,
       webrtcVideoTranscoders: webrtc.videoTranscoders, webrtcAudioTranscoders: webrtc.audioTranscoders,
@@ -201,7 +206,7 @@ export class Edge {
     const host = isWildcardAddress(address.address) ? hostname() : address.address;
     this.#publicUrl = this.config.publicUrl || `rtmp://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
     this.log.info('RTMP listening', { address: `rtmp://${address.address}:${address.port}`, publicUrl: this.#publicUrl,
-      origins: this.config.origins.map((o) => `${o.host}:${o.port}`).join(',') });
+      origins: this.config.cluster === null ? this.config.origins.map((o) => `${o.host}:${o.port}`).join(',') : `the cluster's (${this.config.cluster})` });
     if (addresses[1]) this.log.info('RTMPS listening', { address: `rtmps://${addresses[1].address}:${addresses[1].port}` });
     this.#listening.rtmp = boundAddress(address);
     if (addresses[1]) this.#listening.rtmps = boundAddress(addresses[1]);
@@ -209,7 +214,7 @@ export class Edge {
     if (this.policy.domains.length === 0) this.policy.domains = [new URL(this.#publicUrl).hostname.replace(/^\[|\]$/g, '')];
     if (this.#policyServer) this.#listening.policy = boundAddress(await this.#policyServer.listen(this.config.policyPort!, this.config.bind));
     this.#listening.http = boundAddress(await this.http.start(this.config.httpPort, this.config.bind));
-    this.link.start();
+    await this.links.start();
     if (this.config.statsIntervalMs > 0) {
       this.#statsTimer = setInterval(() => this.log.info('stats', { ...this.stats }), this.config.statsIntervalMs);
       this.#statsTimer.unref();
@@ -232,7 +237,7 @@ export class Edge {
   async shutdown(): Promise<void> {
     if (this.#closed || this.#draining) return;
     this.#draining = true;
-    this.link.reportLoad();
+    this.links.reportLoad();
     this.sessions.stopAdmitting();
     for (const listener of this.#listeners) void listener.close();
     const told = this.sessions.notifyShutdown();
@@ -251,15 +256,15 @@ export class Edge {
     this.playback.close();
     this.sessions.closeAll(null);
     await Promise.all([closed, this.http.close()]);
-    this.#relay.reset();
-    this.link.close();
+    await this.links.close();
     this.#metrics.close();
+    this.addresses.close();
     this.log.info('stopped');
   }
 
-  #onFrame(frame: OriginFrame): void {
+  #onFrame(frame: OriginFrame, relay: EdgeRelay): void {
     try {
-      this.#dispatch(frame);
+      this.#dispatch(frame, relay);
     } catch (error) {
       // A bug while handling one frame costs that client (if the frame had one), never the link.
       this.log.error('internal error while handling a link frame', { kind: frame.kind, error: (error as Error).stack ?? String(error) });
@@ -268,7 +273,7 @@ export class Edge {
     }
   }
 
-  #dispatch(frame: OriginFrame): void {
+  #dispatch(frame: OriginFrame, relay: EdgeRelay): void {
     switch (frame.kind) {
       case LinkFrameKind.Message: {
         const message = { type: frame.type, timestamp: frame.timestamp, streamId: frame.streamId, payload: frame.payload };
@@ -282,7 +287,7 @@ export class Edge {
         this.log.warn('origin sent SessionOpen; sessions open from the edge only', { session: frame.sessionId });
         return;
       default:
-        this.#relay.handle(frame);
+        relay.handle(frame);
     }
   }
 }

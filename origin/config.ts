@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { SHUTDOWN_DEADLINE_MS } from '#common/graceful-shutdown.ts';
 import { AUTH_POLICIES, defaultAuthPolicy } from './auth/authorizer.ts';
-import { clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
+import { CLIENT_LIMIT_FLAGS, CLIENT_LIMIT_USAGE, clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
 import { parseFlags } from '#common/service-main.ts';
 import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, listenerSettings } from '#common/listener-config.ts';
 import { READY_USAGE } from '#common/ready-report.ts';
@@ -45,8 +45,12 @@ export const originSettings = z.strictObject({
   linkTlsKey: text().nullable().describe('Private key (PEM file) for the edge link.'),
   linkAuthTimeoutMs: milliseconds(100).describe('An edge must send Hello and prove the secret within this time.'),
   maxLinkMediaBacklogBytes: wholeNumber(64 * 1024).describe('Link backlog beyond which a subscription\'s media is dropped to the next keyframe (control frames never are).'),
+  maxSessionsPerEdge: wholeNumber(1).describe('Client sessions one edge may hold on this origin at once; one more is refused (SessionClose). An edge\'s sessions also count against maxConnections, with the direct clients.'),
   maxLinkBacklogBytes: wholeNumber(1024 * 1024).describe('An edge whose link backlog passes this (it stopped reading, even control frames pile up) is disconnected.'),
   linkPingIntervalMs: milliseconds(100).describe('Each edge is pinged this often (round-trip time; healthy with a Pong within 3 intervals).'),
+  cluster: text().regex(/^rediss?:\/\/\S+$/, 'expected redis://HOST:PORT').nullable().describe('Cluster mode: the Redis directory (redis://HOST:PORT) this origin registers in and owns rooms through; null: one origin, every room here.'),
+  clusterOriginId: text().nullable().describe('This origin\'s name in the cluster (null: HOSTNAME:LINKPORT).'),
+  clusterLinkAddress: text().nullable().describe('HOST:PORT edges reach this origin\'s link at, as registered in the cluster (null: the link\'s bound address, the host name for a wildcard one).'),
   authPolicies: z.record(text(), z.enum(AUTH_POLICIES))
     .transform((policies) => new Map(Object.entries(policies)))
     .describe('Authorization policy per application (required, optional, legacy); unlisted ones: classroom required, others legacy.'),
@@ -90,7 +94,12 @@ export const defaultOriginConfig: OriginConfig = {
   linkAuthTimeoutMs: 5000,
   maxLinkMediaBacklogBytes: 4 * 1024 * 1024,
   maxLinkBacklogBytes: 64 * 1024 * 1024,
+  // An edge's own maxConnections by default: a full edge fits, a broken or hostile one cannot take more.
+  maxSessionsPerEdge: 5000,
   linkPingIntervalMs: 5000,
+  cluster: null,
+  clusterOriginId: null,
+  clusterLinkAddress: null,
   authPolicies: new Map(),
   anonymousPublish: [],
   tokenSecret: null,
@@ -131,6 +140,8 @@ export const ORIGIN_FLAGS: readonly SettingFlag[] = [
   settingFlag('http-bind', 'httpBind', 'text', 'ORIGIN_HTTP_BIND'),
   settingFlag('record-rooms', 'recordRooms', 'text', 'ORIGIN_RECORD_ROOMS'),
   settingFlag('record-flush-ms', 'recordFlushMs', 'number'),
+  ...CLIENT_LIMIT_FLAGS,
+  settingFlag('max-sessions-per-edge', 'maxSessionsPerEdge', 'number'),
   ...LISTENER_FLAGS,
   settingFlag('link-port', 'linkPort', 'number', 'ORIGIN_LINK_PORT'),
   settingFlag('link-bind', 'linkBind', 'text', 'ORIGIN_LINK_BIND'),
@@ -138,6 +149,9 @@ export const ORIGIN_FLAGS: readonly SettingFlag[] = [
   settingFlag('link-secret-file', 'linkSecretFile', 'text'),
   settingFlag('link-tls-cert', 'linkTlsCert', 'text'),
   settingFlag('link-tls-key', 'linkTlsKey', 'text'),
+  settingFlag('cluster', 'cluster', 'text', 'ORIGIN_CLUSTER'),
+  settingFlag('cluster-origin-id', 'clusterOriginId', 'text', 'ORIGIN_CLUSTER_ORIGIN_ID'),
+  settingFlag('cluster-link-address', 'clusterLinkAddress', 'text', 'ORIGIN_CLUSTER_LINK_ADDRESS'),
   { flag: 'auth', env: 'ORIGIN_AUTH', keys: ['authPolicies'], set: (value) => ({ authPolicies: authPolicyEntries(value) }) },
   settingFlag('anonymous-publish', 'anonymousPublish', 'list', 'ORIGIN_ANONYMOUS_PUBLISH'),
   settingFlag('token-secret-file', 'tokenSecretFile', 'text'),
@@ -147,7 +161,9 @@ export const ORIGIN_FLAGS: readonly SettingFlag[] = [
 export const ORIGIN_USAGE = `usage: node origin/main.ts ${CONFIG_USAGE} ${READY_USAGE} [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--ping-interval-ms MS] [--media-flush-ms MS]
   [--http-port N] [--http-bind ADDR] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] ${LOG_USAGE}
   ${LISTENER_USAGE}
+  ${CLIENT_LIMIT_USAGE} [--max-sessions-per-edge N]
   [--link-port N] [--link-bind ADDR] [--link-secret S | --link-secret-file FILE] [--link-tls-cert FILE --link-tls-key FILE]
+  [--cluster redis://HOST:PORT [--cluster-origin-id NAME] [--cluster-link-address HOST:PORT]]
   [--auth APP=required|optional|legacy,...] [--anonymous-publish APP,...] [--token-secret-file FILE]
   environment: ${ORIGIN_FLAGS.flatMap((entry) => entry.env ?? []).join(', ')}
   every setting (README, "Configuration") can be set in the config file's origin section; flags beat the environment, which beats the file`;

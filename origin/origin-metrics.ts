@@ -19,6 +19,9 @@ import type { StreamHub } from './core/stream-hub.ts';
 import type { EdgeLink } from './link/edge-link.ts';
 import type { EdgeRegistry } from './link/edge-registry.ts';
 import type { RecordingService } from './recording/recording-service.ts';
+import { addDirectoryMetrics } from './cluster/directory-metrics.ts';
+import type { LiveOrigin } from './cluster/origin-directory.ts';
+import type { RedisOriginDirectory } from './cluster/redis-origin-directory.ts';
 
 /** The LiveDelivery labels of the origin's consumers (origin/session/player.ts, origin/link/link-subscription.ts). */
 const PLAYER_DELIVERIES = 'player';
@@ -72,6 +75,20 @@ const edgeRefusals = new EventCounter<'reason'>({
   help: 'Edges refused at the link\'s handshake (AuthFailed), by reason: unsupported_version, bad_name, wrong_secret, name_in_use.',
   labelNames: ['reason'],
 });
+
+/** Why the origin refused a client before it had a session: its RTMP ports, or a session an edge opened. */
+export type ClientRefusalCode = 'max_connections' | 'max_sessions_per_edge';
+
+const clientRefusals = new EventCounter<'via' | 'reason'>({
+  name: 'classroom_origin_client_refusals_total',
+  help: 'Clients the origin refused before a session was made, by how they came (via: rtmp for its own ports, link for sessions an edge opened) and reason: max_connections (the origin holds maxConnections clients, direct and through edges together), max_sessions_per_edge (that edge holds maxSessionsPerEdge).',
+  labelNames: ['via', 'reason'],
+});
+
+/** Counts a client refused by the origin's global or per-edge limit. */
+export function countClientRefusal(via: 'rtmp' | 'link', reason: ClientRefusalCode): void {
+  clientRefusals.inc({ via, reason });
+}
 
 const edgeLinkCloses = closedConnectionsCounter('classroom_origin_edge_link_closes_total', 'Edge links');
 
@@ -141,9 +158,11 @@ export class OriginMetrics {
   readonly #group = new MetricGroup();
   /** The origin's own RTMP and RTMPS connections (clients of edges come over the edge links). */
   readonly #connections = new ConnectionTotals();
+  readonly #edges: EdgeRegistry;
 
   constructor(sources: OriginMetricSources) {
     const { applicationNames, applications, hub, edges, recordings } = sources;
+    this.#edges = edges;
     const group = this.#group;
     const perApplication = <T>(count: (app: string) => T) => applicationNames.map((app) => [app, count(app)] as const);
     const rooms = (app: string) => applications.get(app)?.rooms() ?? [];
@@ -243,6 +262,7 @@ export class OriginMetrics {
     group.add(sharedObjectRefusals);
     group.add(clientCalls);
     group.add(edgeRefusals);
+    group.add(clientRefusals);
     group.add(edgeLinkCloses);
     group.add(connectRefusals);
     group.add(accessRefusals);
@@ -254,6 +274,29 @@ export class OriginMetrics {
       this.#connections.track(transport);
       countCloses(transport, closedConnections);
     }
+  }
+
+  /** Bytes received so far from the origin's own connections and its edge links now open (the cluster's bitrate figure). */
+  bytesReceived(): number {
+    let linkBytes = 0;
+    for (const link of this.#edges.links()) linkBytes += link.bytesIn;
+    return this.#connections.totals().bytesReceived + linkBytes;
+  }
+
+  /**
+   * Cluster mode: the directory's health (addDirectoryMetrics) and the cluster as the directory last
+   * listed it (every second): each live origin's rooms and reported load, by origin id.
+   */
+  addCluster(directory: RedisOriginDirectory): void {
+    addDirectoryMetrics(this.#group, directory);
+    const perOrigin = (value: (origin: LiveOrigin) => number) => (): Sample<'origin'>[] =>
+      directory.knownOrigins().map((origin) => [{ origin: origin.originId }, value(origin)] as const);
+    this.#group.gauge({ name: 'classroom_cluster_origins', help: 'Live origins in the cluster (leases in the directory).' }, () => directory.knownOrigins().length);
+    this.#group.gauge({ name: 'classroom_cluster_origin_rooms', help: 'Rooms placed on each live origin of the cluster.', labelNames: ['origin'] }, perOrigin((o) => o.rooms));
+    this.#group.gauge({ name: 'classroom_cluster_origin_clients', help: 'Clients of each live origin, as its lease reports.', labelNames: ['origin'] }, perOrigin((o) => o.load.clients));
+    this.#group.gauge({ name: 'classroom_cluster_origin_streams', help: 'Live streams of each live origin, as its lease reports.', labelNames: ['origin'] }, perOrigin((o) => o.load.streams));
+    this.#group.gauge({ name: 'classroom_cluster_origin_bitrate_bps', help: 'Bits per second each live origin receives, as its lease reports.', labelNames: ['origin'] }, perOrigin((o) => o.load.bitrateBps));
+    this.#group.gauge({ name: 'classroom_cluster_origin_cpu', help: 'CPU (cores) each live origin uses, as its lease reports.', labelNames: ['origin'] }, perOrigin((o) => o.load.cpu));
   }
 
   close(): void {

@@ -12,6 +12,8 @@ import { tlsFiles } from '#common/listener-config.ts';
 import type { OriginConfig } from './config.ts';
 import { StreamHub } from './core/stream-hub.ts';
 import { RtmpServer } from './server/rtmp-server.ts';
+import { AddressLimits } from '#common/address-limits.ts';
+import { applyHttpLimits } from '#common/http-limits.ts';
 import type { OriginContext } from './core/origin-context.ts';
 import { RecordingService } from './recording/recording-service.ts';
 import { HttpApi } from './http/http-api.ts';
@@ -32,6 +34,9 @@ import { SessionRegistry } from './session/session-registry.ts';
 import { LinkSession } from './link/link-session.ts';
 import { AdminApi } from './http/admin-api.ts';
 import { boundAddress, type ListenAddresses, type ServiceAddresses } from '#common/ready-report.ts';
+import { OriginCluster } from './cluster/origin-cluster.ts';
+import { ConfigError } from '#common/config-file.ts';
+import { ClusterApi } from './http/cluster-api.ts';
 
 export class Origin implements OriginContext {
   readonly config: OriginConfig;
@@ -45,6 +50,8 @@ export class Origin implements OriginContext {
   readonly http: HttpApi;
   /** Every client session, direct or through an edge (the admin API lists and acts on them). */
   readonly sessions = new SessionRegistry();
+  /** Per-address limits, asked first by the RTMP ports and the HTTP port (edges' clients are an edge's to limit). */
+  readonly addresses: AddressLimits;
   /** Edges linked to this origin (HTTP: /api/edges, /api/edges/pick). */
   readonly edges: EdgeRegistry;
   /** Null when no link secret is configured: edges are then never accepted. */
@@ -56,6 +63,8 @@ export class Origin implements OriginContext {
   readonly #metrics: OriginMetrics;
   /** What start() bound (the ready report). */
   #listening: ListenAddresses = {};
+  /** Cluster mode (--cluster): this origin in the Redis directory; null without it. */
+  readonly #cluster: OriginCluster | null = null;
 
   constructor(config: OriginConfig) {
     this.config = config;
@@ -76,12 +85,16 @@ export class Origin implements OriginContext {
     this.policy = new FlashPolicy(config.policyDomains ?? [isWildcardAddress(config.bind) ? hostname() : config.bind]);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
     this.http = new HttpApi({ host: config.httpBind, port: config.httpPort, recordings: this.recordings.store, authorizer: this.authorizer }, this.log.child('http'));
+    this.addresses = new AddressLimits(config, this.log.child('limits'));
+    applyHttpLimits(this.http.server, config, this.addresses);
     this.#rtmp = new RtmpServer({
       host: config.bind,
       ports: [{ port: config.rtmpPort, tls: null }, ...(config.rtmpsPort === null ? [] : [{ port: config.rtmpsPort, tls: tlsFiles(config) }])],
       policy: this.policy,
+      addresses: this.addresses,
+      hasRoom: () => this.sessions.size < config.maxConnections,
       maxConnections: config.maxConnections,
-      connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, pingIntervalMs: config.pingIntervalMs, mediaFlushMs: config.mediaFlushMs },
+      connection: { decoderLimits: { maxMessageSize: config.maxMessageBytes }, handshakeTimeoutMs: config.handshakeTimeoutMs, connectTimeoutMs: config.connectTimeoutMs, idleTimeoutMs: config.idleTimeoutMs, pingIntervalMs: config.pingIntervalMs, mediaFlushMs: config.mediaFlushMs },
       createSession: (transport, protocol) => this.createSession(transport, protocol),
     }, this.log);
     this.edges = new EdgeRegistry({ pingIntervalMs: config.linkPingIntervalMs, applications: this.applications, applicationNames: config.applications });
@@ -100,11 +113,33 @@ export class Origin implements OriginContext {
         pingIntervalMs: config.linkPingIntervalMs,
         maxMessageBytes: config.maxMessageBytes,
       },
+      admitSession: (held) => held >= config.maxSessionsPerEdge ? { reason: 'max_sessions_per_edge', message: `this edge holds ${held} sessions on the origin (maxSessionsPerEdge)` }
+        : this.sessions.size >= config.maxConnections ? { reason: 'max_connections', message: `the origin has too many clients (maxConnections ${config.maxConnections})` } : null,
       createSession: (transport) => this.createSession(transport),
     }, this.edges, this.log.child('link'));
     // Last: a constructor that failed above leaves no metrics registered.
     this.#metrics = new OriginMetrics({ applicationNames: config.applications, applications: this.applications, hub: this.hub, edges: this.edges, recordings: this.recordings });
+    this.addresses.registerMetrics('classroom_origin');
     this.http.route('GET', /^\/metrics$/, serveMetrics);
+    if (config.cluster !== null) {
+      this.#cluster = new OriginCluster({ url: config.cluster, originId: config.clusterOriginId ?? `${hostname()}:${config.linkPort}` }, {
+        counts: () => ({ clients: this.sessions.size, streams: this.hub.size, bytesReceived: this.#metrics.bytesReceived() }),
+        roomIsLive: (roomKey) => this.#roomIsLive(roomKey),
+        store: this.applications.store,
+      }, this.log.child('cluster'));
+      this.#metrics.addCluster(this.#cluster.directory);
+      new ClusterApi(this.#cluster).mount(this.http);
+    }
+  }
+
+  /** Cluster mode: admits clients only into rooms this origin owns (OriginContext); null without --cluster. */
+  get roomOwnership(): OriginCluster | null {
+    return this.#cluster;
+  }
+
+  #roomIsLive(roomKey: string): boolean {
+    const application = this.applications.get(roomKey.split('/')[0]!);
+    return application?.rooms().some((room) => room.path === roomKey) ?? false;
   }
 
   /**
@@ -155,6 +190,13 @@ export class Origin implements OriginContext {
     } else {
       this.log.info('link not started: no link secret configured (--link-secret, --link-secret-file or ORIGIN_LINK_SECRET); edges cannot connect');
     }
+    if (this.#cluster) {
+      if (!link) throw new ConfigError('cluster mode (--cluster) needs the link listener: set the link secret (--link-secret, --link-secret-file)');
+      const host = this.config.linkBind ?? this.config.bind;
+      const linkAddress = this.config.clusterLinkAddress ?? `${isWildcardAddress(host) ? hostname() : host}:${link.port}`;
+      const self = await this.#cluster.start(linkAddress);
+      this.log.info('cluster: registered in the directory', { leaseId: self.leaseId, linkAddress });
+    }
     return { rtmp, http, link };
   }
 
@@ -186,9 +228,12 @@ export class Origin implements OriginContext {
     await this.#policyServer?.close();
     // Rooms close with their clients; this saves the last persistent shared objects.
     await this.applications.close();
+    // After the rooms: their last shared objects reach Redis, then the lease is given up.
+    await this.#cluster?.close();
     await this.recordings.close();
     await this.http.close();
     this.#metrics.close();
+    this.addresses.close();
     this.log.info('stopped');
   }
 }

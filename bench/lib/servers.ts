@@ -8,6 +8,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, type Started } from './processes.ts';
+// The players all come from 127.0.0.1: the per-address limits are lifted for the server under test (the others have none).
+import { ONE_ADDRESS_LOAD_ARGS } from '../../test/support/from-address.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** Node 24 from the repo (the system Node cannot run .ts); NMS runs on it too, for a like-for-like runtime. */
@@ -27,7 +29,7 @@ const origin: ServerKind = {
     return start(
       'origin',
       nodeBin,
-      [join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--http-port', '0', '--data-dir', dataDir],
+      [join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--http-port', '0', '--data-dir', dataDir, ...ONE_ADDRESS_LOAD_ARGS],
       { logFile: join(dir, 'server.log'), cwd: repoRoot },
     );
   },

@@ -13,6 +13,7 @@ const CODED_REASON = /^([a-z][a-z0-9_]*(?:\.[a-z0-9_]+){1,3}): /;
 
 const WORDED_REASONS: ReadonlyArray<readonly [RegExp, string]> = [
   [/^handshake timeout$/, 'handshake.timeout'],
+  [/^connect timeout: /, 'connect.timeout'],
   [/^idle for /, 'idle_timeout'],
   [/ before connect$/, 'session.before_connect'],
   [/^second connect /, 'session.second_connect'],
@@ -37,7 +38,7 @@ export function closeReasonCode(reason: string): string {
 export function closedConnectionsCounter(name: string, whose: string): EventCounter<'reason'> {
   return new EventCounter<'reason'>({
     name,
-    help: `${whose} closed by the server for a reason, by code: a protocol violation's (handshake.*, chunk.*, amf.*, so.*, command.*, link.*), handshake.timeout, idle_timeout, session.before_connect, internal_error, admin.kick, auth_timeout, backlog_limit, silent, other.`,
+    help: `${whose} closed by the server for a reason, by code: a protocol violation's (handshake.*, chunk.*, amf.*, so.*, command.*, link.*), handshake.timeout, connect.timeout, idle_timeout, session.before_connect, internal_error, admin.kick, auth_timeout, backlog_limit, silent, other.`,
     labelNames: ['reason'],
   });
 }

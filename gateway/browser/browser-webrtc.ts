@@ -14,7 +14,7 @@ import type { AmfObject } from '#protocol/amf/types.ts';
 import { SignallingRefusal, type OpenedSession, type SignallingOrigin, type SignallingRequest } from '../webrtc/webrtc-signalling.ts';
 import type { ServerMessage } from '#protocol/browser/browser-protocol.ts';
 import { BadMessage, callId, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '#common/token-bucket.ts';
 
 /** What turns an offer into a session: a WebRtcSignaller (publishing or playing). */
 export interface OfferSignaller {

@@ -17,6 +17,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '#common/logger.ts';
 import { countBrowserClose, countEdgeInternalError } from '../edge-metrics.ts';
 import { RemoteSharedObject } from '#common/remote-shared-object.ts';
+import { watchLiveness } from '#common/ws-keepalive.ts';
 import { nextSessionId } from '#common/session-transport.ts';
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import type { RtmpMessage } from '#protocol/rtmp/message.ts';
@@ -29,7 +30,7 @@ import type { EdgeClientSession, SessionRegistry } from '../session/session-regi
 import { refuseUpgrade, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import type { EdgeTokenCheck } from '../http/edge-token-check.ts';
 import { amfToJson, jsonToAmf, JsonAmfError, type JsonValue } from './amf-json.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '#common/token-bucket.ts';
 import { BrowserWebRtc, WEBRTC_OFFER_TYPES, WEBRTC_PROTOCOL, type BrowserSignallers, type RoomMember } from './browser-webrtc.ts';
 import { BadMessage, callId, field, optStr, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
 import { BROWSER_PROTOCOL_VERSION, type CallId, type ServerMessage } from '#protocol/browser/browser-protocol.ts';
@@ -57,15 +58,17 @@ export interface BrowserLimits {
   /** WebRTC offers per second per connection (each costs a peer connection, and an ffmpeg), and the burst above it (a page joining a room plays everyone at once). */
   offersPerSecond: number;
   offerBurst: number;
-  /** Unsent bytes to one browser past which it is considered gone. */
+  /** Unsent bytes to one browser (or WS-FLV, HTTP-FLV viewer) past which it is considered gone. */
   maxBufferedBytes: number;
+  /** A browser's WebSocket (/ws, WS-FLV) is pinged every half of this; one that answered nothing within it is closed. */
+  idleTimeoutMs: number;
 }
 
 export const defaultBrowserLimits: BrowserLimits = {
   maxMessageBytes: 64 * 1024, messagesPerSecond: 50, burst: 100, maxStrikes: 50, maxPendingCalls: 64, maxSharedObjects: 32, maxSessions: 2000,
   // An offer at the SDP limit, every line break escaped in JSON (\r\n: 2 bytes become 4), and the other fields.
   maxSignallingBytes: 2 * defaultSdpLimits.maxBytes + 4096, maxWebRtcSessions: 16, offersPerSecond: 1, offerBurst: 16,
-  maxBufferedBytes: 8 * 1024 * 1024,
+  maxBufferedBytes: 8 * 1024 * 1024, idleTimeoutMs: 30_000,
 };
 
 function amfArgs(m: Json): AmfValue[] {
@@ -133,6 +136,10 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
     ws.on('close', () => this.#onClose());
     ws.on('error', (error) => { this.log.info('socket error', { error: error.message }); ws.terminate(); });
+    watchLiveness(ws, limits.idleTimeoutMs, () => {
+      this.log.info('browser answered no ping: closing', { idleTimeoutMs: limits.idleTimeoutMs });
+      countBrowserClose('idle');
+    });
     this.#sendJson({ type: 'hello', version: BROWSER_PROTOCOL_VERSION, maxMessageBytes: limits.maxMessageBytes, maxSignallingBytes: limits.maxSignallingBytes, messagesPerSecond: limits.messagesPerSecond });
   }
 
@@ -180,7 +187,8 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
     if (this.#ws.readyState !== this.#ws.OPEN) return;
     // A browser that stops reading is not allowed to make the edge buffer without bound.
     if (this.#ws.bufferedAmount > this.#limits.maxBufferedBytes) {
-      this.log.warn('browser not reading: closing', { bufferedBytes: this.#ws.bufferedAmount });
+      this.log.warn('browser not reading: closing', { bufferedBytes: this.#ws.bufferedAmount, maxBufferedBytes: this.#limits.maxBufferedBytes });
+      countBrowserClose('not_reading');
       this.#ws.terminate();
       return;
     }
@@ -491,9 +499,13 @@ export class BrowserGateway {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
     http.upgrade('/ws', (req, socket, head) => {
       // Browsers have their own cap, and count against the edge's maxConnections like every client.
-      if (this.size >= this.#limits.maxSessions || !sessions.hasRoom) {
-        this.#log.warn('browser refused: too many sessions', { limit: Math.min(this.#limits.maxSessions, sessions.limit) });
-        return refuseUpgrade(socket, 503);
+      if (!sessions.hasRoom) {
+        sessions.logRefusal(this.#log, 'ws', req.socket.remoteAddress);
+        return refuseUpgrade(socket, 503, 'the edge has too many clients');
+      }
+      if (this.size >= this.#limits.maxSessions) {
+        this.#log.warn('browser refused: too many sessions', { limit: this.#limits.maxSessions });
+        return refuseUpgrade(socket, 503, 'the edge has too many browser sessions');
       }
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
     });

@@ -4,7 +4,9 @@
  * is a session on the link (FlvViewerSession) in the edge's SessionRegistry, so it counts
  * against maxConnections like any client; its first audio/video tags decide whether it gets
  * the stream as is (H.264/AAC) or from the stream's shared Transcoder. `GET /playback/stats` counts
- * viewers and transcoders.
+ * viewers and transcoders. A viewer is closed when it had nothing to receive for `publisherWaitMs`
+ * (nobody publishes its stream: each waiting viewer is also a session on the origin), when it stops
+ * reading (over `maxBufferedBytes` unsent), and a WS-FLV socket that answers no ping (common/ws-keepalive.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -24,6 +26,9 @@ import { RelayPlayer } from '../relay/relay-player.ts';
 import { FlvMediaOutput, type ByteSink } from './flv-output.ts';
 import { FlvViewerSession } from './flv-viewer-session.ts';
 import { TRANSCODE_JOB, Transcoder } from './transcoder.ts';
+import { watchLiveness } from '#common/ws-keepalive.ts';
+import { LogThrottle } from '#common/log-throttle.ts';
+import { countViewerClose } from '../edge-metrics.ts';
 
 export const PLAYBACK_PREFIX = '/live/';
 /** Packets held while the codecs are unknown (an audio-only or video-only stream decides here). */
@@ -38,6 +43,12 @@ export interface EdgePlaybackOptions {
   publicUrl(): string;
   /** Refuses a viewer's bad token before its session is opened (when the edge has the token secret). */
   tokens: EdgeTokenCheck;
+  /** A viewer with nothing to receive for this long (no publisher) is closed (flvPublisherWaitMs). */
+  publisherWaitMs: number;
+  /** A viewer with more unsent than this is not reading and is closed (browser.maxBufferedBytes). */
+  maxBufferedBytes: number;
+  /** A WS-FLV socket that answered no ping within this is closed (browser.idleTimeoutMs). */
+  idleTimeoutMs: number;
 }
 
 export interface PlaybackStats {
@@ -106,6 +117,9 @@ interface Viewer {
   flv: FlvMediaOutput;
   transcoder: Transcoder | null;
   player: RelayPlayer | null;
+  /** FLV bytes written when the viewer was last seen receiving, and when that was (publisherWaitMs). */
+  bytesSeen: number;
+  receivedAt: number;
 }
 
 export class EdgePlayback {
@@ -121,12 +135,16 @@ export class EdgePlayback {
   #transcodersFailed = 0;
   /** The edge is stopping: viewers' WebSockets close with 1001. */
   #stopping = false;
+  /** Closes viewers that wait for a publisher too long or stopped reading. */
+  readonly #sweepTimer: NodeJS.Timeout;
+  readonly #warnings: LogThrottle;
 
   constructor(http: EdgeHttpServer, link: LinkSender, sessions: SessionRegistry, options: EdgePlaybackOptions, log: Logger) {
     this.#options = options;
     this.#link = link;
     this.#sessions = sessions;
     this.#log = log;
+    this.#warnings = new LogThrottle(log);
     http.route(PLAYBACK_PREFIX, (req, res, url) => this.#onHttp(req, res, url), { prefix: true });
     http.upgrade(PLAYBACK_PREFIX, (req, socket, head, url) => this.#onUpgrade(req, socket, head, url).catch((error: Error) => {
       this.#log.error('WS-FLV upgrade failed', { path: url.pathname, error: error.stack ?? String(error) });
@@ -137,6 +155,8 @@ export class EdgePlayback {
       res.end(JSON.stringify(this.stats));
     });
     http.onClose(() => this.close());
+    this.#sweepTimer = setInterval(() => this.#sweep(), Math.max(100, Math.min(1000, options.publisherWaitMs / 4)));
+    this.#sweepTimer.unref();
   }
 
   get stats(): PlaybackStats {
@@ -145,6 +165,8 @@ export class EdgePlayback {
 
   close(): void {
     this.#stopping = true;
+    clearInterval(this.#sweepTimer);
+    this.#warnings.close();
     for (const viewer of [...this.#viewers.values()]) viewer.session.close('the edge is shutting down');
     for (const transcoder of [...this.#transcoders.values()]) transcoder.close('the edge is shutting down');
     this.#wss.close();
@@ -159,12 +181,12 @@ export class EdgePlayback {
     try {
       target = parsePlaybackPath(url.pathname);
     } catch (error) {
-      this.#log.warn('bad playback request', { path: url.pathname, error: (error as Error).message });
+      this.#badRequest(req, url, error as Error);
       return sendText(res, url.pathname.endsWith('.flv') ? 400 : 404, `${(error as Error).message}\n`);
     }
     const refused = await this.#options.tokens.refusal('http-flv', requestToken(req), target.app, 'play');
     if (refused) return sendText(res, refused.httpStatus, `${refused.message}\n`);
-    if (!this.#admits()) return sendText(res, 503, 'the edge has too many clients\n');
+    if (!this.#admits(req, 'http-flv')) return sendText(res, 503, 'the edge has too many clients\n');
     const socket = res.socket;
     // The relay may deliver the cached GOP before the play's status reaches the session: whichever
     // comes first sends the headers, so they are never the implicit ones of a bare write.
@@ -191,13 +213,13 @@ export class EdgePlayback {
     try {
       target = parsePlaybackPath(url.pathname);
     } catch (error) {
-      this.#log.warn('bad playback request', { path: url.pathname, error: (error as Error).message });
+      this.#badRequest(req, url, error as Error);
       return refuseUpgrade(socket, 400);
     }
     const refused = await this.#options.tokens.refusal('ws-flv', requestToken(req), target.app, 'play');
     if (refused) return refuseUpgrade(socket, refused.httpStatus, refused.message);
     if (socket.destroyed) return;
-    if (!this.#admits()) return refuseUpgrade(socket, 503);
+    if (!this.#admits(req, 'ws-flv')) return refuseUpgrade(socket, 503, 'the edge has too many clients');
     this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const sink: ByteSink = { get backlogBytes() { return ws.bufferedAmount; }, write: (bytes) => ws.send(bytes, { binary: true }) };
       const viewer = this.#open(target, 'ws-flv', requestTcUrl(req, 'ws'), req, sink);
@@ -208,14 +230,23 @@ export class EdgePlayback {
       });
       ws.on('close', () => viewer.session.close(null));
       ws.on('error', () => viewer.session.close(null));
+      watchLiveness(ws, this.#options.idleTimeoutMs, () => {
+        viewer.session.log.info('WS-FLV viewer answered no ping: closing', { idleTimeoutMs: this.#options.idleTimeoutMs });
+        countViewerClose('ws-flv', 'idle');
+      });
       viewer.session.start();
     });
   }
 
+  /** Logs a request for no playable path; a client can repeat it at will, so the lines are rate-limited per address. */
+  #badRequest(req: IncomingMessage, url: URL, error: Error): void {
+    this.#warnings.warn(`${req.socket.remoteAddress} bad_request`, 'bad playback request', { path: url.pathname, error: error.message, peer: req.socket.remoteAddress });
+  }
+
   /** A viewer more fits in the edge's maxConnections (which counts clients of every protocol). */
-  #admits(): boolean {
+  #admits(req: IncomingMessage, protocol: string): boolean {
     if (this.#sessions.hasRoom) return true;
-    this.#log.warn('viewer refused: too many clients', { limit: this.#sessions.limit });
+    this.#sessions.logRefusal(this.#log, protocol, req.socket.remoteAddress);
     return false;
   }
 
@@ -227,7 +258,7 @@ export class EdgePlayback {
 
   #open(target: { app: string; stream: string }, protocol: string, tcUrl: string, req: IncomingMessage, sink: ByteSink): Viewer {
     const flv = new FlvMediaOutput(sink);
-    const viewer: Viewer = { session: null!, flv, transcoder: null, player: null };
+    const viewer: Viewer = { session: null!, flv, transcoder: null, player: null, bytesSeen: 0, receivedAt: Date.now() };
     const gate = new CodecGate(flv, () => this.#transcode(viewer));
     viewer.session = new FlvViewerSession({ ...target, protocol, tcUrl, output: gate, connectArgs: requestConnectArgs(req),
       remoteAddress: req.socket.remoteAddress ?? '', remotePort: req.socket.remotePort ?? 0 }, this.#link, this.#log);
@@ -240,6 +271,27 @@ export class EdgePlayback {
       viewer.transcoder?.removeViewer();
     });
     return viewer;
+  }
+
+  /** Closes viewers that stopped reading, or had nothing to receive for publisherWaitMs. */
+  #sweep(): void {
+    const now = Date.now();
+    const { publisherWaitMs, maxBufferedBytes } = this.#options;
+    for (const viewer of [...this.#viewers.values()]) {
+      const { session, flv } = viewer;
+      if (flv.backlogBytes > maxBufferedBytes) {
+        session.log.warn('viewer not reading: closing', { backlogBytes: flv.backlogBytes, maxBufferedBytes });
+        countViewerClose(session.protocol, 'not_reading');
+        session.close(`not reading: over ${maxBufferedBytes} bytes unsent (browser.maxBufferedBytes)`);
+      } else if (flv.bytes !== viewer.bytesSeen) {
+        viewer.bytesSeen = flv.bytes;
+        viewer.receivedAt = now;
+      } else if (now - viewer.receivedAt > publisherWaitMs) {
+        session.log.info('viewer had nothing to receive: closing', { stream: session.streamKey, flvPublisherWaitMs: publisherWaitMs });
+        countViewerClose(session.protocol, 'no_media');
+        session.close(`nothing published on ${session.streamKey} for ${Math.round(publisherWaitMs / 1000)} s (flvPublisherWaitMs)`);
+      }
+    }
   }
 
   /** The viewer's stream is in Flash codecs: it plays the stream's shared transcoder instead. */

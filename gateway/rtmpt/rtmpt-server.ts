@@ -6,7 +6,9 @@
  * for the client (application/x-fcs, keep-alive). /fcs/ident2 gets 404 as from Red5.
  *
  * Each session is an RtmptTunnel given to the edge's `accept`, so it is an ordinary edge client:
- * the same EdgeSession and RtmpConnection as over TCP, the same limits and counts. Garbage
+ * the same EdgeSession and RtmpConnection as over TCP, the same limits and counts; a tunnel outlives
+ * the HTTP connections that carry it, so each holds a lease on its address's limits of its own (over
+ * them /open gets 429). Garbage
  * (not POST, a bad path or sequence number, a body over `rtmptMaxBodyBytes`) gets 400 and an
  * unknown session 404; such a request closes the session it names and no other. A session with no
  * request for `rtmptIdleTimeoutMs` is closed. GET /rtmpt/stats counts sessions and queued bytes.
@@ -15,12 +17,14 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '#common/logger.ts';
 import type { RtmpSocket } from '#common/rtmp-connection.ts';
+import { AddressRefusal, type AddressLease, type AddressLimits } from '#common/address-limits.ts';
+import { LogThrottle } from '#common/log-throttle.ts';
 import { readBoundedBody, RequestAborted, sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import type { RtmptLimits } from './rtmpt-limits.ts';
 import { RtmptTunnel } from './rtmpt-tunnel.ts';
 
-/** Starts a client session over `socket`; false when the edge refused it (too many clients). */
-export type AcceptClient = (socket: RtmpSocket) => boolean;
+/** Starts a client session over `socket`, admitted by `lease`; false when the edge refused it (too many clients). */
+export type AcceptClient = (socket: RtmpSocket, lease: AddressLease) => boolean;
 
 export interface RtmptStats {
   /** Sessions open now. */
@@ -65,8 +69,11 @@ function sendFcs(res: ServerResponse, body: Buffer): void {
 
 export class RtmptServer {
   readonly #limits: RtmptLimits;
+  readonly #addresses: AddressLimits;
   readonly #accept: AcceptClient;
   readonly #log: Logger;
+  /** Bad requests are a client's doing: their lines are rate-limited per address and status. */
+  readonly #warnings: LogThrottle;
   readonly #tunnels = new Map<string, RtmptTunnel>();
   readonly #sweepTimer: NodeJS.Timeout;
   #opened = 0;
@@ -74,10 +81,12 @@ export class RtmptServer {
   #idleClosed = 0;
   #refused = 0;
 
-  constructor(http: EdgeHttpServer, limits: RtmptLimits, accept: AcceptClient, log: Logger) {
+  constructor(http: EdgeHttpServer, limits: RtmptLimits, addresses: AddressLimits, accept: AcceptClient, log: Logger) {
     this.#limits = limits;
+    this.#addresses = addresses;
     this.#accept = accept;
     this.#log = log;
+    this.#warnings = new LogThrottle(log);
     for (const command of ['open', ...TUNNEL_COMMANDS]) {
       http.route(`/${command}/`, (req, res, url) => this.#onRequest(req, res, url), { prefix: true });
     }
@@ -107,6 +116,7 @@ export class RtmptServer {
 
   close(): void {
     clearInterval(this.#sweepTimer);
+    this.#warnings.close();
     for (const tunnel of [...this.#tunnels.values()]) tunnel.destroy();
   }
 
@@ -132,12 +142,18 @@ export class RtmptServer {
   async #open(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!(await readBoundedBody(req, this.#limits.rtmptMaxBodyBytes))) return this.#refuse(req, res, 400, this.#bodyTooLarge(), undefined);
     const peer = { address: req.socket.remoteAddress ?? 'unknown', port: req.socket.remotePort ?? 0 };
+    const lease = this.#addresses.admit(peer.address, 'rtmpt');
+    if (lease instanceof AddressRefusal) return sendText(res, 429, `${lease.message}\n`);
     const tunnel = new RtmptTunnel(randomBytes(12).toString('hex'), peer, {
       maxQueuedBytes: this.#limits.rtmptMaxQueuedBytes, maxReplyBytes: this.#limits.rtmptMaxReplyBytes,
     }, this.#log);
-    if (!this.#accept(tunnel)) return sendText(res, 503, 'too many clients\n');
+    if (!this.#accept(tunnel, lease)) {
+      lease.release();
+      return sendText(res, 503, 'too many clients\n');
+    }
     this.#tunnels.set(tunnel.id, tunnel);
     tunnel.once('close', () => {
+      lease.release();
       this.#tunnels.delete(tunnel.id);
       if (tunnel.overflowed) this.#overflowClosed++;
     });
@@ -167,7 +183,7 @@ export class RtmptServer {
   /** Answers a bad request with `status`; the session it names (if any) is closed. */
   #refuse(req: IncomingMessage, res: ServerResponse, status: number, reason: string, tunnel: RtmptTunnel | undefined): void {
     this.#refused++;
-    this.#log.warn('bad RTMPT request', { status, method: req.method, path: req.url, reason, peer: req.socket.remoteAddress });
+    this.#warnings.warn(`${req.socket.remoteAddress} ${status}`, 'bad RTMPT request', { status, method: req.method, path: req.url, reason, peer: req.socket.remoteAddress });
     if (tunnel && !tunnel.destroyed) {
       tunnel.log.warn('RTMPT session closed after a bad request', { reason });
       tunnel.destroy();

@@ -67,10 +67,16 @@ export function requestTcUrl(req: { url?: string; headers: { host?: string }; so
 /**
  * Connect arguments of a client that came in over HTTP (WHIP, WHEP, HTTP/WS-FLV): its token, from
  * `Authorization: Bearer TOKEN` or `?token=`, as `[{ token }]` for the origin to authorize (the
- * edge never decides who may do what); none without one.
+ * edge never decides who may do what); none without one. With a token, `?mediaOf=NAME` goes along
+ * (`[{ token, mediaOf }]`): a classroom member's page that plays over WS-FLV connects as a media
+ * connection of the member it already is, not as a second member of that name (the classroom checks
+ * the token is NAME's).
  */
 export function requestConnectArgs(req: { url?: string; headers: { authorization?: string } }): AmfValue[] {
-  return connectArgsWith(requestToken(req));
+  const token = requestToken(req);
+  const url = req.url ?? '';
+  const mediaOf = token && url.includes('?') ? new URLSearchParams(url.slice(url.indexOf('?') + 1)).get('mediaOf') : null;
+  return mediaOf ? [{ token: token!, mediaOf }] : connectArgsWith(token);
 }
 
 /** Connect arguments carrying `token` (`[{ token }]`), or none without one. */

@@ -3,8 +3,13 @@
  * and sessions the edge opens itself such as a transcoder's input), by its id on the origin link.
  * The edge dispatches link frames with one lookup here, tells every session when the link comes and
  * goes, enforces maxConnections over all clients alike and reports their counts (Load, stats).
+ * It carries the edge's per-address limits (common/address-limits.ts), which every way in asks
+ * first; maxConnections stays the last line, and its refusals name the addresses holding the most.
  */
 import { EventEmitter } from 'node:events';
+import type { AddressLimits } from '#common/address-limits.ts';
+import type { Logger } from '#common/logger.ts';
+import { LogThrottle } from '#common/log-throttle.ts';
 import type { MediaOutput } from '#common/media/live-delivery.ts';
 import type { RtmpMessage } from '#protocol/rtmp/message.ts';
 
@@ -42,11 +47,16 @@ export interface SessionRegistryEvents {
 export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   readonly #sessions = new Map<number, EdgeClientSession>();
   readonly #maxClients: number;
+  /** The edge's per-address limits, asked before maxConnections. */
+  readonly addresses: AddressLimits;
+  readonly #refusalWarnings: LogThrottle;
   #admitting = true;
 
-  constructor(maxClients: number) {
+  constructor(maxClients: number, addresses: AddressLimits, log: Logger) {
     super();
     this.#maxClients = maxClients;
+    this.addresses = addresses;
+    this.#refusalWarnings = new LogThrottle(log);
   }
 
   /** Client sessions (internal ones left out): what limits and load reports count. */
@@ -67,6 +77,16 @@ export class SessionRegistry extends EventEmitter<SessionRegistryEvents> {
   get hasRoom(): boolean { return this.#admitting && this.clients < this.#maxClients; }
 
   get limit(): number { return this.#maxClients; }
+
+  /**
+   * Logs a client refused because the edge is full (hasRoom was false), rate-limited per address,
+   * with the addresses holding the most connections: who filled it.
+   */
+  logRefusal(log: Logger, protocol: string, peer: string | undefined): void {
+    this.#refusalWarnings.warn(`${peer} max_connections`, 'client refused: too many clients', () => ({
+      peer, protocol, limit: this.#maxClients, admitting: this.#admitting, topAddresses: this.addresses.describeTopHolders(),
+    }), log);
+  }
 
   count(protocol: string): number {
     return this.clientsByProtocol[protocol] ?? 0;

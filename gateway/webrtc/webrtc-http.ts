@@ -11,6 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '#common/logger.ts';
+import { LogThrottle } from '#common/log-throttle.ts';
 import { decodeSdp, defaultSdpLimits } from '#protocol/sdp/sdp.ts';
 import { readBoundedBody, RequestAborted, sendText, type EdgeHttpServer } from '../http/edge-http-server.ts';
 import { parseAppStreamPath } from '../http/stream-path.ts';
@@ -50,6 +51,8 @@ export class SignallingEndpoint<Choice> {
   readonly #protocol: SignallingProtocol<Choice>;
   readonly #access: EndpointAccess;
   readonly #log: Logger;
+  /** Refused requests are a client's doing: their lines are rate-limited per address and status. */
+  readonly #refusalWarnings: LogThrottle;
   readonly #resourcePrefix: string;
   /** Resource id (the session's id on the link) -> its session, while it lasts. */
   readonly #resources = new Map<string, SignalledSession['session']>();
@@ -63,6 +66,7 @@ export class SignallingEndpoint<Choice> {
     this.#protocol = protocol;
     this.#access = access;
     this.#log = log;
+    this.#refusalWarnings = new LogThrottle(log);
     this.#resourcePrefix = `${protocol.prefix}resource/`;
     http.route(protocol.prefix, (req, res, url) => this.#handle(req, res, url), { prefix: true });
     http.onClose(() => { for (const session of this.#resources.values()) session.close('the edge is stopping'); });
@@ -85,13 +89,13 @@ export class SignallingEndpoint<Choice> {
       await this.#open(req, res, url);
     } catch (error) {
       if (error instanceof RequestAborted) {
-        this.#log.warn(`${name} request aborted before its body was read`, { path: url.pathname });
+        this.#refusalWarnings.warn(`${req.socket.remoteAddress} aborted`, `${name} request aborted before its body was read`, { path: url.pathname, peer: req.socket.remoteAddress });
         res.destroy();
         return;
       }
       const status = error instanceof SignallingRefusal ? error.status : 500;
       if (status === 500) this.#log.error(`${name} request failed`, { error: (error as Error).stack ?? String(error) });
-      else this.#log.warn(`${name} request refused`, { status, path: url.pathname, reason: (error as Error).message });
+      else this.#refusalWarnings.warn(`${req.socket.remoteAddress} ${status}`, `${name} request refused`, { status, path: url.pathname, reason: (error as Error).message, peer: req.socket.remoteAddress });
       sendText(res, status, `${(error as Error).message}\n`);
     }
   }

@@ -5,13 +5,16 @@
  * play) for whoever signalled, keeps it in the edge's SessionRegistry (counted in the limits and the
  * Load report like any client) until it closes, and starts it. The outcome is the SDP answer or a
  * SignallingRefusal whose status says why, as HTTP would: 400 a bad offer (the SDP error's code and
- * reason), 401 or 403 the origin refused (401: no valid token), 503 the edge is full or has no link to the origin.
+ * reason), 401 or 403 the origin refused (401: no valid token), 429 the client's address holds too many
+ * connections (a WebRTC session outlives the request that made it, so it holds a lease on its
+ * address's limits of its own), 503 the edge is full or has no link to the origin.
  */
 import { ProtocolError } from '#protocol/errors.ts';
 import type { AmfValue } from '#protocol/amf/types.ts';
 import { parseSdp, type SdpMediaSection } from '#protocol/sdp/sdp.ts';
 import type { EdgeClientSession, SessionRegistry } from '../session/session-registry.ts';
 import { originRefusalStatus } from '../http/edge-token-check.ts';
+import { AddressRefusal } from '#common/address-limits.ts';
 
 /** Why signalling failed; `status` is the HTTP status WHIP/WHEP answer with. */
 export class SignallingRefusal extends Error {
@@ -93,17 +96,27 @@ export class WebRtcSignaller<Choice> {
     } catch (error) {
       throw badOfferRefusal(error);
     }
-    if (!this.#sessions.hasRoom) throw new SignallingRefusal(503, 'the edge has too many clients');
+    const lease = this.#sessions.addresses.admit(request.origin.remoteAddress, this.protocol.name.toLowerCase());
+    if (lease instanceof AddressRefusal) throw new SignallingRefusal(429, lease.message);
+    lease.handshakeDone();
+    if (!this.#sessions.hasRoom) {
+      lease.release();
+      throw new SignallingRefusal(503, 'the edge has too many clients');
+    }
     let created: SignalledSession;
     try {
       created = this.protocol.create({ ...request, choice });
     } catch (error) {
+      lease.release();
       // The WebRTC stack may refuse an offer our SDP reading let through (it leaves nothing behind).
       throw badOfferRefusal(error);
     }
     const { session, start } = created;
     this.#sessions.add(session);
-    session.once('close', () => this.#sessions.remove(session));
+    session.once('close', () => {
+      lease.release();
+      this.#sessions.remove(session);
+    });
     // A session that did not start is closed whatever stopped it (a refused offer must leave no publisher behind).
     const answer = new Promise<string>((resolve) => resolve(start())).catch((error: Error) => {
       session.close(error.message);

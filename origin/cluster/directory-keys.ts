@@ -7,6 +7,7 @@
  *   PREFIX origins          sorted set: lease id -> when its lease expires (Redis's clock, ms)
  *   PREFIX room-counts      sorted set: live lease id -> rooms placed on it (the first is the least loaded)
  *   PREFIX room:ROOM_KEY    the placement of a room: JSON PlacementValue { owner: LEASE_ID, placedAt }
+ *   PREFIX so:ROOM_KEY      hash: persistent shared object name -> JSON StoredSharedObject (shared-object-mirror.ts)
  */
 import { z } from 'zod';
 import type { LiveOrigin } from './origin-directory.ts';
@@ -43,10 +44,14 @@ export class DirectoryKeys {
   room(roomKey: string): string {
     return `${this.prefix}room:${roomKey}`;
   }
+
+  sharedObjects(roomKey: string): string {
+    return `${this.prefix}so:${roomKey}`;
+  }
 }
 
-/** A lease as stored, or null when `text` is not a well-formed lease. */
-export function parseLease(text: unknown): LeaseValue | null {
+/** A stored JSON value of `schema`'s shape, or null when `text` does not parse or has another shape. */
+function parseStored<T>(text: unknown, schema: z.ZodType<T>): T | null {
   if (typeof text !== 'string') return null;
   let json: unknown;
   try {
@@ -54,8 +59,20 @@ export function parseLease(text: unknown): LeaseValue | null {
   } catch {
     return null;
   }
-  const parsed = leaseValue.safeParse(json);
+  const parsed = schema.safeParse(json);
   return parsed.success ? parsed.data : null;
+}
+
+/** A lease as stored, or null when `text` is not a well-formed lease. */
+export function parseLease(text: unknown): LeaseValue | null {
+  return parseStored(text, leaseValue);
+}
+
+const placementValue = z.object({ owner: z.string().min(1) });
+
+/** The owner's lease id of a stored placement, or null when `text` is not a well-formed placement. */
+export function parsePlacementOwner(text: unknown): string | null {
+  return parseStored(text, placementValue)?.owner ?? null;
 }
 
 /** A lease and its room count as a LiveOrigin, or null when the lease is malformed. */

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { leastLoaded } from './least-loaded.ts';
 import {
   DirectoryClosedError, newLeaseId, NoLiveOriginError, NotRegisteredError,
-  type LiveOrigin, type OriginDirectory, type OriginDirectoryEvents, type OriginDirectoryStats, type OriginLoad, type OriginRegistration,
+  type LiveOrigin, type OriginDirectory, type RoomPlacement, type OriginDirectoryEvents, type OriginDirectoryStats, type OriginLoad, type OriginRegistration,
 } from './origin-directory.ts';
 
 export class LocalOriginDirectory extends EventEmitter<OriginDirectoryEvents> implements OriginDirectory {
@@ -47,6 +47,17 @@ export class LocalOriginDirectory extends EventEmitter<OriginDirectoryEvents> im
     if (!owner) throw new NoLiveOriginError(roomKey);
     this.#assign(roomKey, owner);
     return { ...owner };
+  }
+
+  async placements(): Promise<RoomPlacement[]> {
+    return [...this.#rooms.keys()].map((roomKey) => {
+      const owner = this.#liveOwner(roomKey);
+      return { roomKey, owner: owner ? { ...owner } : null };
+    });
+  }
+
+  get self(): LiveOrigin | null {
+    return this.#self ? { ...this.#self } : null;
   }
 
   async ownerOf(roomKey: string): Promise<LiveOrigin | null> {

@@ -40,6 +40,12 @@ export interface LiveOrigin extends OriginRegistration {
   rooms: number;
 }
 
+/** A room as the directory holds it: who owns it now (null when its owner's lease is gone: it is placed again on its next use). */
+export interface RoomPlacement {
+  roomKey: string;
+  owner: LiveOrigin | null;
+}
+
 export interface OriginDirectoryEvents {
   /** An origin's lease appeared (seen by the directory's watch; at start, once per live origin). */
   'origin-up': [origin: LiveOrigin];
@@ -80,6 +86,8 @@ export interface OriginDirectory extends EventEmitter<OriginDirectoryEvents> {
    * register again within that after a Redis restart), `DirectoryClosedError` once closed.
    */
   placeRoom(roomKey: string): Promise<LiveOrigin>;
+  /** Every room placed, with its live owner (the admin API's view of the cluster). Reads the store; rejects while it is unavailable. */
+  placements(): Promise<RoomPlacement[]>;
   /** The live owner of `roomKey`, or null (never placed, or its owner's lease is gone). Places nothing. */
   ownerOf(roomKey: string): Promise<LiveOrigin | null>;
   /**
@@ -90,6 +98,8 @@ export interface OriginDirectory extends EventEmitter<OriginDirectoryEvents> {
   /** This origin no longer runs `roomKey` (the room ended): the placement is removed if it is still ours. */
   releaseRoom(roomKey: string): Promise<void>;
   readonly stats: OriginDirectoryStats;
+  /** This process's registration (null before register()). */
+  readonly self: LiveOrigin | null;
   /** Gives up this origin's lease (others see it go at once), stops the watch, closes the connection. */
   close(): Promise<void>;
 }

@@ -14,11 +14,11 @@ import { EventEmitter } from 'node:events';
 import { Redis, ReplyError } from 'ioredis';
 import { Logger } from '#common/logger.ts';
 import { CodedError } from '#protocol/errors.ts';
-import { DirectoryKeys, liveOrigin } from './directory-keys.ts';
+import { DirectoryKeys, liveOrigin, parsePlacementOwner } from './directory-keys.ts';
 import { directoryRetries, type DirectoryOperation } from './directory-metrics.ts';
 import {
   DirectoryClosedError, newLeaseId, NoLiveOriginError, NotRegisteredError,
-  type LiveOrigin, type OriginDirectory, type OriginDirectoryEvents, type OriginDirectoryStats, type OriginLoad, type OriginRegistration,
+  type LiveOrigin, type OriginDirectory, type RoomPlacement, type OriginDirectoryEvents, type OriginDirectoryStats, type OriginLoad, type OriginRegistration,
 } from './origin-directory.ts';
 import { LEAVE, LIVE_ORIGINS, OWNER_OF, PLACE_ROOM, REFRESH_LEASE, RELEASE_ROOM } from './placement-scripts.ts';
 
@@ -142,11 +142,13 @@ export class RedisOriginDirectory extends EventEmitter<OriginDirectoryEvents> im
     this.#waitingPlacements++;
     try {
       // Origins write their leases again within a refresh of Redis coming back (empty, after a restart):
-      // a placement finding none waits one lease time for them before it is refused.
-      const deadline = Date.now() + this.#leaseTtlMs;
+      // a placement finding none waits one lease time for them (from the first answer, not from the
+      // call: it may have waited out an outage) before it is refused.
+      let deadline: number | null = null;
       for (;;) {
         const owner = await this.#attempt('place', () => this.#place(roomKey, ''), () => this.#knownOwner(roomKey), roomKey);
         if (owner) return owner;
+        deadline ??= Date.now() + this.#leaseTtlMs;
         if (Date.now() >= deadline) throw new NoLiveOriginError(roomKey);
         await this.#waitToRetry();
         this.#checkOpen();
@@ -154,6 +156,34 @@ export class RedisOriginDirectory extends EventEmitter<OriginDirectoryEvents> im
     } finally {
       this.#waitingPlacements--;
     }
+  }
+
+  /** The live origins as last listed (every refresh interval): what metrics read without asking Redis. */
+  knownOrigins(): LiveOrigin[] {
+    return [...this.#live.values()];
+  }
+
+  get self(): LiveOrigin | null {
+    return this.#self ? { ...this.#self, load: { ...this.#self.load } } : null;
+  }
+
+  async placements(): Promise<RoomPlacement[]> {
+    const roomKeys: string[] = [];
+    const pattern = `${this.#keys.room('')}*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      roomKeys.push(...keys);
+    } while (cursor !== '0');
+    if (roomKeys.length === 0) return [];
+    const values = await this.#redis.mget(...roomKeys);
+    const live = new Map((await this.#listLive()).map((origin) => [origin.leaseId, origin]));
+    const prefixLength = this.#keys.room('').length;
+    return roomKeys.map((key, i) => {
+      const owner = parsePlacementOwner(values[i]);
+      return { roomKey: key.slice(prefixLength), owner: owner === null ? null : live.get(owner) ?? null };
+    });
   }
 
   async ownerOf(roomKey: string): Promise<LiveOrigin | null> {

@@ -61,4 +61,6 @@ export interface OriginContext {
   readonly applications: Applications;
   /** The one authorization point: connect, publish, play, privileged methods. */
   readonly authorizer: Authorizer;
+  /** Cluster mode: a client joins a room only once this origin owns it (rejects with NotOwnerError otherwise); null without --cluster. */
+  readonly roomOwnership: { admit(roomKey: string): Promise<void> } | null;
 }

@@ -75,7 +75,8 @@ export function parseRange(header: string, size: number): { start: number; end: 
 }
 
 export class HttpApi {
-  readonly #server: Server;
+  /** The node:http server, for the limits every HTTP port applies (common/http-limits.ts) before it listens. */
+  readonly server: Server;
   readonly #routes: Array<{ method: string; pattern: RegExp; handler: RouteHandler }> = [];
   readonly #log: Logger;
   readonly #host: string;
@@ -88,12 +89,15 @@ export class HttpApi {
     this.#host = options.host;
     this.#port = options.port;
     this.#authorizer = options.authorizer;
-    this.#server = createServer((req, res) => void this.#handle(req, res));
+    this.server = createServer((req, res) => void this.#handle(req, res));
     const store = options.recordings;
     this.route('GET', /^\/api\/recordings$/, async (req, res) => {
       const identity = await this.caller(req, 'recordings.read');
+      // `?room=classroom/math`: that room's only (a page lists its own room's, whoever's token it holds).
+      const room = new URL(req.url ?? '/', 'http://origin').searchParams.get('room');
+      const shown = (path: string) => identity.ownsRecording(path) && (room === null || path.startsWith(`${room.replace(/\/+$/, '')}/`));
       const listing = await store.list();
-      this.json(res, 200, { files: listing.files.filter((file) => identity.ownsRecording(file.path)), rooms: listing.rooms.filter((room) => identity.ownsRecording(room.path)) });
+      this.json(res, 200, { files: listing.files.filter((file) => shown(file.path)), rooms: listing.rooms.filter((entry) => shown(entry.path)) });
     });
     this.route('GET', /^\/recordings\/(.+)$/, async (req, res, match) => {
       let rel: string;
@@ -155,18 +159,18 @@ export class HttpApi {
 
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#port, this.#host, () => {
-        this.#server.off('error', reject);
-        resolve(this.#server.address() as AddressInfo);
+      this.server.once('error', reject);
+      this.server.listen(this.#port, this.#host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
       });
     });
   }
 
   async close(): Promise<void> {
-    if (!this.#server.listening) return;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeAllConnections();
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
     await closed;
   }
 

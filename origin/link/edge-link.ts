@@ -18,9 +18,10 @@ import type { RtmpMessage } from '#protocol/rtmp/message.ts';
 import type { Logger } from '#common/logger.ts';
 import type { SessionTransport } from '#common/session-transport.ts';
 import { LinkRelay } from './link-relay.ts';
+import { LogThrottle } from '#common/log-throttle.ts';
 import { LinkSession, type LinkSessionHost } from './link-session.ts';
 import type { LinkWriter } from './link-subscription.ts';
-import { countEdgeLinkClose, countEdgeRefusal, type EdgeRefusalCode } from '../origin-metrics.ts';
+import { countClientRefusal, countEdgeLinkClose, countEdgeRefusal, type ClientRefusalCode, type EdgeRefusalCode } from '../origin-metrics.ts';
 
 export interface EdgeLinkOptions {
   secret: string;
@@ -33,6 +34,12 @@ export interface EdgeLinkOptions {
   maxMessageBytes: number;
   /** Hello through Auth must be done within this time. */
   authTimeoutMs: number;
+  /**
+   * Whether one more session of this edge (holding `sessions` now) may open: null, or why not, as
+   * the reason of the SessionClose that refuses it (the origin's maxConnections counts an edge's
+   * clients with its direct ones, and maxSessionsPerEdge caps each edge).
+   */
+  admitSession: (sessions: number) => { reason: ClientRefusalCode; message: string } | null;
   createSession: (transport: SessionTransport) => unknown;
 }
 
@@ -77,6 +84,8 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
   #load: Record<string, unknown> | null = null;
   #loadAt = 0;
   #overflowing = false;
+  /** Refused sessions of a full origin or edge come in floods: their lines are rate-limited by reason. */
+  readonly #refusalWarnings: LogThrottle;
 
   constructor(socket: Socket, options: EdgeLinkOptions, directory: EdgeDirectory, log: Logger) {
     super();
@@ -85,6 +94,7 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
     this.#directory = directory;
     this.address = `${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0}`;
     this.#log = log.with({ edgeAddress: this.address });
+    this.#refusalWarnings = new LogThrottle(this.#log);
     this.#decoder = new LinkFrameDecoder(options.maxMessageBytes + 1024);
     this.relay = new LinkRelay(this, options.maxMediaBacklogBytes, this.#log);
     // Every frame is written at once: the latency goal leaves no room for Nagle's delays.
@@ -144,6 +154,7 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
     if (this.#phase === 'closed') return;
     const wasReady = this.#phase === 'ready';
     this.#phase = 'closed';
+    this.#refusalWarnings.close();
     clearTimeout(this.#timer);
     clearInterval(this.#timer);
     if (this.#registered) this.#directory.unregister(this);
@@ -259,6 +270,13 @@ export class EdgeLink extends EventEmitter<EdgeLinkEvents> implements LinkSessio
 
   #openSession(frame: Extract<LinkFrame, { kind: typeof LinkFrameKind.SessionOpen }>): void {
     if (this.#sessions.has(frame.sessionId)) throw new LinkProtocolError('link.duplicate_session', `session ${frame.sessionId} is already open`);
+    const refusal = this.#options.admitSession(this.#sessions.size);
+    if (refusal) {
+      countClientRefusal('link', refusal.reason);
+      this.#refusalWarnings.warn(refusal.reason, 'edge session refused', { edge: this.#edgeName, peer: `${frame.remoteAddress}:${frame.remotePort}`, reason: refusal.message }, this.#log);
+      this.write({ kind: LinkFrameKind.SessionClose, sessionId: frame.sessionId, reason: refusal.message });
+      return;
+    }
     const session = new LinkSession(this, frame.sessionId, frame, this.#log);
     this.#sessions.set(frame.sessionId, session);
     session.log.debug('edge session opened', { edge: this.#edgeName, peer: `${frame.remoteAddress}:${frame.remotePort}`, protocol: frame.protocol });

@@ -18,7 +18,9 @@ export interface LinkServerOptions {
   secret: string;
   /** PEM files; null for plain TCP (on a private network). */
   tls: { certFile: string; keyFile: string } | null;
-  link: Omit<EdgeLinkOptions, 'secret' | 'createSession' | 'authTimeoutMs'>;
+  link: Omit<EdgeLinkOptions, 'secret' | 'createSession' | 'authTimeoutMs' | 'admitSession'>;
+  /** Whether an edge holding `sessions` may open one more (EdgeLinkOptions.admitSession). */
+  admitSession: EdgeLinkOptions['admitSession'];
   /** An edge has this long to send Hello and prove the secret. */
   authTimeoutMs: number;
   createSession: (transport: SessionTransport) => unknown;
@@ -66,6 +68,7 @@ export class LinkServer {
   #accept(socket: Socket): void {
     const link = new EdgeLink(socket, {
       ...this.#options.link, secret: this.#options.secret, authTimeoutMs: this.#options.authTimeoutMs, createSession: this.#options.createSession,
+      admitSession: this.#options.admitSession,
     }, this.#directory, this.#log);
     this.#links.add(link);
     link.on('close', () => this.#links.delete(link));

@@ -1,14 +1,18 @@
 /**
- * The origin's RTMP ports (plain, and RTMPS when configured): every socket a port accepts gets its
- * own connection and session. It owns the sessions it created so `close()` stops listening and
- * closes every client; the connection limit counts clients of all its ports together.
+ * The origin's RTMP ports (plain, and RTMPS when configured): every socket a port accepts (by its
+ * address's limits first) gets its own connection and session. It owns the sessions it created so
+ * `close()` stops listening and closes every client; the connection limit (`hasRoom`) is the
+ * origin's, over its direct clients and its edges' together.
  */
 import type { AddressInfo, Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { RtmpConnection, type RtmpConnectionOptions } from '#common/rtmp-connection.ts';
 import type { FlashPolicy } from '#common/flash-policy.ts';
 import { RtmpListener, type TlsFiles } from '#common/rtmp-listener.ts';
+import type { AddressLease, AddressLimits } from '#common/address-limits.ts';
 import type { Logger } from '#common/logger.ts';
+import { LogThrottle } from '#common/log-throttle.ts';
+import { countClientRefusal } from '../origin-metrics.ts';
 import type { SessionTransport } from '#common/session-transport.ts';
 import type { RtmpSession } from '../session/rtmp-session.ts';
 
@@ -16,6 +20,11 @@ export interface RtmpServerOptions {
   host: string;
   /** One listener per entry: the RTMP port, and the RTMPS port with its certificate. */
   ports: Array<{ port: number; tls: TlsFiles | null }>;
+  /** The origin's per-address limits, asked before anything else. */
+  addresses: AddressLimits;
+  /** Whether one more client fits the origin's maxConnections (which counts its edges' clients too). */
+  hasRoom: () => boolean;
+  /** For the refusal's log line. */
   maxConnections: number;
   connection: Partial<RtmpConnectionOptions> & { handshakeTimeoutMs: number };
   /** Answered to a Flash Player's policy request on any of the ports. */
@@ -29,13 +38,15 @@ export class RtmpServer {
   readonly #log: Logger;
   readonly #listeners: RtmpListener[];
   readonly #sessions = new Set<RtmpSession>();
+  readonly #refusalWarnings: LogThrottle;
 
   constructor(options: RtmpServerOptions, log: Logger) {
     this.#options = options;
     this.#log = log;
+    this.#refusalWarnings = new LogThrottle(log);
     this.#listeners = options.ports.map(({ port, tls }) => new RtmpListener({
       host: options.host, port, tls, policy: options.policy, handshakeTimeoutMs: options.connection.handshakeTimeoutMs,
-      accept: (socket) => this.#accept(socket),
+      addresses: options.addresses, accept: (socket, lease) => this.#accept(socket, lease),
     }, log));
   }
 
@@ -58,18 +69,23 @@ export class RtmpServer {
   }
 
   async close(): Promise<void> {
+    this.#refusalWarnings.close();
     const closed = Promise.all(this.#listeners.map((listener) => listener.close()));
     for (const session of this.#sessions) session.close(null);
     await closed;
   }
 
-  #accept(socket: Socket): void {
-    if (this.#sessions.size >= this.#options.maxConnections) {
-      this.#log.warn('connection refused: too many clients', { peer: socket.remoteAddress, limit: this.#options.maxConnections });
+  #accept(socket: Socket, lease: AddressLease): void {
+    if (!this.#options.hasRoom()) {
+      countClientRefusal('rtmp', 'max_connections');
+      this.#refusalWarnings.warn(`${socket.remoteAddress} max_connections`, 'connection refused: too many clients', () => ({
+        peer: socket.remoteAddress, limit: this.#options.maxConnections, topAddresses: this.#options.addresses.describeTopHolders(),
+      }));
       socket.destroy();
       return;
     }
-    const session = this.#options.createSession(new RtmpConnection(socket, this.#options.connection, this.#log), socket instanceof TLSSocket ? 'rtmps' : 'rtmp');
+    const connection = new RtmpConnection(socket, { ...this.#options.connection, onHandshakeDone: () => lease.handshakeDone() }, this.#log);
+    const session = this.#options.createSession(connection, socket instanceof TLSSocket ? 'rtmps' : 'rtmp');
     this.#sessions.add(session);
     session.on('close', () => this.#sessions.delete(session));
   }

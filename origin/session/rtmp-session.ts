@@ -30,6 +30,7 @@ import { connectToken } from '../auth/authorizer.ts';
 import { tokenInQuery } from '#common/request-token.ts';
 import type { Identity } from '#common/auth/identity.ts';
 import type { AppClient } from '../app/client.ts';
+import { NotOwnerError } from '../cluster/origin-cluster.ts';
 import { countAccessRefusal, countConnectRefusal } from '../origin-metrics.ts';
 
 export interface SessionOptions {
@@ -267,11 +268,14 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     }
     // Authorization may look things up: what the client sends meanwhile waits for its answer.
     this.#held = [];
-    this.#origin.authorizer.connect(scope, connectToken(props, command.args), command.args, application.admitsMembers).then(
+    // Cluster mode: the room must be this origin's (the edge placed it here) before anything else.
+    const owned = this.#origin.roomOwnership?.admit(scope.path) ?? Promise.resolve();
+    owned.then(() => this.#origin.authorizer.connect(scope, connectToken(props, command.args), command.args, application.admitsMembers)).then(
       (identity) => this.#admit(command, props, scope, application, identity),
       (error: Error) => {
-        if (!(error instanceof AccessDeniedError)) this.log.error('authorization failed', { app: scope.path, error: error.stack ?? String(error) });
-        this.#rejectConnect(command, error instanceof AccessDeniedError ? error.message : 'Internal error while authorizing.', error instanceof AccessDeniedError ? error.code : undefined);
+        const refused = error instanceof AccessDeniedError || error instanceof NotOwnerError;
+        if (!refused) this.log.error('authorization failed', { app: scope.path, error: error.stack ?? String(error) });
+        this.#rejectConnect(command, refused ? error.message : 'Internal error while authorizing.', refused ? error.code : undefined);
       },
     ).finally(() => this.#releaseHeld());
   }
@@ -425,15 +429,17 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
   #authorizeStream(streamId: number, name: string, right: 'publish' | 'play', deniedCode: string, then: () => void): void {
     const authorizer = this.#origin.authorizer;
     const scope = this.#scope!;
+    const bare = name.split('?')[0]!;
     const deny = (error: Error) => {
-      if (!(error instanceof AccessDeniedError)) throw error;
-      const bare = name.split('?')[0];
+      if (!(error instanceof AccessDeniedError || error instanceof NotOwnerError)) throw error;
       this.log.warn(`${right} refused`, { name: bare, code: error.code, reason: error.message });
-      countAccessRefusal(right, error.code);
+      if (error instanceof AccessDeniedError) countAccessRefusal(right, error.code);
       this.sendStatus(streamId, statusInfo('error', deniedCode, error.message, { details: bare, error: error.code }));
     };
+    // Cluster mode: streams of an application's own scope (`live`) are placed by name, the stream must be this origin's.
+    const ownership = scope.room === '' ? this.#origin.roomOwnership : null;
     const token = tokenInQuery(name);
-    if (token === null) {
+    if (token === null && !ownership) {
       try {
         authorizer.allowStream(scope, this.#identity, right);
       } catch (error) {
@@ -442,16 +448,17 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       return then();
     }
     this.#held = [];
-    authorizer.streamToken(scope, token)
+    (ownership?.admit(`${scope.path}/${bare}`) ?? Promise.resolve())
+      .then(() => (token === null ? this.#identity : authorizer.streamToken(scope, token)))
       .then((identity) => {
         if (this.#closed) return;
         authorizer.allowStream(scope, identity, right);
-        this.log.info(`${right} authorized by the stream's token`, identity.describe());
+        if (token !== null && identity) this.log.info(`${right} authorized by the stream's token`, identity.describe());
         then();
       })
       .catch((error: Error) => {
         if (this.#closed) return;
-        if (error instanceof AccessDeniedError) return deny(error);
+        if (error instanceof AccessDeniedError || error instanceof NotOwnerError) return deny(error);
         this.log.error('authorization failed', { error: error.stack ?? String(error) });
         this.close('internal error');
       })

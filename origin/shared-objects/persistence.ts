@@ -5,6 +5,10 @@
  * each. Slot values are kept as base64 AMF (AMF3 through the 0x11 switch) so every value type —
  * dates, byte arrays, typed objects — comes back exactly. Saves of one object are coalesced:
  * at most one write in flight and one pending.
+ *
+ * In cluster mode (`--cluster`) a mirror (origin/cluster/shared-object-mirror.ts) gets every save too,
+ * written through to Redis under the room, and a room placed on this origin is prefetched from it
+ * before its first client is admitted, so a room that moved from a dead origin comes back with them.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
@@ -15,7 +19,7 @@ import type { AmfValue } from '#protocol/amf/types.ts';
 import type { Logger } from '#common/logger.ts';
 import type { SharedObject, SharedObjectSnapshot } from './shared-object.ts';
 
-interface StoredSharedObject {
+export interface StoredSharedObject {
   format: 1;
   name: string;
   version: number;
@@ -34,10 +38,36 @@ interface FileState {
 
 let tempCounter = 0;
 
+/** Where saved objects are also written, by room (cluster mode). */
+export interface SharedObjectMirror {
+  save(scopePath: string, stored: StoredSharedObject): void;
+}
+
+/** An object's state as stored (slots as base64 AMF). */
+export function storedSharedObject(name: string, snapshot: SharedObjectSnapshot): StoredSharedObject {
+  // fromEntries defines properties, so a slot named '__proto__' stays a slot.
+  const slots = Object.fromEntries([...snapshot.slots].map(([key, value]) => [key, amf0Encode([value], { avmPlus: true }).toString('base64')]));
+  return { format: 1, name, version: snapshot.version, savedAt: new Date().toISOString(), slots };
+}
+
+/** A stored state back as a snapshot; throws on anything that is not one. */
+export function sharedObjectSnapshot(stored: StoredSharedObject): SharedObjectSnapshot {
+  if (stored.format !== 1 || typeof stored.version !== 'number' || typeof stored.slots !== 'object' || stored.slots === null) {
+    throw new Error('not a stored shared object (format 1)');
+  }
+  const slots = new Map<string, AmfValue>();
+  for (const [key, data] of Object.entries(stored.slots)) slots.set(key, amf0Decode(Buffer.from(data, 'base64'))[0]);
+  return { version: stored.version, slots };
+}
+
 export class SharedObjectStore {
   readonly directory: string;
   readonly #log: Logger;
   readonly #files = new Map<string, FileState>();
+  /** States fetched from the mirror for a room placed here, by file: newer than the disk's (the room ran elsewhere). */
+  readonly #prefetched = new Map<string, SharedObjectSnapshot>();
+  /** Cluster mode: every save also goes there. */
+  mirror: SharedObjectMirror | null = null;
 
   constructor(directory: string, log: Logger) {
     this.directory = directory;
@@ -64,16 +94,16 @@ export class SharedObjectStore {
     // A room destroyed and made again at once: its last state may still be on its way to disk.
     const saving = this.#files.get(file);
     if (saving) return { version: saving.latest.version, slots: new Map(saving.latest.slots) };
+    const prefetched = this.#prefetched.get(file);
+    if (prefetched) {
+      this.#prefetched.delete(file);
+      return prefetched;
+    }
     if (!existsSync(file)) return null;
     try {
-      const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredSharedObject;
-      if (stored.format !== 1 || typeof stored.version !== 'number' || typeof stored.slots !== 'object') {
-        throw new Error('not a shared object file (format 1)');
-      }
-      const slots = new Map<string, AmfValue>();
-      for (const [key, data] of Object.entries(stored.slots)) slots.set(key, amf0Decode(Buffer.from(data, 'base64'))[0]);
-      this.#log.info('shared object loaded', { scope: scopePath, name, version: stored.version, slots: slots.size });
-      return { version: stored.version, slots };
+      const snapshot = sharedObjectSnapshot(JSON.parse(readFileSync(file, 'utf8')) as StoredSharedObject);
+      this.#log.info('shared object loaded', { scope: scopePath, name, version: snapshot.version, slots: snapshot.slots.size });
+      return snapshot;
     } catch (error) {
       const aside = `${file}.corrupt`;
       this.#log.error('persistent shared object unreadable, starting empty', { file, moved: aside, error: (error as Error).message });
@@ -82,10 +112,28 @@ export class SharedObjectStore {
     }
   }
 
+  /**
+   * States of a room's objects as the mirror had them, for the room about to run here: the next
+   * load of each returns it (unless a save of this process is newer). Undecodable ones are skipped.
+   */
+  prefetch(scopePath: string, objects: StoredSharedObject[]): void {
+    for (const stored of objects) {
+      const file = this.fileOf(scopePath, stored.name);
+      if (this.#files.has(file)) continue;
+      try {
+        this.#prefetched.set(file, sharedObjectSnapshot(stored));
+      } catch (error) {
+        this.#log.error('mirrored shared object unreadable, skipped', { scope: scopePath, name: stored.name, error: (error as Error).message });
+      }
+    }
+  }
+
   /** Schedules a save of the object's current state. */
   save(scopePath: string, object: SharedObject): void {
     const file = this.fileOf(scopePath, object.name);
     const snapshot = object.snapshot();
+    this.#prefetched.delete(file);
+    this.mirror?.save(scopePath, storedSharedObject(object.name, snapshot));
     let state = this.#files.get(file);
     if (!state) {
       state = { writing: null, pending: null, latest: snapshot };
@@ -119,9 +167,7 @@ export class SharedObjectStore {
   }
 
   async #write(file: string, name: string, snapshot: SharedObjectSnapshot): Promise<void> {
-    // fromEntries defines properties, so a slot named '__proto__' stays a slot.
-    const slots = Object.fromEntries([...snapshot.slots].map(([key, value]) => [key, amf0Encode([value], { avmPlus: true }).toString('base64')]));
-    const stored: StoredSharedObject = { format: 1, name, version: snapshot.version, savedAt: new Date().toISOString(), slots };
+    const stored = storedSharedObject(name, snapshot);
     await mkdir(dirname(file), { recursive: true });
     const temp = `${file}.tmp-${process.pid}-${++tempCounter}`;
     const handle = await open(temp, 'w');

@@ -84,6 +84,9 @@ export interface RosterMember {
   streams: string[];
   /** ms since the epoch */
   joinedAt: number;
+  /** Whether the member's microphone / camera is muted (the classroom's setMediaState); null: not said (a Flash client that never calls it). */
+  audioMuted: boolean | null;
+  videoMuted: boolean | null;
 }
 
 /** A chat slot (`m00000001`, in order). */
@@ -100,7 +103,10 @@ export interface ChatMessage {
 /** A whiteboard slot (`s00000001`, in order). */
 export interface Stroke {
   id: number;
+  /** The author's client id and name (undoStroke removes only the caller's own). */
   by: string;
+  byName: string;
+  /** `pen` or `eraser` (drawn in the board's background colour, so Flash clients that know no tools draw it right too). */
   tool: string;
   color: number;
   width: number;

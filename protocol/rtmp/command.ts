@@ -58,6 +58,23 @@ export function decodeCommand(message: RtmpMessage): RtmpCommand {
   return { name, transactionId, commandObject, args };
 }
 
+/**
+ * The name of a command message (type 20 or 17) read without decoding the rest, or null when the
+ * message is no command or does not start with a readable name (a deadline for `connect` needs
+ * only this).
+ */
+export function commandName(message: RtmpMessage): string | null {
+  if (message.type !== MessageType.CommandAmf0 && message.type !== MessageType.CommandAmf3) return null;
+  try {
+    const reader = new Amf0Reader(amfBody(message));
+    const name = reader.remaining > 0 ? reader.readValue() : null;
+    return typeof name === 'string' ? name : null;
+  } catch (error) {
+    if (error instanceof AmfError) return null;
+    throw error;
+  }
+}
+
 /** Decodes a data message (type 18 or 15) into its AMF values. */
 export function decodeData(message: RtmpMessage): AmfValue[] {
   return amf0Decode(amfBody(message));

@@ -11,7 +11,7 @@ import { LinkFrameKind, type LinkFrame } from '#protocol/link/link-frame.ts';
 import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
 import { Logger } from '#common/logger.ts';
 import { RtmpCallError } from '#common/rtmp-transactions.ts';
-import { LinkClient, LinkClientClosedError, type ServerCall } from '../../gateway/session/link-client.ts';
+import { LinkClient, LinkClientClosedError, requestConnectArgs, type ServerCall } from '../../gateway/session/link-client.ts';
 
 /** A link that records what is sent; `up` false plays a link that is down. */
 function fakeLink(up = true) {
@@ -128,4 +128,13 @@ test('a link that is down: open is false and calls fail at once', async () => {
   const client = new LinkClient(fakeLink(false), { sessionId: 1, protocol: 'test', remoteAddress: '', remotePort: 0, log: new Logger('link-client test') });
   assert.equal(client.open(), false);
   await assert.rejects(client.call('anything'), LinkClientClosedError);
+});
+
+test('an HTTP client\'s connect arguments: its token, and with one the member it carries media for (?mediaOf=)', () => {
+  const get = (url: string, authorization?: string) => requestConnectArgs({ url, headers: authorization ? { authorization } : {} });
+  assert.deepEqual(get('/live/classroom/r/cam.flv'), []);
+  assert.deepEqual(get('/live/classroom/r/cam.flv?token=T1'), [{ token: 'T1' }]);
+  assert.deepEqual(get('/live/classroom/r/cam.flv?token=T1&mediaOf=Sam%20Lee'), [{ token: 'T1', mediaOf: 'Sam Lee' }]);
+  assert.deepEqual(get('/live/classroom/r/cam.flv?mediaOf=Sam', 'Bearer T2'), [{ token: 'T2', mediaOf: 'Sam' }]);
+  assert.deepEqual(get('/live/classroom/r/cam.flv?mediaOf=Sam'), [], 'without a token nobody claims to be a member\'s media');
 });

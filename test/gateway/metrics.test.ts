@@ -60,6 +60,8 @@ const ORIGIN_FAMILIES: Record<string, 'COUNTER' | 'GAUGE'> = {
   classroom_origin_recordings_started_total: 'COUNTER', classroom_origin_recordings_finished_total: 'COUNTER', classroom_origin_recordings_repaired_total: 'COUNTER',
   classroom_origin_connections_closed_total: 'COUNTER', classroom_origin_shared_object_refusals_total: 'COUNTER', classroom_origin_client_calls_failed_total: 'COUNTER',
   classroom_origin_edge_refusals_total: 'COUNTER', classroom_origin_edge_link_closes_total: 'COUNTER',
+  classroom_origin_client_refusals_total: 'COUNTER', classroom_origin_address_refusals_total: 'COUNTER', classroom_origin_address_top_connections: 'GAUGE',
+  classroom_origin_address_connections: 'GAUGE',
 };
 const EDGE_FAMILIES: Record<string, 'COUNTER' | 'GAUGE'> = {
   classroom_edge_clients: 'GAUGE', classroom_edge_rtmp_connections: 'GAUGE', classroom_edge_rtmp_bytes_received_total: 'COUNTER', classroom_edge_rtmp_bytes_sent_total: 'COUNTER',
@@ -68,10 +70,12 @@ const EDGE_FAMILIES: Record<string, 'COUNTER' | 'GAUGE'> = {
   classroom_edge_transcoders: 'GAUGE', classroom_edge_transcoders_started_total: 'COUNTER',
   classroom_edge_transcoders_failed_total: 'COUNTER', classroom_edge_connections_closed_total: 'COUNTER', classroom_edge_browser_closes_total: 'COUNTER',
   classroom_edge_internal_errors_total: 'COUNTER', classroom_edge_connects_held_total: 'COUNTER', classroom_edge_link_attempt_failures_total: 'COUNTER',
-  classroom_edge_link_up: 'GAUGE', classroom_edge_link_connects_total: 'COUNTER', classroom_edge_link_rtt_seconds: 'GAUGE', classroom_edge_link_backlog_bytes: 'GAUGE',
+  classroom_edge_link_up: 'GAUGE', classroom_edge_links: 'GAUGE', classroom_edge_link_connects_total: 'COUNTER', classroom_edge_link_rtt_seconds: 'GAUGE', classroom_edge_link_backlog_bytes: 'GAUGE',
   classroom_edge_link_bytes_received_total: 'COUNTER', classroom_edge_link_bytes_sent_total: 'COUNTER', classroom_edge_link_media_bytes_received_total: 'COUNTER',
   classroom_edge_media_bytes_sent_total: 'COUNTER', classroom_edge_media_frames_sent_total: 'COUNTER', classroom_edge_media_frames_dropped_total: 'COUNTER',
   classroom_edge_media_bytes_dropped_total: 'COUNTER', classroom_edge_media_drop_episodes_total: 'COUNTER',
+  classroom_edge_address_refusals_total: 'COUNTER', classroom_edge_address_top_connections: 'GAUGE', classroom_edge_address_connections: 'GAUGE',
+  classroom_edge_viewer_closes_total: 'COUNTER',
 };
 /** prom-client's default process metrics, event-loop lag among them. */
 const PROCESS_FAMILIES = { process_cpu_user_seconds_total: 'COUNTER', process_resident_memory_bytes: 'GAUGE', nodejs_eventloop_lag_seconds: 'GAUGE', nodejs_eventloop_lag_p99_seconds: 'GAUGE', nodejs_heap_size_used_bytes: 'GAUGE' } as const;

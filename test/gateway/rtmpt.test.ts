@@ -17,6 +17,7 @@ import { ChunkStreamId } from '#protocol/rtmp/message.ts';
 import type { RtmptStats } from '../../gateway/rtmpt/rtmpt-server.ts';
 import { decodeFrames, eventually, publishTestStream, stop, stopAll } from '../support/processes.ts';
 import { startCluster, type Cluster } from '../support/cluster.ts';
+import { ONE_ADDRESS_LOAD_ARGS } from '../support/from-address.ts';
 import { checkClassroomExchange } from '../support/classroom-exchange.ts';
 import { connectRtmpt, openRtmptSession, rtmptRequest } from '../support/rtmpt-client.ts';
 import { playSyntheticFrames, startLightPlayer, startSyntheticPublisher } from '../support/synthetic-publisher.ts';
@@ -31,6 +32,8 @@ before(async () => {
   cluster = await startCluster(['edge-t'], { edgeArgs: [
     '--rtmpt-idle-timeout-ms', String(IDLE_TIMEOUT_MS), '--rtmpt-max-queued-bytes', String(MAX_QUEUED_BYTES),
     '--rtmpt-max-reply-bytes', '65536', '--rtmpt-max-body-bytes', String(MAX_BODY_BYTES),
+    // 200 abandoned sessions and the other tests' clients all come from 127.0.0.1: more than one address's default share.
+    ...ONE_ADDRESS_LOAD_ARGS,
   ] });
 });
 after(stopAll);

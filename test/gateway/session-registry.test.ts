@@ -28,7 +28,7 @@ before(async () => {
     origins: [{ host: '127.0.0.1', port: origin.linkPort! }], secret: SECRET, publicUrl: '', maxConnections: 2, loadIntervalMs: 200,
   });
   rtmpPort = (await edge.start()).port;
-  await eventually(() => edge.link.isUp, 10_000, 'link up');
+  await eventually(() => edge.links.isUp, 10_000, 'link up');
 });
 after(async () => {
   await edge?.close();

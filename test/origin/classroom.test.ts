@@ -2,7 +2,8 @@
  * The classroom application through the origin: roster with roles, hands and published
  * streams; chat and whiteboard replayed to a late joiner (an independent python3-librtmp client)
  * and kept across an origin restart; server-only objects refused to clients; teacher-only
- * actions; recording control visible to everyone.
+ * actions; recording control visible to everyone; whiteboard undo (one's own strokes only) and clear
+ * (teachers only); mute state in the roster.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -132,6 +133,55 @@ test('recording control: only the teacher starts and stops it; everyone sees the
   await teacher.call('stopRecording');
   await stopped;
   assert.deepEqual(await student.call('getRecordingState'), [{ active: false }]);
+  teacher.close();
+  student.close();
+});
+
+test('whiteboard tools: each member undoes only their own last stroke, a student\'s clear is refused, a teacher\'s empties the board for everyone', async () => {
+  const teacher = await join('board', 'Tina', 'teacher');
+  const student = await join('board', 'Stan', 'student', 3);
+  await teacher.call('drawStroke', { tool: 'pen', color: 0x0000ff, width: 3, points: [0, 0, 10, 10] });
+  await student.call('drawStroke', { tool: 'pen', color: 0xff0000, width: 6, points: [1, 1, 2, 2] });
+  await student.call('drawStroke', { tool: 'eraser', color: 0xffffff, width: 16, points: [3, 3, 4, 4] });
+  await teacher.call('drawStroke', { tool: 'pen', color: 0x00ff00, width: 2, points: [5, 5, 6, 6] });
+  const board = async () => ((await teacher.call('getWhiteboard'))[0] as Array<{ id: number; byName: string; tool: string; color: number }>);
+  assert.deepEqual((await board()).map((s) => [s.byName, s.tool]), [['Tina', 'pen'], ['Stan', 'pen'], ['Stan', 'eraser'], ['Tina', 'pen']]);
+  // The student's undo takes their eraser stroke, not the teacher's later one; then their pen stroke; then nothing is theirs.
+  assert.deepEqual(await student.call('undoStroke'), [3]);
+  assert.deepEqual(await student.call('undoStroke'), [2]);
+  assert.deepEqual(await student.call('undoStroke'), [null]);
+  assert.deepEqual((await board()).map((s) => [s.byName, s.color]), [['Tina', 0x0000ff], ['Tina', 0x00ff00]]);
+  // What a Flash client joining now sees (python3-librtmp): the board as it is.
+  const late = await librtmp('so', `${fixture.base}/classroom/board`, 'classroom/board', { connect: { name: 'Late' }, name: 'whiteboard' });
+  assert.deepEqual(Object.values(late.data as Record<string, { color: number }>).map((s) => s.color).sort((a, b) => a - b), [0x0000ff, 0x00ff00]);
+  await assert.rejects(student.call('clearWhiteboard'), (e: RtmpCallError) => /Only a teacher may clear/.test(String(e.info.description)));
+  assert.equal((await board()).length, 2, 'the refused clear left the board as it was');
+  const whiteboard = await student.sharedObject('whiteboard').connect();
+  const cleared = whiteboard.waitFor((e) => e.kind === 'clear');
+  await teacher.call('clearWhiteboard');
+  await cleared;
+  assert.deepEqual(whiteboard.data, {});
+  assert.deepEqual(await teacher.call('undoStroke'), [null], 'nothing of the teacher\'s is left to undo');
+  teacher.close();
+  student.close();
+});
+
+test('mute state: a member says their microphone or camera is muted and every roster shows it; unknown until said', async () => {
+  const teacher = await join('mute', 'Tia', 'teacher');
+  const student = await join('mute', 'Sol');
+  const roster = await teacher.sharedObject('roster').connect();
+  const [solId] = Object.entries(roster.data).find(([, m]) => (m as { name: string }).name === 'Sol')!;
+  const sol = () => roster.data[solId] as { audioMuted: boolean | null; videoMuted: boolean | null };
+  assert.deepEqual([sol().audioMuted, sol().videoMuted], [null, null], 'not said yet (a Flash client that never calls setMediaState)');
+  const muted = roster.waitFor((e) => e.kind === 'change' && e.key === solId && (e.value as { audioMuted: boolean }).audioMuted === true);
+  await student.call('setMediaState', { audio: true, video: false });
+  await muted;
+  assert.deepEqual([sol().audioMuted, sol().videoMuted], [true, false]);
+  const cameraOff = roster.waitFor((e) => e.kind === 'change' && e.key === solId && (e.value as { videoMuted: boolean }).videoMuted === true);
+  await student.call('setMediaState', { video: true });
+  await cameraOff;
+  assert.deepEqual([sol().audioMuted, sol().videoMuted], [true, true], 'what is not given stays as it was');
+  await assert.rejects(student.call('setMediaState', { audio: 'yes' }), /setMediaState needs/);
   teacher.close();
   student.close();
 });

@@ -101,11 +101,15 @@ describe('RedisOriginDirectory', () => {
     const survivor = await registeredOrigin('cg-move:', 'origin-second');
     assert.equal((await watcher.placeRoom('classroom/moving')).leaseId, doomed.origin.leaseId, 'a live owner keeps its room');
 
+    assert.deepEqual((await watcher.placements()).map((p) => [p.roomKey, p.owner?.leaseId]), [['classroom/moving', doomed.origin.leaseId]]);
+
     const down = originEvent(watcher, 'origin-down', doomed.origin.leaseId);
     await stop(doomed.child, 'SIGKILL');
     await down;
     assert.equal(await watcher.ownerOf('classroom/moving'), null);
+    assert.deepEqual((await watcher.placements()).map((p) => [p.roomKey, p.owner]), [['classroom/moving', null]], 'listed without an owner until its next use');
     assert.equal((await watcher.placeRoom('classroom/moving')).leaseId, survivor.origin.leaseId);
+    assert.deepEqual((await watcher.placements()).map((p) => [p.roomKey, p.owner?.originId]), [['classroom/moving', 'origin-second']]);
   });
 
   test('Redis stopped and started again: running rooms keep their owner, a room asked for meanwhile is placed when it is back', async () => {

@@ -19,6 +19,11 @@ usage: librtmp_peer.py MODE URL APP [JSON-ARGS]
              that type), answering the server's pings meanwhile: prints tags sent and pings received
   play       play URL (live) for args.seconds with librtmp's RTMP_Read and write the FLV it makes
              to args.out: prints the bytes written
+  member     a Flash user in a classroom: connect (connect_data from args.connect), answer the
+             server's areYouThere calls, call args.method with args.params (a whiteboard stroke),
+             then play each stream of args.play (a NetStream each, as Flash does) for args.seconds,
+             writing each one's audio and video to an FLV file in args.dir: prints the call's result
+             and, per stream, the file, its audio and video message counts and the statuses received
 Prints one JSON object on stdout; exits 1 with a message on stderr on failure.
 """
 import json
@@ -33,6 +38,8 @@ from librtmp.amf import AMFObject, decode_amf, encode_amf
 INVOKE = librtmp.PACKET_TYPE_INVOKE
 SHARED_OBJECT = librtmp.PACKET_TYPE_SHARED_OBJECT
 CONTROL = librtmp.PACKET_TYPE_CONTROL
+AUDIO = librtmp.PACKET_TYPE_AUDIO
+VIDEO = librtmp.PACKET_TYPE_VIDEO
 PING_REQUEST = 6
 EVENT = {1: "use", 2: "release", 3: "requestChange", 4: "change", 5: "success", 6: "send",
          7: "status", 8: "clear", 9: "remove", 10: "requestRemove", 11: "useSuccess"}
@@ -108,6 +115,8 @@ class Peer:
         self.replies = {}
         self.statuses = []
         self.pings = 0
+        # Audio and video messages (types 8 and 9) go here when set: fn(packet).
+        self.on_media = None
 
     @classmethod
     def connect(cls, url, app, connect_data=None):
@@ -134,6 +143,8 @@ class Peer:
                 self.conn.call("_result", result, transaction_id=tx)
         elif packet.type == SHARED_OBJECT:
             self.so_messages.append(parse_so(packet.body))
+        elif packet.type in (AUDIO, VIDEO) and self.on_media:
+            self.on_media(packet)
         else:
             # Chunk size, window, pings: librtmp's business. It answers a ping (and acknowledges
             # bytes) on chunk stream 2 with a type 1 header, which is what these modes exercise.
@@ -185,6 +196,51 @@ def flv_tags(source):
         body = source.read(size)
         source.read(4)
         yield tag[0], timestamp, tag + body + struct.pack(">I", 11 + size)
+
+
+def flv_tag(tag_type, timestamp, body):
+    """One FLV tag (header, body, previous tag size) holding a message's body."""
+    header = bytes([tag_type]) + struct.pack(">I", len(body))[1:]
+    header += struct.pack(">I", timestamp & 0xFFFFFF)[1:] + bytes([(timestamp >> 24) & 0xFF]) + b"\0\0\0"
+    return header + body + struct.pack(">I", 11 + len(body))
+
+
+def member(peer, args):
+    """A Flash user: a call (the whiteboard stroke), then every stream of args.play played into an FLV file of its own."""
+    peer.handlers["areYouThere"] = lambda *a: "flash here"
+    result = peer.call(args["method"], *args.get("params", []))
+    streams = {}
+
+    def on_media(packet):
+        stream = streams.get(packet.packet.m_nInfoField2)
+        if stream is None or not packet.body:
+            return
+        stream["audio" if packet.type == AUDIO else "video"] += 1
+        stream["out"].write(flv_tag(packet.type, packet.timestamp, packet.body))
+
+    # Set before the first play: a stream's first messages (its decoder configuration) may come while the next one is created.
+    peer.on_media = on_media
+    for name in args.get("play", []):
+        created = peer.call("createStream", None)
+        stream_id = int(created["args"][0])
+        path = "%s/%s.flv" % (args["dir"], name)
+        out = open(path, "wb")
+        out.write(b"FLV\x01\x05\x00\x00\x00\x09" + struct.pack(">I", 0))
+        streams[stream_id] = {"name": name, "file": path, "out": out, "audio": 0, "video": 0}
+        command = encode_amf("play") + encode_amf(0) + encode_amf(None) + encode_amf(name) + encode_amf(-2)
+        packet = librtmp.RTMPPacket(type=INVOKE, format=librtmp.PACKET_SIZE_LARGE, channel=8, body=command)
+        packet.packet.m_nInfoField2 = stream_id
+        peer.conn.send_packet(packet, queue=False)
+
+    fd = librtmp.librtmp.RTMP_Socket(peer.conn.rtmp)
+    end = time.time() + args["seconds"]
+    while time.time() < end:
+        if select.select([fd], [], [], 0.2)[0]:
+            peer.pump()
+    peer.conn.close()
+    for stream in streams.values():
+        stream.pop("out").close()
+    return {"result": result, "streams": {s.pop("name"): s for s in streams.values()}, "statuses": peer.statuses}
 
 
 def publish(url, app, args):
@@ -287,6 +343,8 @@ def main():
         end = time.time() + args.get("seconds", 5)
         while time.time() < end:
             peer.pump()
+    elif mode == "member":
+        print(json.dumps(member(peer, args)))
     elif mode == "raw":
         peer.send_so(bytes.fromhex(args["hex"]))
         result = peer.call(args["method"], *args.get("params", []))

@@ -1,12 +1,14 @@
 /**
  * A cluster on loopback for the edge tests: one origin with its link listener and edges started
- * as users run them (`node gateway/main.ts`), each tracked by processes.ts and stopped by handle.
+ * as users run them (`node gateway/main.ts`), each tracked by processes.ts and stopped by handle;
+ * or (startRedisCluster) several origins and edges in cluster mode around a private redis-server.
  */
 import type { ChildProcess } from 'node:child_process';
 import { startOrigin, startServer, stop, type OriginProcess } from './processes.ts';
 import { metricValue, waitForMetric } from './observe.ts';
 import { adminToken, bearer } from './tokens.ts';
 import type { ReadyReport } from '#common/ready-report.ts';
+import { startRedis, type RedisServer } from './redis-server.ts';
 
 export interface EdgeProcess {
   name: string;
@@ -25,12 +27,14 @@ export interface EdgeProcess {
 }
 
 /**
- * Starts `node gateway/main.ts` linked to `originLink` (HOST:PORT), waits for its ready report and,
- * unless `waitForLink` is false, until its /metrics shows the link to the origin up.
+ * Starts `node gateway/main.ts` linked to `originLink` (HOST:PORT; null in cluster mode, `--cluster`
+ * in `args`), waits for its ready report and, unless `waitForLink` is false, until its /metrics shows
+ * the link to the origin up. `originHttp`: the origin's HTTP API (http://HOST:PORT) the edge forwards
+ * the pages' recordings requests to.
  */
-export async function startEdge(name: string, originLink: string, secret: string, options: { args?: string[]; waitForLink?: boolean } = {}): Promise<EdgeProcess> {
-  const { child, ready } = await startServer('gateway/main.ts', ['--origin', originLink, '--secret', secret, '--name', name,
-    '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', ...(options.args ?? [])], `edge ${name}`);
+export async function startEdge(name: string, originLink: string | null, secret: string, options: { args?: string[]; waitForLink?: boolean; originHttp?: string } = {}): Promise<EdgeProcess> {
+  const { child, ready } = await startServer('gateway/main.ts', [...(originLink === null ? [] : ['--origin', originLink]), '--secret', secret, '--name', name,
+    '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', ...(options.originHttp ? ['--origin-http', options.originHttp] : []), ...(options.args ?? [])], `edge ${name}`);
   const edge = ready.edge ?? {};
   const port = edge.rtmp!.port;
   const httpPort = edge.http!.port;
@@ -54,12 +58,17 @@ export interface Cluster {
   edges: EdgeProcess[];
 }
 
+/** The origin's HTTP API as an edge's `--origin-http`. */
+export function originHttpOf(origin: OriginProcess): string {
+  return `http://127.0.0.1:${origin.httpPort}`;
+}
+
 /** One origin (with `originArgs`) and one edge per name, all on free loopback ports. */
 export async function startCluster(edgeNames: string[], options: { originArgs?: string[]; edgeArgs?: string[]; secret?: string } = {}): Promise<Cluster> {
   const secret = options.secret ?? 'test-link-secret';
   const origin = await startOrigin(['--link-port', '0', '--link-secret', secret, ...(options.originArgs ?? [])]);
   const link = `127.0.0.1:${origin.linkPort}`;
-  const edges = await Promise.all(edgeNames.map((name) => startEdge(name, link, secret, { args: options.edgeArgs })));
+  const edges = await Promise.all(edgeNames.map((name) => startEdge(name, link, secret, { args: options.edgeArgs, originHttp: originHttpOf(origin) })));
   return { origin, link, secret, edges };
 }
 
@@ -76,4 +85,28 @@ export async function startLocalCluster(dataDir: string, args: string[] = []): P
   const edgeHttpPort = ready.edge!.http!.port;
   await waitForLinkUp(edgeHttpPort);
   return { child, ready, edgePort: ready.edge!.rtmp!.port, edgeHttpPort, originHttpPort: ready.origin!.http!.port };
+}
+
+export interface RedisCluster {
+  redis: RedisServer;
+  /** The origins by name (their --cluster-origin-id). */
+  origins: Map<string, OriginProcess>;
+  edges: EdgeProcess[];
+  secret: string;
+}
+
+/**
+ * A redis-server, origins in cluster mode (`--cluster`, named after `originNames`) and edges in
+ * cluster mode following the same directory, once every edge has a link up to every origin.
+ */
+export async function startRedisCluster(originNames: string[], edgeNames: string[], options: { originArgs?: string[]; edgeArgs?: string[]; secret?: string } = {}): Promise<RedisCluster> {
+  const secret = options.secret ?? 'test-link-secret';
+  const redis = await startRedis();
+  const origins = new Map(await Promise.all(originNames.map(async (name) => [name, await startOrigin(['--link-port', '0', '--link-secret', secret,
+    '--cluster', redis.url, '--cluster-origin-id', name, ...(options.originArgs ?? [])])] as const)));
+  const originHttp = originHttpOf(origins.get(originNames[0]!)!);
+  const edges = await Promise.all(edgeNames.map((name) => startEdge(name, null, secret,
+    { args: ['--cluster', redis.url, ...(options.edgeArgs ?? [])], originHttp, waitForLink: false })));
+  await Promise.all(edges.map((edge) => waitForMetric(edge.httpPort, 'classroom_edge_links', (up) => up === origins.size, { labels: { state: 'up' }, timeoutMs: 15_000 })));
+  return { redis, origins, edges, secret };
 }

@@ -158,8 +158,11 @@ if (process.env.NODE_TEST_CONTEXT || /\.test\.ts$/.test(process.argv[1] ?? '')) 
   afterEach((context) => { if ((context as { passed?: boolean }).passed === false) printOutput(); });
 }
 
-/** ffmpeg publishing a generated H.264/AAC (or Flash-era) test stream in real time until stopped. */
-export function publishTestStream(url: string, options: { seconds?: number; flashCodecs?: boolean; gop?: number; baseline?: boolean; bframes?: boolean } = {}): ChildProcess {
+/**
+ * ffmpeg publishing a generated H.264/AAC (or Flash-era) test stream in real time until stopped;
+ * `readRate` sends it that many times faster than real time (a publisher flooding its edge).
+ */
+export function publishTestStream(url: string, options: { seconds?: number; flashCodecs?: boolean; gop?: number; baseline?: boolean; bframes?: boolean; readRate?: number } = {}): ChildProcess {
   // baseline: constrained-baseline H.264 without B-frames, what a WebRTC browser plays as is.
   // bframes: high profile with two B-frames (OBS's default shape; zerolatency and ultrafast would turn them off).
   const profile = options.baseline ? ['-pix_fmt', 'yuv420p', '-profile:v', 'baseline', '-bf', '0'] : [];
@@ -167,7 +170,7 @@ export function publishTestStream(url: string, options: { seconds?: number; flas
   const codecs = options.flashCodecs
     ? ['-c:v', 'flv', '-c:a', 'nellymoser', '-ar', '44100']
     : ['-c:v', 'libx264', ...x264, '-g', String(options.gop ?? 30), '-c:a', 'aac'];
-  const args = ['-hide_banner', '-loglevel', 'error', '-re',
+  const args = ['-hide_banner', '-loglevel', 'error', '-readrate', String(options.readRate ?? 1),
     '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
     ...(options.seconds ? ['-t', String(options.seconds)] : []), ...codecs, '-f', 'flv', url];
   return track(spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
@@ -239,12 +242,12 @@ export async function selfSignedCertificate(dir: string): Promise<{ cert: string
   return { cert, key };
 }
 
-/** Polls `predicate` until true or throws after `timeoutMs`. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+/** Polls `predicate` every `intervalMs` until true or throws after `timeoutMs`. */
+export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition', intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await predicate()) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}`);
 }

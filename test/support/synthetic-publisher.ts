@@ -5,7 +5,7 @@
  * checks that no frame went missing. Far cheaper than an encoder, so 50 players fit in one process.
  */
 import type { Duplex } from 'node:stream';
-import { RtmpClient } from '#common/rtmp-client.ts';
+import { RtmpClient, type RtmpClientOptions } from '#common/rtmp-client.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import { avcVideo } from './synthetic-media.ts';
 
@@ -41,12 +41,14 @@ export interface SyntheticOptions {
   frameBytes?: number;
   /** A keyframe every this many frames. */
   gop?: number;
+  /** connect's options (a classroom wants a name: `{ connectArgs: [{ name, role }] }`). */
+  connect?: RtmpClientOptions;
 }
 
 /** Connects to `appUrl`, publishes `name` live and sends frames at `fps` until stopped. */
 export async function startSyntheticPublisher(appUrl: string, name: string, options: SyntheticOptions = {}): Promise<SyntheticPublisher> {
   const { fps = 30, frameBytes = 4000, gop = 30 } = options;
-  const { client } = await RtmpClient.connect(appUrl);
+  const { client } = await RtmpClient.connect(appUrl, options.connect);
   const streamId = await client.createStream();
   client.setChunkSize(65_536);
   client.streamCommand(streamId, 'publish', name, 'live');

@@ -4,7 +4,8 @@
  * builds the room from the shared objects, plays streams that appear in the roster and stops those
  * that go, publishes, and after the connection drops rejoins with the same name and token and
  * republishes; a refused token ends in `failed`, on the first join and on a rejoin; a refused start
- * or stop of the recording is kept with its reason for the page. WebRTC runs on
+ * or stop of the recording is kept with its reason for the page; muting is told to the classroom
+ * (setMediaState), again after a rejoin; the active speaker follows getStats' audio. WebRTC runs on
  * a fake peer connection (no WebRTC in Node): what is checked is the signalling the edge receives.
  */
 import { after, test } from 'node:test';
@@ -14,6 +15,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import type { ClientMessage, JsonValue, ServerMessage } from '../../protocol/browser/browser-protocol.ts';
 import { ClassroomSession, type SessionOptions } from '../../web-client/src/session/classroom-session.ts';
+import type { Playback } from '../../web-client/src/session/webrtc.ts';
+import type { FlvPlayback } from '../../web-client/src/session/flv-playback.ts';
 
 /** An edge that answers like the real one, from a roster it keeps. */
 class ScriptedEdge extends EventEmitter<{ message: [ClientMessage] }> {
@@ -133,7 +136,9 @@ class FakePeerConnection extends EventTarget {
   }
   async setRemoteDescription(description: { type: string; sdp: string }) { this.remoteDescription = description; }
   getReceivers() { return this.kinds.map((kind) => ({ track: { kind } })); }
-  async getStats() { return new Map(); }
+  /** What getStats reports (a test may script it). */
+  stats: () => Map<string, Record<string, unknown>> = () => new Map();
+  async getStats() { return this.stats(); }
   close() { this.closed = true; }
 }
 
@@ -273,6 +278,65 @@ test('a playback whose connection fails is played again while the room lists the
   session.leave();
 });
 
+/** The WebRTC peer connection of the stream the session plays (it must be played over WebRTC). */
+function peerOf(session: ClassroomSession, stream: string): FakePeerConnection {
+  const playback = session.playbacks.get(stream);
+  assert.equal(playback?.transport, 'webrtc', `${stream} played over WebRTC`);
+  return (playback as Playback).pc as unknown as FakePeerConnection;
+}
+
+test('a stream whose WebRTC plays fail to connect twice in a row (failed, then not connected in time) is played over WS-FLV', async () => {
+  const { edge, session } = await sessionOnNewEdge({
+    webrtc: { createPeerConnection: () => new FakePeerConnection() as unknown as RTCPeerConnection, createMediaStream: (tracks) => ({ getTracks: () => tracks }) as unknown as MediaStream, connectTimeoutMs: 300 },
+  });
+  await session.start();
+  edge.setMember('bob', { id: 'bob', name: 'Bob', role: 'student', hand: false, streams: ['bob-cam'], joinedAt: 1 });
+  edge.setMember('eve', { id: 'eve', name: 'Eve', role: 'student', hand: false, streams: ['eve-cam'], joinedAt: 2 });
+  await until(session, () => session.playbacks.has('bob-cam') && session.playbacks.has('eve-cam'), 'both streams to play');
+  // Eve's connects; Bob's first fails (ICE), the second never connects (the timeout).
+  const eve = peerOf(session, 'eve-cam');
+  eve.connectionState = 'connected';
+  eve.dispatchEvent(new Event('connectionstatechange'));
+  const first = peerOf(session, 'bob-cam');
+  first.connectionState = 'failed';
+  first.dispatchEvent(new Event('connectionstatechange'));
+  await until(session, () => session.playbacks.get('bob-cam')?.transport === 'webrtc' && peerOf(session, 'bob-cam') !== first, 'a second WebRTC play of bob-cam');
+  const second = peerOf(session, 'bob-cam');
+  await until(session, () => session.playbacks.get('bob-cam')?.transport === 'ws-flv', 'bob-cam over WS-FLV', 10_000);
+  assert.equal(second.closed, true, 'the connection that never came up was closed');
+  assert.deepEqual(offers(edge, 'webrtc.play').filter((s) => s === 'bob-cam'), ['bob-cam', 'bob-cam'], 'no third WebRTC play');
+  const flv = session.playbacks.get('bob-cam') as FlvPlayback;
+  assert.equal(flv.url, `${(await edge.url()).replace(/\/ws$/, '')}/live/classroom/physics/bob-cam.flv?token=T0KEN&mediaOf=Ann`);
+  assert.equal(session.playbacks.get('eve-cam')?.transport, 'webrtc', 'Eve\'s stream stays on WebRTC');
+  assert.equal(session.canPublish, true);
+  session.leave();
+});
+
+test('without WebRTC the member joins, plays every stream over WS-FLV with the token (again after a player error) and cannot publish', async () => {
+  const { edge, session } = await sessionOnNewEdge({ webrtc: undefined, webRtcAvailable: false });
+  await session.start();
+  assert.equal(session.state, 'joined');
+  assert.equal(session.canPublish, false);
+  await assert.rejects(session.publish('Ann-cam', camera), (error: Error & { code?: string }) => error.code === 'webrtc_unavailable');
+  assert.equal(session.localMedia, null, 'nothing kept to publish');
+
+  edge.setMember('bob', { id: 'bob', name: 'Bob', role: 'teacher', hand: false, streams: ['bob-cam'], joinedAt: 1 });
+  await until(session, () => session.playbacks.has('bob-cam'), 'bob-cam to play');
+  const first = session.playbacks.get('bob-cam') as FlvPlayback;
+  assert.equal(first.transport, 'ws-flv');
+  assert.equal(new URL(first.url).pathname, '/live/classroom/physics/bob-cam.flv');
+  assert.deepEqual([new URL(first.url).searchParams.get('token'), new URL(first.url).searchParams.get('mediaOf')], ['T0KEN', 'Ann'], 'the token, and the member the play is the media of');
+  assert.equal((await first.counters()).transport, 'ws-flv');
+
+  first.fail('NetworkError: the socket closed');
+  await until(session, () => session.playbacks.has('bob-cam') && session.playbacks.get('bob-cam') !== first, 'bob-cam played again');
+  assert.equal(session.playbacks.get('bob-cam')!.transport, 'ws-flv');
+  edge.setMember('bob', null);
+  await until(session, () => !session.playbacks.has('bob-cam'), 'bob-cam to stop');
+  assert.deepEqual([offers(edge, 'webrtc.play'), offers(edge, 'webrtc.publish')], [[], []], 'nothing signalled for WebRTC');
+  session.leave();
+});
+
 test('a refused start or stop of the recording is kept with the classroom\'s reason for the page, until one succeeds', async () => {
   const { edge, session } = await sessionOnNewEdge();
   await session.start();
@@ -289,5 +353,41 @@ test('a refused start or stop of the recording is kept with the classroom\'s rea
   assert.equal(session.recordingRefusal, null, 'a success clears the refusal');
   assert.deepEqual(edge.received.filter((m) => m.type === 'call' && /Recording$/.test(m.method)).map((m) => m.type === 'call' && m.method),
     ['startRecording', 'stopRecording', 'startRecording']);
+  session.leave();
+});
+
+test('muting is told to the classroom (setMediaState), again after a rejoin; the stream whose audio is loud is the active speaker', async () => {
+  const { edge, session } = await sessionOnNewEdge({ speakerPollMs: 20 });
+  /** The argument of the next setMediaState call the edge receives. */
+  const nextMediaState = () => new Promise<JsonValue | undefined>((resolve) => {
+    const on = (m: ClientMessage) => { if (m.type === 'call' && m.method === 'setMediaState') { edge.off('message', on); resolve(m.args?.[0]); } };
+    edge.on('message', on);
+  });
+  const joined = nextMediaState();
+  await session.start();
+  assert.deepEqual(await joined, { audio: true, video: true }, 'publishing nothing: neither heard nor seen');
+  const told = nextMediaState();
+  const tracks = [{ kind: 'video', enabled: true }, { kind: 'audio', enabled: true }];
+  await session.publish('Ann-cam', { getTracks: () => tracks } as unknown as MediaStream);
+  assert.deepEqual(await told, { audio: false, video: false });
+  const muted = nextMediaState();
+  session.setMuted('audio', true);
+  assert.deepEqual(await muted, { audio: true, video: false });
+
+  // Bob's stream carries audio at an RMS level of 0.1 (getStats' energy grows by level² × seconds): he is the speaker.
+  edge.setMember('bob', { id: 'bob', name: 'Bob', role: 'teacher', hand: false, streams: ['bob-cam'], joinedAt: 1 });
+  await until(session, () => session.playbacks.has('bob-cam'), 'bob-cam to play');
+  assert.equal(session.activeSpeaker, null);
+  let seconds = 0;
+  (session.playbacks.get('bob-cam')!.pc as unknown as FakePeerConnection).stats = () => {
+    seconds += 0.02;
+    return new Map([['audio', { type: 'inbound-rtp', kind: 'audio', totalAudioEnergy: 0.01 * seconds, totalSamplesDuration: seconds }]]);
+  };
+  await until(session, () => session.activeSpeaker === 'bob-cam', 'Bob to be the speaker');
+  assert.ok(session.audioLevel('bob-cam') > 0.05);
+
+  const retold = nextMediaState();
+  edge.dropAll();
+  assert.deepEqual(await retold, { audio: true, video: false }, 'the rejoined member is still muted');
   session.leave();
 });

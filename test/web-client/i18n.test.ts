@@ -16,6 +16,7 @@ const SAMPLE_ARGS: Partial<Record<keyof Messages, unknown[]>> = {
   role: ['teacher'], connectionState: ['reconnecting'], joiningWithPass: ['student'], numberedDevice: ['Camera', 2],
   mediaRefused: ['camera'], mediaMissing: ['microphone'], mediaBusy: ['camera and microphone'], mediaFailed: ['camera', 'boom'],
   recordingRefused: [true, 'Only a teacher may start recording.'], memberLabel: ['Sam', 'student', true], people: [3], whiteboardLabel: [1],
+  penColor: ['red'], widthOption: [6],
 };
 
 function say(messages: Messages, key: keyof Messages): string {

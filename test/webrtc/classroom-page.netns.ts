@@ -12,7 +12,12 @@
  * pages show the indicator meanwhile and the origin's recordings list the room's streams. A student
  * whose browser refuses the camera and microphone is told so in the lobby (in Chinese after switching
  * the page's language, which a reload keeps), joins all the same and shows as a placeholder tile. When their edge restarts (same ports), both pages say they are
- * reconnecting, come back into the room on their own (no reload) and see each other's video again. Run by classroom-page.test.ts inside a loopback-only network namespace.
+ * reconnecting, come back into the room on their own (no reload) and see each other's video again.
+ * In a room of its own, with an RTMP publisher and the teacher drawing: a Flash user (python3-librtmp)
+ * draws a stroke both pages show and plays both browsers' streams over RTMP (ffmpeg decodes what it got);
+ * the teacher's recording is listed in the page and played back there with mpegts.js, seeking included;
+ * axe-core finds no serious or critical violation in the lobby and the room; with SAVE_SCREENSHOTS=1
+ * the lobby and the room are saved for README (docs/screenshots/). Run by classroom-page.test.ts inside a loopback-only network namespace.
  */
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,10 +26,12 @@ import { once } from 'node:events';
 import type { Page } from 'playwright-core';
 import { browserClusterPerFile } from '../support/chromium.ts';
 import { startEdge, type EdgeProcess } from '../support/cluster.ts';
-import { eventually, publishTestStream } from '../support/processes.ts';
+import { decodeFrames, eventually, publishTestStream, tempDir } from '../support/processes.ts';
+import { librtmp } from '../support/peers.ts';
+import { accessibilityViolations, saveScreenshot } from '../support/page-checks.ts';
 import { apiRooms, originApi } from '../support/observe.ts';
 import { mintToken } from '../support/tokens.ts';
-import { connectionState, ensureWebClientBuilt, pageCounters, type PlaybackCounters } from '../support/web-client.ts';
+import { assertPagePlays, connectionState, ensureWebClientBuilt, pageCounters } from '../support/web-client.ts';
 
 before(ensureWebClientBuilt);
 // `--auth` given: the classroom keeps its default policy, required (every member, the RTMP publisher too, comes with a token).
@@ -80,8 +87,8 @@ function unnamedControls(page: Page): Promise<string[]> {
   }));
 }
 
-/** Opens the member's link, waits for the lobby's live camera preview, joins and waits until connected. */
-async function joinFromLink(name: string, role: 'teacher' | 'student', room = ROOM): Promise<Page> {
+/** Opens the member's link, waits for the lobby's live camera preview (then runs `inLobby`), joins and waits until connected. */
+async function joinFromLink(name: string, role: 'teacher' | 'student', room = ROOM, inLobby?: (page: Page) => Promise<void>): Promise<Page> {
   const page = await openLink(name, role, undefined, room);
   await page.locator('.preview video').waitFor({ timeout: 15_000 });
   await eventually(() => page.locator('.preview video').evaluate((video: { readyState: number; videoWidth: number }) => video.readyState >= 2 && video.videoWidth > 0),
@@ -89,6 +96,7 @@ async function joinFromLink(name: string, role: 'teacher' | 'student', room = RO
   // The fake microphone beeps: the level meter moves.
   await eventually(() => page.locator('meter.level').evaluate((meter: { value: number }) => meter.value > 0), 15_000, `${name}'s microphone level to show`);
   assert.deepEqual(await unnamedControls(page), [], 'every control of the lobby has a name');
+  await inLobby?.(page);
   await join(page, name);
   assert.deepEqual(await unnamedControls(page), [], 'every control of the room has a name');
   return page;
@@ -101,16 +109,9 @@ function remoteTiles(page: Page): Promise<Array<{ stream: string; caption: strin
   })));
 }
 
-/** Waits until `page` plays `stream` and its counters move: more frames decoded, more audio energy, between two readings. */
+/** Waits until `page` plays `stream` over WebRTC and its counters move: more frames decoded, more audio energy, between two readings. */
 async function assertPlaying(page: Page, who: string, stream: string): Promise<void> {
-  const readings: Array<PlaybackCounters | undefined> = [];
-  const read = async () => { readings.push((await pageCounters(page))[stream]); return readings.at(-1); };
-  const shown = () => JSON.stringify(readings.slice(-2));
-  await eventually(async () => { const c = await read(); return c !== undefined && c.framesDecoded > 0 && c.totalAudioEnergy > 0; }, 30_000, `${who} to decode ${stream}`)
-    .catch((error: Error) => { throw new Error(`${error.message}: ${shown()}`); });
-  const first = readings.at(-1)!;
-  await eventually(async () => { const c = await read(); return c !== undefined && c.framesDecoded >= first.framesDecoded + 20 && c.totalAudioEnergy > first.totalAudioEnergy; },
-    20_000, `${who}'s frames and audio energy of ${stream} to keep increasing`).catch((error: Error) => { throw new Error(`${error.message}: ${shown()}`); });
+  await assertPagePlays(page, who, stream, 'webrtc');
 }
 
 test('a teacher and a student join from their links, each sees and hears the other, and an RTMP publisher appears in both grids', async () => {
@@ -239,4 +240,97 @@ test('when the edge restarts, both pages reconnect on their own and see each oth
     await current.stop();
     current = null;
   }
+});
+
+/** The whiteboard's strokes as the page holds them (window.classroom's room snapshot). */
+function pageStrokes(page: Page): Promise<Array<{ byName: string; points: number[] }>> {
+  return page.evaluate(() => (globalThis as unknown as { classroom: { snapshot: { strokes: Array<{ byName: string; points: number[] }> } } }).classroom.snapshot.strokes
+    .map((s) => ({ byName: s.byName, points: s.points })));
+}
+
+/** What the page's recording player (a <video> fed by mpegts.js) has shown: frames and where it is. */
+function recordingPlayer(page: Page): Promise<{ frames: number; time: number; duration: number; seekableEnd: number }> {
+  return page.locator('#recording-player').evaluate((video: { getVideoPlaybackQuality(): { totalVideoFrames: number }; currentTime: number; duration: number; seekable: { length: number; end(i: number): number } }) => ({
+    frames: video.getVideoPlaybackQuality().totalVideoFrames, time: video.currentTime, duration: video.duration, seekableEnd: video.seekable.length ? video.seekable.end(0) : 0,
+  }));
+}
+
+test('a Flash user in the room sees both browsers\' streams and draws on both pages; the recordings play back in the page; no serious accessibility violations', async (t) => {
+  const room = 'gallery';
+  const noViolations = async (page: Page, where: string) => {
+    const found = await accessibilityViolations(page, ['minor', 'moderate', 'serious', 'critical']);
+    assert.deepEqual(found.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `axe-core: no serious or critical violations in the ${where}`);
+    t.diagnostic(`axe-core in the ${where}: ${found.length ? found.map((v) => `${v.impact} ${v.id} (${v.targets.join(', ')})`).join('; ') : 'no violations'}`);
+  };
+  const teacher = await joinFromLink('Ms Chen', 'teacher', room, async (lobby) => {
+    await noViolations(lobby, 'lobby');
+    await saveScreenshot(lobby, 'lobby');
+  });
+  const student = await joinFromLink('Ken', 'student', room);
+  const pages = [[teacher, 'the teacher'], [student, 'the student']] as const;
+  await Promise.all([assertPlaying(teacher, 'the teacher', 'Ken-cam'), assertPlaying(student, 'the student', 'Ms-Chen-cam')]);
+
+  // An RTMP publisher makes three; the teacher draws on the whiteboard with the mouse.
+  const projector = await mintToken(fixture.cluster.origin.dataDir, { room: `classroom/${room}`, role: 'student', name: 'Projector' });
+  publishTestStream(`rtmp://127.0.0.1:${edge().port}/classroom/${room}?token=${projector}/slides`, { seconds: 120, baseline: true });
+  await eventually(async () => (await remoteTiles(teacher)).some((t) => t.stream === 'slides' && /Projector/.test(t.caption)), 30_000, 'the RTMP publisher in the teacher\'s grid');
+  await assertPlaying(teacher, 'the teacher', 'slides');
+  const board = (await teacher.locator('#board').boundingBox())!;
+  await teacher.mouse.move(board.x + board.width * 0.2, board.y + board.height * 0.3);
+  await teacher.mouse.down();
+  for (let i = 1; i <= 12; i++) await teacher.mouse.move(board.x + board.width * (0.2 + i * 0.05), board.y + board.height * (0.3 + Math.sin(i / 2) * 0.2));
+  await teacher.mouse.up();
+  for (const [page, who] of pages) await eventually(async () => (await pageStrokes(page)).some((s) => s.byName === 'Ms Chen'), 10_000, `the teacher's stroke on ${who}'s page`);
+  await noViolations(teacher, 'room');
+  await saveScreenshot(teacher, 'room');
+
+  // A Flash user (python3-librtmp, the classroom's token in connect as the Flash client sends it) draws a stroke
+  // (the classroom's drawStroke, as the Flash client draws) and plays both browsers' streams as RTMP streams.
+  const flashToken = await mintToken(fixture.cluster.origin.dataDir, { room: `classroom/${room}`, role: 'student', name: 'Flash Fan' });
+  const flashStroke = [30, 250, 120, 200, 210, 250, 300, 200];
+  const dir = tempDir('cg-flash-user-');
+  const flashUser = librtmp('member', `${edge().base}/classroom/${room}`, `classroom/${room}`, {
+    connect: { token: flashToken }, method: 'drawStroke', params: [{ points: flashStroke, color: 0x2255dd, width: 4 }], play: ['Ms-Chen-cam', 'Ken-cam'], seconds: 8, dir,
+  }, 60_000);
+  const seen = Promise.all(pages.map(async ([page, who]) => {
+    await eventually(async () => (await page.locator('.roster li .name').allTextContents()).includes('Flash Fan'), 15_000, `the Flash user in ${who}'s roster`);
+    await eventually(async () => (await pageStrokes(page)).some((s) => s.byName === 'Flash Fan' && JSON.stringify(s.points) === JSON.stringify(flashStroke)), 15_000, `the Flash user's stroke on ${who}'s page`);
+  }));
+  const [played] = await Promise.all([flashUser, seen]);
+  assert.equal(typeof played.result?.args?.[0], 'number', `drawStroke answered with the stroke's id: ${JSON.stringify(played.result)}`);
+  for (const stream of ['Ms-Chen-cam', 'Ken-cam']) {
+    const got = played.streams[stream] as { file: string; video: number; audio: number };
+    assert.ok(got.video > 0 && got.audio > 0, `the Flash user received ${stream}: ${JSON.stringify(got)}`);
+    const decoded = await decodeFrames(got.file, 30);
+    assert.ok(decoded.video >= 20 && decoded.audio >= 20, `ffmpeg decodes ${stream} as the Flash user received it: ${decoded.video} video and ${decoded.audio} audio frames ${decoded.stderr}`);
+    t.diagnostic(`the Flash user received ${stream}: ${got.video} video and ${got.audio} audio messages; ffmpeg decoded ${decoded.video} video and ${decoded.audio} audio frames`);
+  }
+
+  // Recording: the teacher records a few seconds (the student's page decodes 80 more frames of the teacher meanwhile), then stops.
+  await teacher.getByRole('button', { name: 'Start recording' }).click();
+  await teacher.getByRole('status', { name: 'This room is being recorded' }).waitFor({ timeout: 10_000 });
+  const framesAtStart = (await pageCounters(student))['Ms-Chen-cam']!.framesDecoded;
+  await eventually(async () => (await pageCounters(student))['Ms-Chen-cam']!.framesDecoded >= framesAtStart + 80, 30_000, 'a few seconds of recording');
+  await teacher.getByRole('button', { name: 'Stop recording' }).click();
+  // The teacher's page lists the room's recordings, finished (refreshed until the origin has closed the files); the student's says they are for teachers.
+  const listed = () => teacher.locator('.recording-list li').evaluateAll((items) => items.map((li) => ({ stream: li.querySelector('.stream')?.textContent ?? '', unfinished: li.getAttribute('data-unfinished') })));
+  await eventually(async () => {
+    const items = await listed();
+    if (['Ken-cam', 'Ms-Chen-cam', 'slides'].every((stream) => items.some((i) => i.stream === stream && i.unfinished === 'no'))) return true;
+    await teacher.getByRole('button', { name: 'Refresh the recordings' }).click();
+    return false;
+  }, 20_000, 'the teacher\'s page to list every stream\'s recording, finished');
+  assert.match(await student.locator('.recordings .note').textContent() ?? '', /for its teachers/);
+  await noViolations(student, 'student\'s room');
+  // Played in the page with mpegts.js: frames are decoded, and a seek (a Range request through the edge) goes on playing from there.
+  await teacher.getByRole('button', { name: /^Play Ken-cam, recorded / }).click();
+  await eventually(async () => (await recordingPlayer(teacher)).frames >= 20, 20_000, 'the recording to play in the page');
+  const before = await recordingPlayer(teacher);
+  assert.ok(before.duration >= 3 && before.seekableEnd >= 3, `the recording is seekable: ${JSON.stringify(before)}`);
+  await teacher.locator('#recording-player').evaluate((video: { currentTime: number; duration: number }) => { video.currentTime = video.duration - 1.5; });
+  await eventually(async () => { const now = await recordingPlayer(teacher); return now.time >= before.duration - 1.5 && now.frames > before.frames; }, 20_000, 'playback to go on after seeking');
+  t.diagnostic(`the recording of Ken-cam in the page: ${before.duration.toFixed(1)} s, ${before.frames} frames shown before the seek, ${JSON.stringify(await recordingPlayer(teacher))} after`);
+  assert.equal(await teacher.getByRole('alert').filter({ hasText: 'cannot be played' }).count(), 0);
+  await noViolations(teacher, 'room with the recordings');
+  await Promise.all([teacher.close(), student.close()]);
 });

@@ -1,7 +1,7 @@
 /**
  * The browser classroom's entry point: the lobby until the join succeeds, then the room, over one
  * ClassroomSession, in the language the LanguageProvider chose (English or Simplified Chinese). The session is also `window.classroom` (with `window.classroomPage.counters()`,
- * every playback's getStats counters) so tests and support staff can read the page's state without
+ * every playback's counters and transport: getStats for WebRTC, the <video> for WS-FLV) so tests and support staff can read the page's state without
  * scraping it.
  */
 import { render } from 'preact';
@@ -74,7 +74,7 @@ function App() {
     window.classroom = next;
     setSession(next);
     setJoining(false);
-    if (request.media && next.self?.role !== 'viewer') await publishMedia(next, request.media);
+    if (request.media && next.self?.role !== 'viewer' && next.canPublish) await publishMedia(next, request.media);
     else stopLocalMedia(request.media);
   };
 

@@ -5,11 +5,13 @@
  */
 import type { ClassroomRole } from '../../../protocol/browser/browser-protocol.ts';
 import type { SessionState } from '../session/classroom-session.ts';
+import type { PenColorName } from '../session/whiteboard-model.ts';
 
 /** Which local device a message is about. */
 export type MediaDevice = 'camera' | 'microphone' | 'camera and microphone';
 
 const ROLE: Record<ClassroomRole, string> = { teacher: 'Teacher', student: 'Student', viewer: 'Viewer' };
+const PEN_COLOR: Record<PenColorName, string> = { black: 'Black', red: 'Red', blue: 'Blue', green: 'Green', orange: 'Orange' };
 const STATE: Record<SessionState, string> = {
   idle: 'Not connected', connecting: 'Connecting…', joined: 'Connected', reconnecting: 'Connection lost: reconnecting…', failed: 'Disconnected', left: 'Left the room',
 };
@@ -36,6 +38,7 @@ export const en = {
   noCamera: 'No camera',
   microphoneLevel: 'Microphone level',
   noMediaHere: 'This browser cannot open a camera here (it needs HTTPS or localhost). You can join without one.',
+  noWebRtc: 'This browser has no WebRTC: you can join to watch and listen, but not send your camera or microphone.',
   join: 'Join',
   joining: 'Joining…',
   couldNotJoin: (reason: string) => `Could not join: ${reason}`,
@@ -74,6 +77,13 @@ export const en = {
   unmuteMicrophone: 'Unmute microphone',
   cameraOff: 'Turn camera off',
   cameraOn: 'Turn camera on',
+  microphoneMuted: 'Microphone muted',
+  cameraIsOff: 'Camera off',
+  speaking: 'Speaking',
+  pinTile: (member: string) => `Pin ${member}'s video`,
+  unpinTile: (member: string) => `Unpin ${member}'s video`,
+  pin: 'Pin',
+  unpin: 'Unpin',
 
   // Roster
   people: (count: number) => `People (${count})`,
@@ -94,6 +104,30 @@ export const en = {
   whiteboard: 'Whiteboard',
   whiteboardLabel: (strokes: number) => `Whiteboard, ${strokes} ${strokes === 1 ? 'stroke' : 'strokes'}`,
   notDrawn: (reason: string) => `Not drawn: ${reason}`,
+  whiteboardTools: 'Whiteboard tools',
+  pen: 'Pen',
+  eraser: 'Eraser',
+  penColor: (color: PenColorName) => PEN_COLOR[color],
+  colorField: 'Colour',
+  widthField: 'Width',
+  widthOption: (width: number) => `${width} px`,
+  undoStroke: 'Undo my last stroke',
+  clearBoard: 'Clear the board',
+  notUndone: (reason: string) => `Not undone: ${reason}`,
+  notCleared: (reason: string) => `Not cleared: ${reason}`,
+
+  // Recordings (view/recordings.tsx)
+  recordings: 'Recordings',
+  refreshRecordings: 'Refresh the recordings',
+  noRecordings: 'No recordings of this room yet.',
+  recordingsRefused: 'The recordings of this room are for its teachers.',
+  recordingsUnavailable: (reason: string) => `The recordings cannot be listed now: ${reason}`,
+  recordingBeingWritten: 'still being written',
+  playRecording: (stream: string, when: string) => `Play ${stream}, recorded ${when}`,
+  play: 'Play',
+  recordingPlayer: (stream: string) => `Recording of ${stream}`,
+  closeRecording: 'Close the recording',
+  recordingFailed: (reason: string) => `The recording cannot be played: ${reason}`,
 };
 
 /** A catalogue: the same keys as English, each a string or a function with the same parameters. */

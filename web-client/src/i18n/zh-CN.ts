@@ -4,6 +4,7 @@
  */
 import type { ClassroomRole } from '../../../protocol/browser/browser-protocol.ts';
 import type { SessionState } from '../session/classroom-session.ts';
+import type { PenColorName } from '../session/whiteboard-model.ts';
 import type { MediaDevice, Messages } from './en.ts';
 
 const ROLE: Record<ClassroomRole, string> = { teacher: '老师', student: '学生', viewer: '旁听' };
@@ -11,6 +12,7 @@ const STATE: Record<SessionState, string> = {
   idle: '未连接', connecting: '正在连接…', joined: '已连接', reconnecting: '连接中断，正在重新连接…', failed: '已断开', left: '已离开教室',
 };
 const DEVICE: Record<MediaDevice, string> = { camera: '摄像头', microphone: '麦克风', 'camera and microphone': '摄像头和麦克风' };
+const PEN_COLOR: Record<PenColorName, string> = { black: '黑色', red: '红色', blue: '蓝色', green: '绿色', orange: '橙色' };
 
 export const zhCN: Messages = {
   pageTitle: '在线课堂',
@@ -33,6 +35,7 @@ export const zhCN: Messages = {
   noCamera: '无摄像头',
   microphoneLevel: '麦克风音量',
   noMediaHere: '此浏览器在这里无法打开摄像头（需要 HTTPS 或 localhost）。你可以不用摄像头进入。',
+  noWebRtc: '此浏览器不支持 WebRTC：你可以进入观看和收听，但不能发送摄像头或麦克风。',
   join: '进入',
   joining: '正在进入…',
   couldNotJoin: (reason) => `无法进入：${reason}`,
@@ -68,6 +71,13 @@ export const zhCN: Messages = {
   unmuteMicrophone: '取消麦克风静音',
   cameraOff: '关闭摄像头',
   cameraOn: '打开摄像头',
+  microphoneMuted: '麦克风已静音',
+  cameraIsOff: '摄像头已关闭',
+  speaking: '正在发言',
+  pinTile: (member) => `固定${member}的视频`,
+  unpinTile: (member) => `取消固定${member}的视频`,
+  pin: '固定',
+  unpin: '取消固定',
 
   people: (count) => `成员（${count}）`,
   raiseHand: '举手',
@@ -85,4 +95,27 @@ export const zhCN: Messages = {
   whiteboard: '白板',
   whiteboardLabel: (strokes) => `白板，${strokes} 笔`,
   notDrawn: (reason) => `未画上：${reason}`,
+  whiteboardTools: '白板工具',
+  pen: '画笔',
+  eraser: '橡皮擦',
+  penColor: (color) => PEN_COLOR[color],
+  colorField: '颜色',
+  widthField: '粗细',
+  widthOption: (width) => `${width} 像素`,
+  undoStroke: '撤销我的上一笔',
+  clearBoard: '清空白板',
+  notUndone: (reason) => `未撤销：${reason}`,
+  notCleared: (reason) => `未清空：${reason}`,
+
+  recordings: '录像',
+  refreshRecordings: '刷新录像列表',
+  noRecordings: '本教室还没有录像。',
+  recordingsRefused: '本教室的录像仅供老师查看。',
+  recordingsUnavailable: (reason) => `暂时无法列出录像：${reason}`,
+  recordingBeingWritten: '仍在写入',
+  playRecording: (stream, when) => `播放 ${stream}（录制于 ${when}）`,
+  play: '播放',
+  recordingPlayer: (stream) => `${stream}的录像`,
+  closeRecording: '关闭录像',
+  recordingFailed: (reason) => `无法播放录像：${reason}`,
 };

@@ -1,15 +1,21 @@
 /**
  * One member's life in a room, apart from the view: joins over the WebSocket (ClassroomClient), uses
  * the classroom's shared objects and keeps the RoomSnapshot, plays every other member's streams with
- * WebRTC and publishes this page's camera and microphone, and when the connection drops (a lost
+ * WebRTC (or over WS-FLV where WebRTC cannot be had: session/playback-transport.ts) and publishes
+ * this page's camera and microphone (WebRTC only: without it the member watches), and when the connection drops (a lost
  * network, an edge restart, a lost origin link) reconnects with backoff, rejoining with the same name,
- * role and token and republishing what was published. The view listens to `change` and reads the
+ * role and token and republishing what was published. It tells the classroom when its microphone or
+ * camera is muted (setMediaState: everyone's roster shows it) and, from the audio levels of what it
+ * plays and publishes, which stream is the active speaker. The view listens to `change` and reads the
  * fields; nothing here touches the DOM.
  */
 import { ClassroomClient, ClassroomError, type WebSocketFactory } from './classroom-client.ts';
 import { Backoff, type BackoffOptions } from './backoff.ts';
 import { EMPTY_ROOM, remoteStreams, roomSnapshot, type RoomSnapshot } from './room-model.ts';
+import { SpeakerDetector, type AudioSample, type SpeakerOptions } from './active-speaker.ts';
 import { play, publish, setTracksMuted, tracksMuted, WebSocketSignaller, type Playback, type Publication, type Signaller, type WebRtcOptions } from './webrtc.ts';
+import { flvPlaybackUrl, PlaybackTransportChooser, webRtcAvailable } from './playback-transport.ts';
+import { FlvPlayback } from './flv-playback.ts';
 import { CLASSROOM_OBJECTS, type JsonValue, type RosterMember } from '../../../protocol/browser/browser-protocol.ts';
 
 /**
@@ -17,6 +23,9 @@ import { CLASSROOM_OBJECTS, type JsonValue, type RosterMember } from '../../../p
  * dropped and the session is coming back; failed: the join was refused (the lobby says why); left.
  */
 export type SessionState = 'idle' | 'connecting' | 'joined' | 'reconnecting' | 'failed' | 'left';
+
+/** A stream of another member as this page plays it: over WebRTC, or over WS-FLV. */
+export type RemotePlayback = Playback | FlvPlayback;
 
 /** A refused start (or stop) of the room's recording, and the classroom's reason. */
 export interface RecordingRefusal { starting: boolean; reason: string }
@@ -30,9 +39,16 @@ export interface SessionOptions {
   token?: string;
   openSocket?: WebSocketFactory;
   webrtc?: WebRtcOptions & { createMediaStream?: (tracks: MediaStreamTrack[]) => MediaStream };
+  /** Whether the browser has WebRTC (default: it has RTCPeerConnection, or `webrtc.createPeerConnection` is given). */
+  webRtcAvailable?: boolean;
+  /** WebRTC plays of a stream that fail to connect in a row before it is played over WS-FLV (default 2). */
+  webRtcAttempts?: number;
   backoff?: BackoffOptions;
   /** A stream that could not be played is tried again after this long (it may not have reached the origin yet). */
   replayDelayMs?: number;
+  /** Audio levels are read this often for the active speaker (0: never). */
+  speakerPollMs?: number;
+  speaker?: SpeakerOptions;
 }
 
 /** The shared objects the page uses, and whether each is persistent. */
@@ -47,7 +63,8 @@ export class ClassroomSession extends EventTarget {
   #self: RosterMember | null = null;
   #snapshot: RoomSnapshot = EMPTY_ROOM;
   readonly #backoff: Backoff;
-  readonly #playbacks = new Map<string, Playback>();
+  readonly #playbacks = new Map<string, RemotePlayback>();
+  readonly #transports: PlaybackTransportChooser;
   /** Streams being started, or waiting to be tried again. */
   readonly #starting = new Set<string>();
   #publication: Publication | null = null;
@@ -58,11 +75,16 @@ export class ClassroomSession extends EventTarget {
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   /** Counts connections, so callbacks of a dropped one do nothing. */
   #generation = 0;
+  readonly #speakers: SpeakerDetector;
+  #speakerTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(options: SessionOptions) {
     super();
     this.options = options;
     this.#backoff = new Backoff(options.backoff);
+    this.#speakers = new SpeakerDetector(options.speaker);
+    const webRtc = options.webRtcAvailable ?? (options.webrtc?.createPeerConnection !== undefined || webRtcAvailable());
+    this.#transports = new PlaybackTransportChooser({ webRtc, attempts: options.webRtcAttempts });
   }
 
   get state(): SessionState { return this.#state; }
@@ -72,13 +94,19 @@ export class ClassroomSession extends EventTarget {
   get publication(): Publication | null { return this.#publication; }
   /** What this page publishes, or would once (re)joined: the local camera and microphone; null when not publishing. */
   get localMedia(): MediaStream | null { return this.#published?.media ?? null; }
-  get playbacks(): ReadonlyMap<string, Playback> { return this.#playbacks; }
+  get playbacks(): ReadonlyMap<string, RemotePlayback> { return this.#playbacks; }
+  /** Whether this page can publish (WebRTC); without it the member joins to watch and listen. */
+  get canPublish(): boolean { return this.#transports.webRtc; }
   /** The last problem worth showing (a refused join, a failed publish), or null. */
   get lastError(): string | null { return this.#lastError; }
   /** The last start or stop of the room's recording that the classroom refused, until one succeeds. */
   get recordingRefusal(): RecordingRefusal | null { return this.#recordingRefusal; }
   /** Reconnect attempts since the last successful join. */
   get reconnectAttempts(): number { return this.#backoff.attempts; }
+  /** The stream of whoever is speaking (this page's own included), or null. */
+  get activeSpeaker(): string | null { return this.#speakers.speaker; }
+  /** A stream's smoothed audio level (0..1), as the active speaker is chosen from. */
+  audioLevel(stream: string): number { return this.#speakers.level(stream); }
 
   /** Joins the room; rejects (state `failed`) when the first join is refused or the edge cannot be reached. */
   async start(): Promise<void> {
@@ -95,11 +123,15 @@ export class ClassroomSession extends EventTarget {
 
   /** Publishes `media` as `stream` (replacing what was published); it is republished after every reconnect. */
   async publish(stream: string, media: MediaStream): Promise<void> {
+    if (!this.canPublish) throw new ClassroomError('webrtc_unavailable', 'this browser has no WebRTC: it cannot publish');
     this.#published = { stream, media };
     this.#publication?.stop();
     this.#publication = null;
     this.#changed();
-    if (this.#state === 'joined') await this.#republish(this.#generation);
+    if (this.#state === 'joined') {
+      await this.#republish(this.#generation);
+      this.#reportMediaState();
+    }
   }
 
   /** Stops publishing (the local media stays the caller's). */
@@ -107,13 +139,21 @@ export class ClassroomSession extends EventTarget {
     this.#published = null;
     this.#publication?.stop();
     this.#publication = null;
+    this.#reportMediaState();
     this.#changed();
   }
 
   /** Mutes or unmutes what this page publishes (kept through reconnects: it is the local tracks' state). */
   setMuted(kind: 'audio' | 'video', muted: boolean): void {
     setTracksMuted(this.#published?.media, kind, muted);
+    this.#reportMediaState();
     this.#changed();
+  }
+
+  /** Tells the classroom whether the microphone and camera are muted (a refusal changes nothing here: the tracks are muted all the same). */
+  #reportMediaState(): void {
+    if (this.#state !== 'joined' || !this.#client) return;
+    this.#client.call('setMediaState', { audio: this.isMuted('audio'), video: this.isMuted('video') }).catch(() => {});
   }
 
   isMuted(kind: 'audio' | 'video'): boolean { return tracksMuted(this.#published?.media, kind); }
@@ -183,8 +223,10 @@ export class ClassroomSession extends EventTarget {
     this.#lastError = null;
     this.#setState('joined');
     this.#refresh();
+    this.#startSpeakerPolling(generation);
     // A publish that fails leaves the member in the room (lastError says why).
     if (this.#published) await this.#republish(generation).catch(() => {});
+    this.#reportMediaState();
   }
 
   async #republish(generation: number): Promise<void> {
@@ -241,10 +283,40 @@ export class ClassroomSession extends EventTarget {
     }, delay);
   }
 
+  /** Reads every stream's audio counters every speakerPollMs; the speaker is recomputed and shown when it changes. */
+  #startSpeakerPolling(generation: number): void {
+    const every = this.options.speakerPollMs ?? 250;
+    if (every <= 0) return;
+    let reading = false;
+    this.#speakerTimer = setInterval(() => {
+      if (reading || generation !== this.#generation) return;
+      reading = true;
+      void this.#readAudioLevels().then((readings) => {
+        reading = false;
+        if (generation !== this.#generation) return;
+        const before = this.#speakers.speaker;
+        if (this.#speakers.update(Date.now(), readings) !== before) this.#changed();
+      });
+    }, every);
+  }
+
+  async #readAudioLevels(): Promise<Map<string, AudioSample>> {
+    const sources: Array<[string, { audioSample(): Promise<AudioSample | null> }]> = [...this.#playbacks];
+    if (this.#publication) sources.push([this.#publication.stream, this.#publication]);
+    const readings = new Map<string, AudioSample>();
+    await Promise.all(sources.map(async ([stream, source]) => {
+      const sample = await source.audioSample().catch(() => null);
+      if (sample) readings.set(stream, sample);
+    }));
+    return readings;
+  }
+
   /** Ends what belongs to the connection that is gone; what was published is kept for the rejoin. */
   #teardown(): void {
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = null;
+    if (this.#speakerTimer) clearInterval(this.#speakerTimer);
+    this.#speakerTimer = null;
     this.#publication?.stop();
     this.#publication = null;
     for (const playback of this.#playbacks.values()) playback.stop();
@@ -274,6 +346,7 @@ export class ClassroomSession extends EventTarget {
   }
 
   async #startPlayback(stream: string, generation: number): Promise<void> {
+    if (this.#transports.transportFor(stream) === 'ws-flv') return this.#startFlvPlayback(stream, generation);
     this.#starting.add(stream);
     let playback: Playback | null = null;
     try {
@@ -287,13 +360,38 @@ export class ClassroomSession extends EventTarget {
     if (!remoteStreams(this.#snapshot).includes(stream)) { playback.stop(); return; }
     this.#playbacks.set(stream, playback);
     this.#changed();
+    // A connection that never comes up (ICE or DTLS blocked on the way: it fails, or is still not
+    // connected after webrtc.connectTimeoutMs) counts towards playing the stream over WS-FLV.
+    let connected = false;
     void playback.ended.then(() => {
-      if (this.#playbacks.get(stream) !== playback) return;
-      playback.stop();
-      this.#playbacks.delete(stream);
-      this.#changed();
-      if (generation === this.#generation) this.#retryPlayback(stream, generation);
+      if (!connected && playback.pc.connectionState === 'failed' && this.#playbacks.get(stream) === playback) this.#transports.webRtcFailed(stream);
+      this.#endPlayback(stream, playback, generation);
     });
+    void playback.connected.then((ok) => {
+      if (ok) { connected = true; return this.#transports.webRtcConnected(stream); }
+      // Gone already, or failed: counted where it ended.
+      if (this.#playbacks.get(stream) !== playback || playback.pc.connectionState === 'failed') return;
+      this.#transports.webRtcFailed(stream);
+      this.#endPlayback(stream, playback, generation);
+    });
+  }
+
+  /** Plays `stream` over WS-FLV: the view's player starts on the address; a failure is tried again like a WebRTC one. */
+  #startFlvPlayback(stream: string, generation: number): void {
+    const { url, room, token } = this.options;
+    const playback = new FlvPlayback(stream, flvPlaybackUrl(url, room, stream, token, this.#self?.name));
+    this.#playbacks.set(stream, playback);
+    this.#changed();
+    void playback.ended.then(() => this.#endPlayback(stream, playback, generation));
+  }
+
+  /** Stops a playback that ended or failed (if it is still the stream's) and plays the stream again later. */
+  #endPlayback(stream: string, playback: RemotePlayback, generation: number): void {
+    if (this.#playbacks.get(stream) !== playback) return;
+    playback.stop();
+    this.#playbacks.delete(stream);
+    this.#changed();
+    if (generation === this.#generation) this.#retryPlayback(stream, generation);
   }
 
   #retryPlayback(stream: string, generation: number): void {

@@ -20,6 +20,9 @@ export interface Tile {
   memberId: string;
   name: string;
   role: ClassroomRole;
+  /** The member's microphone / camera muted, as they said (null: unknown, a Flash client's say). */
+  audioMuted: boolean | null;
+  videoMuted: boolean | null;
   /** The stream shown, or null when the member publishes nothing. */
   stream: string | null;
   self: boolean;
@@ -47,7 +50,11 @@ export function toMember(value: JsonValue | undefined): RosterMember | null {
   if (!isRecord(value) || typeof value.id !== 'string' || typeof value.name !== 'string') return null;
   const role = value.role === 'teacher' || value.role === 'viewer' ? value.role : 'student';
   const streams = Array.isArray(value.streams) ? value.streams.filter((s): s is string => typeof s === 'string') : [];
-  return { id: value.id, name: value.name, role, hand: value.hand === true, streams, joinedAt: typeof value.joinedAt === 'number' ? value.joinedAt : 0 };
+  const said = (flag: JsonValue | undefined) => (typeof flag === 'boolean' ? flag : null);
+  return {
+    id: value.id, name: value.name, role, hand: value.hand === true, streams, joinedAt: typeof value.joinedAt === 'number' ? value.joinedAt : 0,
+    audioMuted: said(value.audioMuted), videoMuted: said(value.videoMuted),
+  };
 }
 
 export function participantsOf(roster: Record<string, JsonValue>, selfId: string | null): Participant[] {
@@ -60,10 +67,16 @@ export function participantsOf(roster: Record<string, JsonValue>, selfId: string
 
 export function tilesOf(participants: Participant[]): Tile[] {
   return participants.flatMap((p): Tile[] => {
-    const base = { memberId: p.id, name: p.name, role: p.role, self: p.self };
+    const base = { memberId: p.id, name: p.name, role: p.role, self: p.self, audioMuted: p.audioMuted, videoMuted: p.videoMuted };
     if (p.streams.length === 0) return [{ ...base, key: `member:${p.id}`, stream: null }];
     return p.streams.map((stream) => ({ ...base, key: stream, stream }));
   });
+}
+
+/** The tiles with the pinned one (by key) first, the others in their order; as they are when it is gone. */
+export function pinnedFirst(tiles: readonly Tile[], pinned: string | null): Tile[] {
+  const index = pinned === null ? -1 : tiles.findIndex((t) => t.key === pinned);
+  return index < 0 ? [...tiles] : [tiles[index]!, ...tiles.slice(0, index), ...tiles.slice(index + 1)];
 }
 
 export function chatOf(chat: Record<string, JsonValue>): ChatMessage[] {
@@ -84,7 +97,7 @@ export function strokesOf(whiteboard: Record<string, JsonValue>): Stroke[] {
   return Object.keys(whiteboard).sort().map((key) => whiteboard[key]).flatMap((value): Stroke[] => {
     if (!isRecord(value) || !Array.isArray(value.points)) return [];
     const points = value.points.filter((p): p is number => typeof p === 'number');
-    return [{ id: Number(value.id ?? 0), by: String(value.by ?? ''), tool: typeof value.tool === 'string' ? value.tool : 'pen',
+    return [{ id: Number(value.id ?? 0), by: String(value.by ?? ''), byName: typeof value.byName === 'string' ? value.byName : '', tool: typeof value.tool === 'string' ? value.tool : 'pen',
       color: typeof value.color === 'number' ? value.color : 0, width: typeof value.width === 'number' ? value.width : 2, points }];
   });
 }

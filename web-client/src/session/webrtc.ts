@@ -9,6 +9,8 @@
  */
 import type { ClassroomClient } from './classroom-client.ts';
 import { ClassroomError } from './classroom-client.ts';
+import type { AudioSample } from './active-speaker.ts';
+import type { PlaybackTransport } from './playback-transport.ts';
 
 /** One signalled session: the edge's answer, how to end it, and when the edge ended it. */
 export interface SignalledSession {
@@ -96,6 +98,8 @@ export interface WebRtcOptions {
   createPeerConnection?: PeerConnectionFactory;
   /** ICE gathering is waited for at most this long (then the offer goes with what was gathered). */
   gatheringTimeoutMs?: number;
+  /** A playback not connected within this long has failed to connect (`Playback.connected`; default 15 s). */
+  connectTimeoutMs?: number;
 }
 
 /** Makes the offer and waits for ICE gathering to complete (or the timeout): the SDP to send. */
@@ -176,6 +180,18 @@ abstract class StreamConnection {
   /** Resolves with the reason the session ended: the edge ended it, or the connection failed. */
   get ended(): Promise<string> { return this.#ended; }
 
+  /** The getStats report that carries this stream's audio counters: what is received, or what the microphone gives. */
+  protected abstract readonly audioReportType: 'inbound-rtp' | 'media-source';
+
+  /** The audio's cumulative energy and duration so far (for the active speaker), or null when there is no audio. */
+  async audioSample(): Promise<AudioSample | null> {
+    for (const report of (await this.pc.getStats()).values() as IterableIterator<Record<string, unknown>>) {
+      if (report.type !== this.audioReportType || report.kind !== 'audio') continue;
+      return { totalAudioEnergy: Number(report.totalAudioEnergy ?? 0), totalSamplesDuration: Number(report.totalSamplesDuration ?? 0) };
+    }
+    return null;
+  }
+
   /** Ends the session and the peer connection (a publication's local tracks stay the caller's: the preview keeps them). */
   stop(): void {
     if (this.#stopped) return;
@@ -187,6 +203,7 @@ abstract class StreamConnection {
 
 /** A stream this page publishes. */
 export class Publication extends StreamConnection {
+  protected readonly audioReportType = 'media-source';
   setMuted(kind: 'audio' | 'video', muted: boolean): void { setTracksMuted(this.media, kind, muted); }
   isMuted(kind: 'audio' | 'video'): boolean { return tracksMuted(this.media, kind); }
 }
@@ -208,18 +225,56 @@ export async function publish(signaller: Signaller, stream: string, media: Media
   }
 }
 
-/** What a playback's getStats says: video frames decoded and audio energy received so far. */
+/**
+ * What a playback says of itself: its transport, video frames decoded and audio energy received so
+ * far (getStats for WebRTC; a WS-FLV playback reads its <video>: no energy, the audio bytes decoded).
+ */
 export interface PlaybackCounters {
+  transport: PlaybackTransport;
   framesDecoded: number;
   totalAudioEnergy: number;
   audioLevel: number;
   connectionState: RTCPeerConnectionState;
+  /** WS-FLV only: audio bytes the <video> decoded (Chromium's webkitAudioDecodedByteCount). */
+  audioBytesDecoded?: number;
 }
 
 /** A stream this page plays; `media` holds the received tracks, for a <video> (and its audio). */
 export class Playback extends StreamConnection {
+  protected readonly audioReportType = 'inbound-rtp';
+  readonly transport = 'webrtc';
+  /**
+   * Resolves true once the connection is up, false when it failed, was stopped or is not up within
+   * the connect timeout (ICE checks can hang on `connecting` where the path is blocked).
+   */
+  readonly connected: Promise<boolean>;
+  #settleConnected: (connected: boolean) => void = () => {};
+
+  constructor(stream: string, pc: RTCPeerConnection, media: MediaStream, session: SignalledSession, connectTimeoutMs = 15_000) {
+    super(stream, pc, media, session);
+    this.connected = new Promise((resolve) => {
+      const timer = setTimeout(() => settle(false), connectTimeoutMs);
+      const settle = (connected: boolean) => {
+        clearTimeout(timer);
+        pc.removeEventListener('connectionstatechange', check);
+        resolve(connected);
+      };
+      function check(): void {
+        if (pc.connectionState === 'connected') settle(true);
+        else if (pc.connectionState === 'failed' || pc.connectionState === 'closed') settle(false);
+      }
+      pc.addEventListener('connectionstatechange', check);
+      this.#settleConnected = settle;
+      check();
+    });
+  }
+
+  override stop(): void {
+    this.#settleConnected(false);
+    super.stop();
+  }
   async counters(): Promise<PlaybackCounters> {
-    const counters: PlaybackCounters = { framesDecoded: 0, totalAudioEnergy: 0, audioLevel: 0, connectionState: this.pc.connectionState };
+    const counters: PlaybackCounters = { transport: this.transport, framesDecoded: 0, totalAudioEnergy: 0, audioLevel: 0, connectionState: this.pc.connectionState };
     for (const report of (await this.pc.getStats()).values() as IterableIterator<Record<string, unknown>>) {
       if (report.type !== 'inbound-rtp') continue;
       if (report.kind === 'video') counters.framesDecoded = Number(report.framesDecoded ?? 0);
@@ -242,7 +297,7 @@ export async function play(signaller: Signaller, stream: string, options: WebRtc
     await pc.setRemoteDescription({ type: 'answer', sdp: session.answer });
     const tracks = pc.getReceivers().map((r) => r.track);
     const media = options.createMediaStream ? options.createMediaStream(tracks) : new MediaStream(tracks);
-    return new Playback(stream, pc, media, session);
+    return new Playback(stream, pc, media, session, options.connectTimeoutMs);
   } catch (error) {
     pc.close();
     throw error;

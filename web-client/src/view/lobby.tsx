@@ -2,10 +2,12 @@
  * The lobby: the room and name (from the link's token, or typed where the school lets students join
  * by name), the camera and microphone with a live preview and a level meter, a plain message when a
  * device is refused or missing (joining without it still works), the language, and the Join button.
+ * A browser without WebRTC cannot publish: it opens no device and says it will only watch and listen.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { JoinLink } from '../session/join-link.ts';
 import { describeMediaError, openLocalMedia, stopLocalMedia, type DeviceChoice, type MediaFailure } from '../session/local-media.ts';
+import { webRtcAvailable } from '../session/playback-transport.ts';
 import { LevelMeter, MediaVideo, useAudioLevel } from './media-video.tsx';
 import { LanguagePicker, useMessages } from './language.tsx';
 
@@ -45,6 +47,7 @@ export function Lobby(props: { link: JoinLink; busy: boolean; error: string | nu
   const [media, setMedia] = useState<MediaStream | null>(null);
   /** What could not be opened (null: nothing can be, the page is not on HTTPS or localhost), said in the current language when shown. */
   const [failures, setFailures] = useState<MediaFailure[] | null>([]);
+  const [canPublish] = useState(() => webRtcAvailable(window));
   const [devices, setDevices] = useState<Devices>({ cameras: [], microphones: [] });
   const level = useAudioLevel(media);
   /** The media given to the room on joining: the lobby's cleanup must not stop it. */
@@ -54,6 +57,7 @@ export function Lobby(props: { link: JoinLink; busy: boolean; error: string | nu
     let current: MediaStream | null = null;
     let cancelled = false;
     const mediaDevices = navigator.mediaDevices;
+    if (!canPublish) return; // nothing to send the devices with
     if (!mediaDevices?.getUserMedia) {
       setFailures(null);
       return;
@@ -78,7 +82,7 @@ export function Lobby(props: { link: JoinLink; busy: boolean; error: string | nu
     handedOver.current = media;
     props.onJoin({ room: room.trim(), name: name.trim(), role, token: link.token, media });
   };
-  const problems = failures === null ? [t.noMediaHere] : failures.map((f) => describeMediaError(f.device, f.error, t));
+  const problems = !canPublish ? [t.noWebRtc] : failures === null ? [t.noMediaHere] : failures.map((f) => describeMediaError(f.device, f.error, t));
 
   return (
     <main class="lobby">
