@@ -101,7 +101,7 @@ export async function startOrigin(extraArgs: string[] = [], options: { dataDir?:
  * resolves with its ready report (common/ready-report.ts); rejects when it exits or stays silent
  * for `timeoutMs` first. Its output is kept only to be printed if a test fails.
  */
-export async function startServer(script: string, args: string[], what: string, timeoutMs = 20_000): Promise<{ child: ChildProcess; ready: ReadyReport }> {
+export async function startServer(script: string, args: string[], what: string, timeoutMs = 60_000): Promise<{ child: ChildProcess; ready: ReadyReport }> {
   const child = track(spawn(node, [script, ...args, '--ready-fd', '3'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] }));
   keepOutput(child, what);
   const readyStream = child.stdio[3] as Readable;
