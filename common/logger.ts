@@ -40,6 +40,9 @@ const state = {
   generation: 0,
 };
 
+/** Lines written so far by level, for the process's `classroom_log_lines_total` (an operator alerts on errors, a soak asserts none). */
+export const logLinesWritten: Record<LogLevel, number> = { debug: 0, info: 0, warn: 0, error: 0 };
+
 /** Applies the process's log settings (service-main.ts does, once its configuration is read). */
 export function configureLogging(settings: LogSettings): void {
   state.level = settings.logLevel;
@@ -141,6 +144,7 @@ export class Logger {
 
   #write(level: LogLevel, message: string, fields?: LogFields): void {
     if (!this.isEnabled(level)) return;
+    logLinesWritten[level]++;
     // Bound fields and the event's merged into one object (not a pino child), so a field the event
     // repeats (a session's `peer`) appears once.
     rootLogger()[level]({ component: this.component, ...this.#bindings, ...(fields ? safeFields(fields) : {}) }, maskTokens(message));

@@ -3,7 +3,7 @@
  *
  * One registry per process, served at `GET /metrics` by the process's HTTP router (the origin's API
  * port, the edge's HTTP port). Process metrics (CPU, memory, file descriptors, GC, event-loop lag:
- * prom-client's defaults) belong to the process, so they are registered once; the origin's metrics
+ * prom-client's defaults, and `classroom_log_lines_total` by level) belong to the process, so they are registered once; the origin's metrics
  * are named `classroom_origin_*` and the edge's `classroom_edge_*`, so `npm start` (origin and edge in
  * one process) holds both without a clash, and either port shows the whole process.
  *
@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { logLinesWritten } from '#common/logger.ts';
 
 let registry: Registry | null = null;
 
@@ -22,6 +23,16 @@ export function processRegistry(): Registry {
   if (!registry) {
     registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    registry.registerMetric(new Counter({
+      name: 'classroom_log_lines_total',
+      help: 'Log lines the process wrote, by level (lines below the configured level are not written and not counted).',
+      labelNames: ['level'],
+      registers: [],
+      collect() {
+        this.reset();
+        for (const [level, lines] of Object.entries(logLinesWritten)) this.inc({ level }, lines);
+      },
+    }));
   }
   return registry;
 }

@@ -7,7 +7,8 @@
  */
 import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { configureLogging, Logger, maskTokens, prettyLine, setLogLevel, type LogSettings } from '#common/logger.ts';
+import { configureLogging, Logger, logLinesWritten, maskTokens, prettyLine, setLogLevel, type LogSettings } from '#common/logger.ts';
+import { processRegistry } from '#common/metrics/registry.ts';
 
 let lines: string[] = [];
 const destination = { write: (line: string) => lines.push(line) };
@@ -71,6 +72,22 @@ test('levels: the process level, then per component, the longest matching prefix
   setLogLevel('error');
   origin.warn('now hidden');
   assert.equal(entries().length, 4);
+});
+
+test('lines written are counted by level in classroom_log_lines_total; lines below the level are not', async () => {
+  const before = { ...logLinesWritten };
+  configure({ logLevel: 'warn' });
+  const log = new Logger('origin');
+  log.info('hidden');
+  log.warn('one');
+  log.error('two');
+  log.error('three');
+  assert.deepEqual(entries().map((e) => e.msg), ['one', 'two', 'three']);
+  assert.deepEqual(logLinesWritten, { ...before, warn: before.warn + 1, error: before.error + 2 });
+  const metric = await processRegistry().getSingleMetric('classroom_log_lines_total')!.get();
+  const scraped = (level: string) => metric.values.find((v) => v.labels.level === level)?.value;
+  assert.equal(scraped('error'), before.error + 2);
+  assert.equal(scraped('info'), before.info);
 });
 
 test('no secret in a line: secret-named fields, token query parameters and JWTs are masked', () => {
