@@ -21,6 +21,8 @@ const { values } = parseArgs({ options: { rooms: { type: 'string', default: '20'
 const roomCount = Number(values.rooms);
 const rounds = Number(values.rounds);
 const ORIGINS = ['origin-a', 'origin-b'];
+/** The rooms' members join and leave at once: their rooms stay placed through the run (a release after the grace would measure a placement, not a failover). */
+const ORIGIN_ARGS = ['--cluster-room-grace-ms', '3600000'];
 
 async function join(edge: EdgeProcess, room: string, name: string): Promise<RtmpClient | null> {
   return RtmpClient.connect(`${edge.base}/${room}`, { connectArgs: [{ name, role: 'student' }] }).then(({ client }) => client, () => null);
@@ -41,7 +43,7 @@ async function joinedAt(edge: EdgeProcess, room: string, name: string): Promise<
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 try {
-  const cluster = await startRedisCluster(ORIGINS, ['edge-a', 'edge-b']);
+  const cluster = await startRedisCluster(ORIGINS, ['edge-a', 'edge-b'], { originArgs: ORIGIN_ARGS });
   const rooms = Array.from({ length: roomCount }, (_, i) => `classroom/bench-${i}`);
   const edgeOf = (i: number) => cluster.edges[i % cluster.edges.length]!;
   for (const [i, room] of rooms.entries()) (await join(edgeOf(i), room, `first-${i}`))?.close();
@@ -58,7 +60,7 @@ try {
     const times = (await Promise.all(moving.map((room) => joinedAt(edgeOf(rooms.indexOf(room)), room, `round-${round}`)))).map((at) => at - killedAt);
     console.log(`round ${round}: ${victimName} killed, its ${moving.length} of ${roomCount} rooms reachable again after min ${Math.min(...times)} ms, median ${median(times)} ms, max ${Math.max(...times)} ms`);
     // The dead origin comes back (a new run: a new lease) for the next round; the edges link to it once it registers.
-    cluster.origins.set(victimName, await startOrigin(['--link-port', '0', '--link-secret', cluster.secret, '--cluster', cluster.redis.url, '--cluster-origin-id', victimName]));
+    cluster.origins.set(victimName, await startOrigin(['--link-port', '0', '--link-secret', cluster.secret, '--cluster', cluster.redis.url, '--cluster-origin-id', victimName, ...ORIGIN_ARGS]));
     await Promise.all(cluster.edges.map((edge) => waitForMetric(edge.httpPort, 'classroom_edge_links', (up) => up === ORIGINS.length, { labels: { state: 'up' }, timeoutMs: 15_000 })));
   }
 } finally {

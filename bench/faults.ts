@@ -18,15 +18,18 @@
  * - ffmpeg publishing at 10x real time next to a player that stops reading: the players of a
  *   steady stream on both edges (frames, latency p99 before and during).
  * The edge-kill and origin-kill faults run --repeat times; the table shows the median and worst.
- * --edge-config: a config file both edges run with (e.g. `edge: { reconnectMaxMs: 1000 }` to see
- * what the link's reconnect back-off costs the recoveries).
+ * The link cut's recovery and the edges' relink to a restarted origin are broken down (median of
+ * each phase: fault -> detected, the back-off's wait, connect, auth, replay, first frame) from the
+ * moments the edges report of their last recovery, with the attempts they made meanwhile.
+ * --edge-config: a config file both edges run with (e.g. `edge: { reconnectRefusedMaxMs: 1000 }` to
+ * see what the link's reconnect back-off costs the recoveries).
  */
 import { parseArgs } from 'node:util';
 import { stopAll } from '../test/support/processes.ts';
 import { percentile } from '../test/support/synthetic-publisher.ts';
 import {
   edgeKillScenario, flappingScenario, originKillScenario, overloadScenario, startFaultCluster, stopFaultCluster,
-  type EdgeKillResult, type FaultCluster, type OriginKillResult,
+  type EdgeKillResult, type FaultCluster, type OriginKillResult, type RecoveryPhases,
 } from '../test/support/fault-scenarios.ts';
 import { positiveNumber } from './lib/options.ts';
 
@@ -68,6 +71,27 @@ const ms = (value: number) => `${value.toFixed(0)} ms`;
 function row(what: string, samples: number[], goalMs: number | null): void {
   rows.push({ what, samples, goalMs });
 }
+/** The median of each phase over the recoveries that reported them, on one line: where a recovery's time went. */
+function printPhases(what: string, phases: Array<RecoveryPhases | null>, outage: string): void {
+  const known = phases.filter((p): p is RecoveryPhases => p !== null);
+  if (known.length === 0) {
+    console.log(`  ${what}: no recovery reported by the edges`);
+    return;
+  }
+  const median = (pick: (p: RecoveryPhases) => number | null) => {
+    const values = known.map(pick).filter((v): v is number => v !== null);
+    return values.length === 0 ? null : percentile(values, 50);
+  };
+  const parts: Array<[string, number | null]> = [
+    ['redial (back-off)', median((p) => p.redialMs)], ['connect', median((p) => p.connectMs)], ['auth', median((p) => p.authMs)],
+    ['replay (Play.Start)', median((p) => p.replayMs)], ['first frame', median((p) => p.firstFrameMs)],
+  ];
+  const shown = parts.filter(([, v]) => v !== null) as Array<[string, number]>;
+  const total = median((p) => p.redialMs + p.connectMs + p.authMs + (p.replayMs ?? 0) + (p.firstFrameMs ?? 0));
+  console.log(`  ${what} (median of ${known.length}): fault -> detected ${median((p) => p.detectMs)!.toFixed(1)} ms | ${outage} | `
+    + `${shown.map(([name, v]) => `${name} ${v.toFixed(1)} ms`).join(' | ')} | sum ${total!.toFixed(0)} ms`);
+}
+
 function outcome(what: string, seen: string, ok: boolean): void {
   outcomes.push({ what, seen, ok });
   console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${what}: ${seen}`);
@@ -98,16 +122,24 @@ async function originKills(cluster: FaultCluster): Promise<void> {
     const r = await originKillScenario(cluster, { players, recordSeconds });
     runs.push(r);
     console.log(`origin kill #${i + 1}: recorded ${r.recordedWallS.toFixed(2)} s of wall time, publisher sent to ${r.sentLastS.toFixed(2)} s, the file reads to ${r.fileLastS.toFixed(2)} s before repair; `
-      + `members told Connect.Closed ${ms(r.clientsToldMs)}, players UnpublishNotify ${ms(r.playersToldMs)}; restarted: ready ${ms(r.originReadyMs)}, both edges linked ${ms(r.edgesRelinkedMs)} after that`);
+      + `members told Connect.Closed ${ms(r.clientsToldMs)}, players UnpublishNotify ${ms(r.playersToldMs)}; restarted: ready ${ms(r.originReadyMs)}, both edges seen linked ${ms(r.edgesRelinkedMs)} after that; `
+      + `edges A, B up ${r.relinkPhases.map((p) => (p === null ? 'unreported' : ms(p.redialMs + p.connectMs + p.authMs))).join(', ')} after it (their own moments)`);
     outcome('recording readable to the last second', `file ${r.fileLastS.toFixed(2)} s of ${r.sentLastS.toFixed(2)} s sent (${(r.sentLastS - r.fileLastS).toFixed(2)} s short; wall ${r.recordedWallS.toFixed(2)} s)`,
       r.fileLastS >= r.sentLastS - 1);
     outcome('recording repaired at restart', `${r.repaired} repaired, last frame ${r.repairedLastS.toFixed(3)} s, metadata duration ${r.metadataDurationS.toFixed(3)} s, marker ${r.markerGone ? 'gone' : 'LEFT'}`,
       r.repaired >= 1 && r.markerGone && Math.abs(r.repairedLastS - r.fileLastS) < 0.001 && Math.abs(r.metadataDurationS - r.repairedLastS) < 0.1);
     outcome('a player kept through the outage plays again', String(r.playerResumed), r.playerResumed);
   }
+  printPhases('where the edges\' relink went', runs.flatMap((r) => r.relinkPhases), 'origin down until its ready report (then:)');
+  const failed = runs.map((r) => r.failedAttempts);
+  console.log(`  link attempts both edges made while the origin was down: ${failed.join(', ')} (over ${runs.map((r) => ((r.originReadyMs + r.edgesRelinkedMs) / 1000).toFixed(1)).join(', ')} s from the restart, plus the time before it)`);
   row('origin kill -9: members told Connect.Closed', runs.map((r) => r.clientsToldMs), null);
   row(`origin kill -9: UnpublishNotify on B (slowest of ${players})`, runs.map((r) => r.playersToldMs), 31);
-  row('origin restart: both edges linked (from its ready report)', runs.map((r) => r.edgesRelinkedMs), 800);
+  // The edges' own moments of coming up (what the goal is about), and when this process saw both up by polling their /metrics (on a loaded machine later).
+  const upAfterReady = (r: OriginKillResult) => (r.relinkPhases.every((p) => p !== null)
+    ? Math.max(...r.relinkPhases.map((p) => p!.redialMs + p!.connectMs + p!.authMs)) : null);
+  row('origin restart: both edges linked (from its ready report)', runs.flatMap((r) => upAfterReady(r) ?? []), 800);
+  row('origin restart: both edges seen linked by polling (from its ready report)', runs.map((r) => r.edgesRelinkedMs), null);
   row('origin restart: both edges linked (from its start)', runs.map((r) => r.originReadyMs + r.edgesRelinkedMs), null);
 }
 
@@ -116,6 +148,8 @@ async function flapping(cluster: FaultCluster): Promise<void> {
   const recovered = r.recoveriesMs.filter((v): v is number => v !== null);
   console.log(`link flapping: ${r.cuts} cuts of ${flap.downMs} ms every ${flap.periodMs} ms over ${flap.seconds} s; edge B linked again ${r.relinks} times; `
     + `players on B played again ${recovered.map((v) => v.toFixed(0)).join(', ')} ms after each restore`);
+  printPhases('where the time went', r.phases, `path down ${flap.downMs} ms (then, from the restore:)`);
+  console.log(`  link attempts edge B made during each cut: ${r.failedAttempts.join(', ')} (${(r.failedAttempts.reduce((a, b) => a + b, 0) / r.cuts / (flap.downMs / 1000)).toFixed(1)} a second of outage on average)`);
   outcome(`every frame on the ${players} players of A`, `${r.framesOnA} frames each, ${r.everyFrameOnA ? 'no gap' : 'GAPS'}`, r.everyFrameOnA);
   outcome(`the ${players} players of B recover after every cut`, `${recovered.length}/${r.cuts} cuts, players ${r.playersOnBKept ? 'kept' : 'CLOSED'}`, recovered.length === r.cuts && r.playersOnBKept);
   row(`link cut: players on B play again after the restore (${r.cuts} cuts)`, recovered, 600);

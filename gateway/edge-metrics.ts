@@ -12,6 +12,7 @@ import { ConnectionTotals } from '#common/metrics/connection-totals.ts';
 import { closedConnectionsCounter, countCloses } from '#common/metrics/close-reasons.ts';
 import { deliveryTotals } from '#common/metrics/delivery-totals.ts';
 import { EventCounter, MetricGroup, type Sample } from '#common/metrics/registry.ts';
+import { addClusterRoutingMetrics } from './link/cluster-metrics.ts';
 import type { AccessDeniedCode } from '#common/auth/access-denied.ts';
 import type { EdgeStats } from './edge.ts';
 import type { EdgeTokenRoute } from './http/edge-token-check.ts';
@@ -175,9 +176,16 @@ export class EdgeMetrics {
       const up = links.all.filter((link) => link.isUp).length;
       return [[{ state: 'up' }, up], [{ state: 'down' }, links.all.length - up]] as const;
     });
+    if (links.cluster) addClusterRoutingMetrics(group, links.cluster.directory);
     group.counter({ name: 'classroom_edge_link_connects_total', help: 'Times the link to the origin came up (the first time and every reconnect).' }, () => this.#linkConnects);
     group.gauge({ name: 'classroom_edge_link_rtt_seconds', help: 'Round-trip time of the link\'s last ping, by origin (absent before the first answer).', labelNames: ['origin'] },
       (): Sample<'origin'>[] => links.all.flatMap((link) => (link.isUp && link.rttMs !== null ? [[{ origin: link.origin }, link.rttMs / 1000] as const] : [])));
+    group.gauge({ name: 'classroom_edge_link_last_recovery_timestamp_seconds', help: 'The last recovery of each link from a loss (absent before one), by origin and moment: lost (found lost), dialed (the attempt that succeeded started), connected (its TCP/TLS connection made), up (authenticated, kept sessions replayed); seconds since the epoch, with fractions.', labelNames: ['origin', 'moment'] },
+      (): Sample<'origin' | 'moment'>[] => links.all.flatMap((link) => {
+        const recovery = link.lastRecovery;
+        if (recovery === null) return [];
+        return (['lost', 'dialed', 'connected', 'up'] as const).map((moment) => [{ origin: link.origin, moment }, recovery[`${moment}At`] / 1000] as const);
+      }));
     group.gauge({ name: 'classroom_edge_link_backlog_bytes', help: 'Bytes written to the link and not yet taken by the kernel.' }, () => links.all.reduce((sum, link) => sum + link.backlogBytes, 0));
     group.counter({ name: 'classroom_edge_link_bytes_received_total', help: 'Bytes received on the link, over all its connections.' }, () => links.bytesIn);
     group.counter({ name: 'classroom_edge_link_bytes_sent_total', help: 'Bytes sent on the link, over all its connections.' }, () => links.bytesOut);

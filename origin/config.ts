@@ -50,6 +50,7 @@ export const originSettings = z.strictObject({
   linkPingIntervalMs: milliseconds(100).describe('Each edge is pinged this often (round-trip time; healthy with a Pong within 3 intervals).'),
   cluster: text().regex(/^rediss?:\/\/\S+$/, 'expected redis://HOST:PORT').nullable().describe('Cluster mode: the Redis directory (redis://HOST:PORT) this origin registers in and owns rooms through; null: one origin, every room here.'),
   clusterOriginId: text().nullable().describe('This origin\'s name in the cluster (null: HOSTNAME:LINKPORT).'),
+  clusterRoomGraceMs: milliseconds(0, 86_400_000).describe('Cluster mode: a room that ended here (its last client left) lets its placement go after this long unused, so room counts stay balanced; a member back within it finds the room here.'),
   clusterLinkAddress: text().nullable().describe('HOST:PORT edges reach this origin\'s link at, as registered in the cluster (null: the link\'s bound address, the host name for a wildcard one).'),
   authPolicies: z.record(text(), z.enum(AUTH_POLICIES))
     .transform((policies) => new Map(Object.entries(policies)))
@@ -99,6 +100,7 @@ export const defaultOriginConfig: OriginConfig = {
   linkPingIntervalMs: 5000,
   cluster: null,
   clusterOriginId: null,
+  clusterRoomGraceMs: 30_000,
   clusterLinkAddress: null,
   authPolicies: new Map(),
   anonymousPublish: [],
@@ -152,6 +154,7 @@ export const ORIGIN_FLAGS: readonly SettingFlag[] = [
   settingFlag('cluster', 'cluster', 'text', 'ORIGIN_CLUSTER'),
   settingFlag('cluster-origin-id', 'clusterOriginId', 'text', 'ORIGIN_CLUSTER_ORIGIN_ID'),
   settingFlag('cluster-link-address', 'clusterLinkAddress', 'text', 'ORIGIN_CLUSTER_LINK_ADDRESS'),
+  settingFlag('cluster-room-grace-ms', 'clusterRoomGraceMs', 'number', 'ORIGIN_CLUSTER_ROOM_GRACE_MS'),
   { flag: 'auth', env: 'ORIGIN_AUTH', keys: ['authPolicies'], set: (value) => ({ authPolicies: authPolicyEntries(value) }) },
   settingFlag('anonymous-publish', 'anonymousPublish', 'list', 'ORIGIN_ANONYMOUS_PUBLISH'),
   settingFlag('token-secret-file', 'tokenSecretFile', 'text'),
@@ -163,7 +166,7 @@ export const ORIGIN_USAGE = `usage: node origin/main.ts ${CONFIG_USAGE} ${READY_
   ${LISTENER_USAGE}
   ${CLIENT_LIMIT_USAGE} [--max-sessions-per-edge N]
   [--link-port N] [--link-bind ADDR] [--link-secret S | --link-secret-file FILE] [--link-tls-cert FILE --link-tls-key FILE]
-  [--cluster redis://HOST:PORT [--cluster-origin-id NAME] [--cluster-link-address HOST:PORT]]
+  [--cluster redis://HOST:PORT [--cluster-origin-id NAME] [--cluster-link-address HOST:PORT] [--cluster-room-grace-ms MS]]
   [--auth APP=required|optional|legacy,...] [--anonymous-publish APP,...] [--token-secret-file FILE]
   environment: ${ORIGIN_FLAGS.flatMap((entry) => entry.env ?? []).join(', ')}
   every setting (README, "Configuration") can be set in the config file's origin section; flags beat the environment, which beats the file`;

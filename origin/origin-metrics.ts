@@ -21,7 +21,7 @@ import type { EdgeRegistry } from './link/edge-registry.ts';
 import type { RecordingService } from './recording/recording-service.ts';
 import { addDirectoryMetrics } from './cluster/directory-metrics.ts';
 import type { LiveOrigin } from './cluster/origin-directory.ts';
-import type { RedisOriginDirectory } from './cluster/redis-origin-directory.ts';
+import type { OriginCluster } from './cluster/origin-cluster.ts';
 
 /** The LiveDelivery labels of the origin's consumers (origin/session/player.ts, origin/link/link-subscription.ts). */
 const PLAYER_DELIVERIES = 'player';
@@ -287,8 +287,11 @@ export class OriginMetrics {
    * Cluster mode: the directory's health (addDirectoryMetrics) and the cluster as the directory last
    * listed it (every second): each live origin's rooms and reported load, by origin id.
    */
-  addCluster(directory: RedisOriginDirectory): void {
+  addCluster(cluster: OriginCluster): void {
+    const directory = cluster.directory;
     addDirectoryMetrics(this.#group, directory);
+    this.#group.counter({ name: 'classroom_cluster_rooms_released_total', help: 'Rooms that ended here and whose placement this origin let go after the grace (--cluster-room-grace-ms).' },
+      () => cluster.releasedRooms);
     const perOrigin = (value: (origin: LiveOrigin) => number) => (): Sample<'origin'>[] =>
       directory.knownOrigins().map((origin) => [{ origin: origin.originId }, value(origin)] as const);
     this.#group.gauge({ name: 'classroom_cluster_origins', help: 'Live origins in the cluster (leases in the directory).' }, () => directory.knownOrigins().length);

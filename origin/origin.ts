@@ -84,7 +84,7 @@ export class Origin implements OriginContext {
     // By default Flash may come only from the host this origin is reached at.
     this.policy = new FlashPolicy(config.policyDomains ?? [isWildcardAddress(config.bind) ? hostname() : config.bind]);
     this.#policyServer = config.policyPort === null ? null : new FlashPolicyServer(this.policy, config.handshakeTimeoutMs, this.log.child('policy'));
-    this.http = new HttpApi({ host: config.httpBind, port: config.httpPort, recordings: this.recordings.store, authorizer: this.authorizer }, this.log.child('http'));
+    this.http = new HttpApi({ host: config.httpBind, port: config.httpPort, recordings: this.recordings.store, recordingIndex: this.recordings.index, authorizer: this.authorizer }, this.log.child('http'));
     this.addresses = new AddressLimits(config, this.log.child('limits'));
     applyHttpLimits(this.http.server, config, this.addresses);
     this.#rtmp = new RtmpServer({
@@ -122,12 +122,18 @@ export class Origin implements OriginContext {
     this.addresses.registerMetrics('classroom_origin');
     this.http.route('GET', /^\/metrics$/, serveMetrics);
     if (config.cluster !== null) {
-      this.#cluster = new OriginCluster({ url: config.cluster, originId: config.clusterOriginId ?? `${hostname()}:${config.linkPort}` }, {
+      this.#cluster = new OriginCluster({ url: config.cluster, originId: config.clusterOriginId ?? `${hostname()}:${config.linkPort}`, roomGraceMs: config.clusterRoomGraceMs }, {
         counts: () => ({ clients: this.sessions.size, streams: this.hub.size, bytesReceived: this.#metrics.bytesReceived() }),
         roomIsLive: (roomKey) => this.#roomIsLive(roomKey),
         store: this.applications.store,
+        recordings: this.recordings.store,
       }, this.log.child('cluster'));
-      this.#metrics.addCluster(this.#cluster.directory);
+      const cluster = this.#cluster;
+      for (const application of this.applications.all()) application.on('roomDestroyed', (room) => cluster.roomEnded(room.path));
+      // A stream of an application's own scope (`live/NAME`) is placed by itself: its placement goes like a room's once it is idle.
+      this.hub.on('idle', (key) => { if (key.split('/').length === 2) cluster.roomEnded(key); });
+      this.recordings.on('room', (scopePath, active) => { if (!active) cluster.roomRecordingStopped(scopePath); });
+      this.#metrics.addCluster(cluster);
       new ClusterApi(this.#cluster).mount(this.http);
     }
   }
@@ -137,7 +143,9 @@ export class Origin implements OriginContext {
     return this.#cluster;
   }
 
+  /** A room (`classroom/room42`) with clients here, or a `live` stream (`live/NAME`) published or played here. */
   #roomIsLive(roomKey: string): boolean {
+    if (this.hub.find(roomKey)) return true;
     const application = this.applications.get(roomKey.split('/')[0]!);
     return application?.rooms().some((room) => room.path === roomKey) ?? false;
   }

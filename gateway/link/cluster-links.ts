@@ -13,6 +13,14 @@
  * origin the session moves there (SessionClose on the first, then SessionOpen and what it sent so
  * far replayed on the owner, whose answers to those calls the client already had are dropped).
  *
+ * The directory may have changed between the edge's placement and the origin's check (the room was
+ * released and placed elsewhere, or the edge answered from what it knew while Redis was away): the
+ * origin then refuses connect (or a `live` session's first play or publish) with `cluster.not_owner`
+ * naming the owner. The edge does not pass that on: it closes the session there and opens it again
+ * on the owner named (or, if it has no link up to that one, whoever the directory says owns the room
+ * now) with what it sent (answers the client already had dropped, as for a move), once; a second
+ * refusal reaches the client.
+ *
  * When an owner's link drops, its sessions are told (`linkLost`: a play-only RTMP client is kept,
  * the rest close, as without a cluster); the room is placed again (the dead owner's lease lapses
  * within a few seconds, then the least-loaded live origin takes it) and kept sessions are replayed
@@ -28,10 +36,12 @@ import type { Logger } from '#common/logger.ts';
 import { parseScope } from '../../origin/core/scope.ts';
 import { RedisOriginDirectory } from '../../origin/cluster/redis-origin-directory.ts';
 import { DirectoryClosedError, type LiveOrigin } from '../../origin/cluster/origin-directory.ts';
+import type { NotOwnerInfo } from '../../origin/cluster/origin-cluster.ts';
 import { parseOriginAddress } from '../config.ts';
 import { OriginLink, type OriginFrame, type OriginLinkOptions } from './origin-link.ts';
 import type { LinkSender } from '../session/edge-session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
+import { countNotOwner, countRouting } from './cluster-metrics.ts';
 
 export interface ClusterLinksOptions {
   /** redis://HOST:PORT of the directory. */
@@ -57,6 +67,13 @@ export class NoRouteError extends CodedError {
   }
 }
 
+/** The room's owner named the refusing origin itself again: the directory and that origin disagree (a retry would loop). */
+export class StaleOwnerError extends CodedError {
+  constructor(roomKey: string, origin: string) {
+    super('cluster.not_owner', `origin ${origin} refused room ${roomKey} as not its own, and the directory still places it there`);
+  }
+}
+
 /** Where one session's frames go. */
 interface Route {
   /** The session's SessionOpen (sent again when it moves to its stream's origin). */
@@ -73,9 +90,27 @@ interface Route {
   held: LinkFrame[];
   /** A placement is running for it. */
   placing: boolean;
+  /** connect's transaction id, once seen (its answer says whether the origin admitted the session). */
+  connectTx: number | null;
+  /** Until the owner admits the session (or after the one re-route, never again): what to send the real owner if it refuses. */
+  admission: Admission | null;
+  /** The origin that refused the session as not its room's owner: its late frames for it are dropped. */
+  refusedBy: OriginLink | null;
 }
 
 type MessageFrame = Extract<LinkFrame, { kind: typeof LinkFrameKind.Message }>;
+
+/**
+ * A session sent to its room's owner and not yet admitted there: the answer it waits for (connect's,
+ * or for a `live` session the first stream's status), what it sent that origin since SessionOpen (sent
+ * again to the real owner if this one refuses with cluster.not_owner) and the transactions among them
+ * the client already had answers to (from the origin a `live` session opened on first).
+ */
+interface Admission {
+  awaiting: { kind: 'connect'; transactionId: number } | { kind: 'stream'; streamId: number };
+  frames: LinkFrame[];
+  answered: Set<number>;
+}
 
 /** The command a message frame carries, or null (media, data, or undecodable: the origin answers those itself). */
 function commandOf(frame: LinkFrame): RtmpCommand | null {
@@ -87,17 +122,44 @@ function commandOf(frame: LinkFrame): RtmpCommand | null {
   }
 }
 
-/** The scope a connect asks for (`perStream`: an application's own scope, placed by stream), or null when the frame is no valid connect. */
-function connectScope(frame: LinkFrame): { path: string; perStream: boolean } | null {
+/** The scope a connect asks for (`perStream`: an application's own scope, placed by stream) and its transaction, or null when the frame is no valid connect. */
+function connectScope(frame: LinkFrame): { path: string; perStream: boolean; transactionId: number } | null {
   const command = commandOf(frame);
   const app = command?.name === 'connect' ? ((command.commandObject ?? {}) as AmfObject).app : undefined;
   if (typeof app !== 'string') return null;
   try {
     const scope = parseScope(app);
-    return { path: scope.path, perStream: scope.room === '' };
+    return { path: scope.path, perStream: scope.room === '', transactionId: command!.transactionId };
   } catch {
     return null;
   }
+}
+
+/**
+ * What `frame` says about an admission: null when it is not the answer awaited; `{ refusedFor }` when
+ * it is a `cluster.not_owner` refusal (with the owner it names, or null); `admitted` for any other answer.
+ */
+function admissionAnswer(frame: OriginFrame, awaiting: Admission['awaiting']): { refusedFor: NotOwnerInfo | null } | 'admitted' | null {
+  const command = commandOf(frame);
+  if (!command) return null;
+  const answers = awaiting.kind === 'connect'
+    ? (command.name === '_result' || command.name === '_error') && command.transactionId === awaiting.transactionId
+    : command.name === 'onStatus' && frame.kind === LinkFrameKind.Message && frame.streamId === awaiting.streamId;
+  if (!answers) return null;
+  const info = command.args[0] as AmfObject | undefined;
+  if (command.name === '_result' || info?.level !== 'error' || info.error !== 'cluster.not_owner') return 'admitted';
+  const owner = info.owner as AmfObject | undefined;
+  return { refusedFor: typeof owner?.leaseId === 'string' ? owner as unknown as NotOwnerInfo : null };
+}
+
+/** The transactions of `frames` that expect an answer. */
+function transactionsOf(frames: LinkFrame[]): Set<number> {
+  const transactions = new Set<number>();
+  for (const frame of frames) {
+    const tx = commandOf(frame)?.transactionId ?? 0;
+    if (tx !== 0) transactions.add(tx);
+  }
+  return transactions;
 }
 
 /** The stream a play or publish on a NetStream names (query dropped), or null for any other message. */
@@ -161,7 +223,7 @@ export class ClusterLinks extends EventEmitter<ClusterLinksEvents> implements Li
     const id = frame.sessionId;
     let route = this.#routes.get(id);
     if (frame.kind === LinkFrameKind.SessionOpen && !route) {
-      route = { opening: frame, scopePath: null, roomKey: null, provisional: null, link: null, held: [], placing: false };
+      route = { opening: frame, scopePath: null, roomKey: null, provisional: null, link: null, held: [], placing: false, connectTx: null, admission: null, refusedBy: null };
       this.#routes.set(id, route);
     }
     if (!route) return false;
@@ -173,6 +235,7 @@ export class ClusterLinks extends EventEmitter<ClusterLinksEvents> implements Li
       const stream = route.provisional && frame.kind === LinkFrameKind.Message ? streamNamed(frame) : null;
       if (stream === null) {
         if (frame.kind === LinkFrameKind.Message) route.provisional?.sent.push(frame);
+        route.admission?.frames.push(frame);
         return route.link.send(frame);
       }
       // The first stream of an application's own scope: held while the stream is placed.
@@ -183,8 +246,9 @@ export class ClusterLinks extends EventEmitter<ClusterLinksEvents> implements Li
     route.held.push(frame);
     if (route.scopePath === null && frame.kind === LinkFrameKind.Message) {
       // No valid connect first: any origin refuses it as it would without a cluster.
-      const scope = connectScope(frame) ?? { path: '(no valid connect)', perStream: true };
+      const scope = connectScope(frame) ?? { path: '(no valid connect)', perStream: true, transactionId: null };
       route.scopePath = scope.path;
+      route.connectTx = scope.transactionId;
       if (scope.perStream) void this.#openProvisional(id, route);
       else route.roomKey = scope.path;
     }
@@ -200,8 +264,17 @@ export class ClusterLinks extends EventEmitter<ClusterLinksEvents> implements Li
   accepts(frame: OriginFrame, link: OriginLink): boolean {
     if (!('sessionId' in frame)) return true;
     const route = this.#routes.get(frame.sessionId);
+    if (route && route.refusedBy === link) return false;
     const current = route ? route.link ?? route.provisional?.link ?? null : null;
     if (current !== null && current !== link) return false;
+    if (route?.admission && route.link === link) {
+      const answer = admissionAnswer(frame, route.admission.awaiting);
+      if (answer === 'admitted') route.admission = null;
+      else if (answer !== null) {
+        void this.#reroute(frame.sessionId, route, link, answer.refusedFor);
+        return false;
+      }
+    }
     return !this.#isReplayedAnswer(frame, link);
   }
 
@@ -249,11 +322,56 @@ export class ClusterLinks extends EventEmitter<ClusterLinksEvents> implements Li
     try {
       const link = await this.#ownerLink(roomKey);
       if (this.#routes.get(sessionId) !== route) return;
-      if (route.provisional) this.#move(sessionId, route, route.provisional, link);
-      route.link = link;
       const held = route.held.splice(0);
+      // Kept until the owner admits the session, in case it no longer owns the room (one re-route).
+      const firstTry = route.refusedBy === null;
+      if (route.provisional) {
+        const { sent } = route.provisional;
+        const streamId = held.find((frame): frame is MessageFrame => frame.kind === LinkFrameKind.Message && streamNamed(frame) !== null)?.streamId;
+        this.#move(sessionId, route, route.provisional, link);
+        if (firstTry && streamId !== undefined) route.admission = { awaiting: { kind: 'stream', streamId }, frames: [...sent, ...held], answered: transactionsOf(sent) };
+      } else {
+        countRouting('placed');
+        if (firstTry && route.connectTx !== null) {
+          route.admission = { awaiting: { kind: 'connect', transactionId: route.connectTx }, frames: held.filter((frame) => frame !== route.opening), answered: new Set() };
+        }
+      }
+      route.link = link;
       for (const frame of held) link.send(frame);
     } catch (error) {
+      this.#unroutable(sessionId, route, roomKey, error as Error);
+    } finally {
+      route.placing = false;
+    }
+  }
+
+  /**
+   * `refusedBy` refused the session (its connect, or a `live` session's first stream) with
+   * cluster.not_owner: the session closes there and opens again, once, on the owner the refusal names
+   * if the edge has a link up to it, else on the owner the directory gives now (not `refusedBy` again:
+   * that would loop), with what it sent (answers the client already had dropped).
+   */
+  async #reroute(sessionId: number, route: Route, refusedBy: OriginLink, named: NotOwnerInfo | null): Promise<void> {
+    const roomKey = route.roomKey!;
+    const admission = route.admission!;
+    route.admission = null;
+    route.refusedBy = refusedBy;
+    route.link = null;
+    refusedBy.send({ kind: LinkFrameKind.SessionClose, sessionId, reason: 'routed to the owner of its room' });
+    route.placing = true;
+    try {
+      const namedLink = named ? this.#links.get(named.leaseId) : undefined;
+      const link = namedLink?.isUp ? namedLink : await this.#ownerLink(roomKey);
+      if (this.#routes.get(sessionId) !== route) return;
+      if (link === refusedBy) throw new StaleOwnerError(roomKey, refusedBy.origin);
+      this.#openOn(sessionId, route, link, admission.frames, admission.answered);
+      route.link = link;
+      for (const frame of route.held.splice(0)) link.send(frame);
+      countRouting('rerouted');
+      countNotOwner('rerouted');
+      this.#log.info('session refused as not the owner\'s: routed to the owner', { session: sessionId, room: roomKey, from: refusedBy.origin, to: link.origin });
+    } catch (error) {
+      countNotOwner('failed');
       this.#unroutable(sessionId, route, roomKey, error as Error);
     } finally {
       route.placing = false;
@@ -265,20 +383,23 @@ export class ClusterLinks extends EventEmitter<ClusterLinksEvents> implements Li
     route.provisional = null;
     if (provisional.link === owner) return;
     provisional.link.send({ kind: LinkFrameKind.SessionClose, sessionId, reason: 'moved to the origin of its stream' });
-    owner.send(route.opening);
-    const transactions = new Set<number>();
-    for (const frame of provisional.sent) {
-      const tx = commandOf(frame)?.transactionId ?? 0;
-      if (tx !== 0) transactions.add(tx);
-      owner.send(frame);
-    }
-    if (transactions.size > 0) this.#replayedAnswers.set(sessionId, { link: owner, transactions });
+    this.#openOn(sessionId, route, owner, provisional.sent, transactionsOf(provisional.sent));
+    countRouting('moved');
     this.#log.info('session moved to the origin of its stream', { session: sessionId, stream: route.roomKey, origin: owner.origin });
+  }
+
+  /** Opens the session on `link` with what it sent elsewhere; the answers to `answered` (the client had them) are dropped. */
+  #openOn(sessionId: number, route: Route, link: OriginLink, frames: LinkFrame[], answered: Set<number>): void {
+    link.send(route.opening);
+    for (const frame of frames) link.send(frame);
+    if (answered.size > 0) this.#replayedAnswers.set(sessionId, { link, transactions: new Set(answered) });
+    else this.#replayedAnswers.delete(sessionId);
   }
 
   #unroutable(sessionId: number, route: Route, roomKey: string, error: Error): void {
     if (this.#routes.get(sessionId) !== route || this.#closed) return;
     this.#routes.delete(sessionId);
+    countRouting('unroutable');
     this.#log.warn('session not routed', { session: sessionId, room: roomKey, error: error.message });
     this.#sessions.get(sessionId)?.closeFromOrigin(error.message);
   }
@@ -367,6 +488,7 @@ export class ClusterLinks extends EventEmitter<ClusterLinksEvents> implements Li
       const link = await this.#ownerLink(route.roomKey!);
       if (this.#routes.get(sessionId) !== route) return;
       route.link = link;
+      countRouting('replayed');
       this.#log.info('session routed again after its origin was lost', { session: sessionId, room: route.roomKey, origin: link.origin });
       this.#sessions.get(sessionId)?.linkUp();
     } catch (error) {

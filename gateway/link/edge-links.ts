@@ -49,7 +49,7 @@ export class EdgeLinks extends EventEmitter<EdgeLinksEvents> {
     const link: Omit<OriginLinkOptions, 'origins'> = {
       secret: config.secret, edgeName: config.name, tls: config.originTls, caFile: config.originCaFile,
       pingIntervalMs: config.linkPingIntervalMs, loadIntervalMs: config.loadIntervalMs,
-      reconnectMinMs: config.reconnectMinMs, reconnectMaxMs: config.reconnectMaxMs, authTimeoutMs: config.linkAuthTimeoutMs,
+      reconnectMinMs: config.reconnectMinMs, reconnectRefusedMaxMs: config.reconnectRefusedMaxMs, reconnectMaxMs: config.reconnectMaxMs, authTimeoutMs: config.linkAuthTimeoutMs,
       loadReport: options.loadReport,
     };
     if (config.cluster !== null) {

@@ -8,6 +8,8 @@
  *   PREFIX room-counts      sorted set: live lease id -> rooms placed on it (the first is the least loaded)
  *   PREFIX room:ROOM_KEY    the placement of a room: JSON PlacementValue { owner: LEASE_ID, placedAt }
  *   PREFIX so:ROOM_KEY      hash: persistent shared object name -> JSON StoredSharedObject (shared-object-mirror.ts)
+ *   PREFIX recordings:ROOM_KEY  hash: a finished recording session's manifest path -> JSON { origin, manifest } (recordings-mirror.ts)
+ *   PREFIX recorded-rooms   set: the rooms with a recordings hash
  */
 import { z } from 'zod';
 import type { LiveOrigin } from './origin-directory.ts';
@@ -29,12 +31,14 @@ export class DirectoryKeys {
   readonly roomCounts: string;
   /** What lease keys start with (scripts build them from lease ids). */
   readonly leasePrefix: string;
+  readonly recordedRooms: string;
 
   constructor(prefix = 'cg:') {
     this.prefix = prefix;
     this.origins = `${prefix}origins`;
     this.roomCounts = `${prefix}room-counts`;
     this.leasePrefix = `${prefix}lease:`;
+    this.recordedRooms = `${prefix}recorded-rooms`;
   }
 
   lease(leaseId: string): string {
@@ -48,10 +52,14 @@ export class DirectoryKeys {
   sharedObjects(roomKey: string): string {
     return `${this.prefix}so:${roomKey}`;
   }
+
+  recordings(roomKey: string): string {
+    return `${this.prefix}recordings:${roomKey}`;
+  }
 }
 
 /** A stored JSON value of `schema`'s shape, or null when `text` does not parse or has another shape. */
-function parseStored<T>(text: unknown, schema: z.ZodType<T>): T | null {
+export function parseStored<T>(text: unknown, schema: z.ZodType<T>): T | null {
   if (typeof text !== 'string') return null;
   let json: unknown;
   try {

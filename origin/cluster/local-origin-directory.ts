@@ -73,11 +73,12 @@ export class LocalOriginDirectory extends EventEmitter<OriginDirectoryEvents> im
     return { ...owner };
   }
 
-  async releaseRoom(roomKey: string): Promise<void> {
+  async releaseRoom(roomKey: string): Promise<boolean> {
     if (!this.#self) throw new NotRegisteredError('releaseRoom');
-    if (this.#rooms.get(roomKey) !== this.#self.leaseId) return;
+    if (this.#rooms.get(roomKey) !== this.#self.leaseId) return false;
     this.#rooms.delete(roomKey);
     this.#self.rooms--;
+    return true;
   }
 
   async close(): Promise<void> {

@@ -95,8 +95,8 @@ export interface OriginDirectory extends EventEmitter<OriginDirectoryEvents> {
    * again whenever the store comes back without it (a restarted Redis). Resolves with the owner.
    */
   holdRoom(roomKey: string): Promise<LiveOrigin>;
-  /** This origin no longer runs `roomKey` (the room ended): the placement is removed if it is still ours. */
-  releaseRoom(roomKey: string): Promise<void>;
+  /** This origin no longer runs `roomKey` (the room ended): the placement is removed if it is still ours (true when it was). */
+  releaseRoom(roomKey: string): Promise<boolean>;
   readonly stats: OriginDirectoryStats;
   /** This process's registration (null before register()). */
   readonly self: LiveOrigin | null;

@@ -208,17 +208,18 @@ export class RedisOriginDirectory extends EventEmitter<OriginDirectoryEvents> im
     return owner;
   }
 
-  async releaseRoom(roomKey: string): Promise<void> {
+  async releaseRoom(roomKey: string): Promise<boolean> {
     const self = this.#self;
     if (!self) throw new NotRegisteredError('releaseRoom');
     this.#held.delete(roomKey);
     this.#placements.delete(roomKey);
     try {
-      await RELEASE_ROOM.run(this.#redis, [this.#keys.room(roomKey), this.#keys.roomCounts], [self.leaseId]);
+      return (await RELEASE_ROOM.run(this.#redis, [this.#keys.room(roomKey), this.#keys.roomCounts], [self.leaseId])) === 1;
     } catch (error) {
       // Not waited for: a placement left behind points at this live origin, which holds the room again on its next use.
       if (error instanceof ReplyError) throw error;
       this.#log.warn('room release not written: Redis unavailable', { room: roomKey, error: (error as Error).message });
+      return false;
     }
   }
 

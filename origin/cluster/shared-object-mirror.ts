@@ -34,6 +34,12 @@ export class RedisSharedObjectMirror implements SharedObjectMirror {
   /** Objects not yet written to Redis (waiting for it, or in flight). */
   get pendingWrites(): number { return this.#pending.size; }
 
+  /** Whether some of the room's objects are not in Redis yet. */
+  pendingFor(roomKey: string): boolean {
+    for (const entry of this.#pending.values()) if (entry.roomKey === roomKey) return true;
+    return false;
+  }
+
   save(roomKey: string, stored: StoredSharedObject): void {
     this.#pending.set(`${roomKey}\0${stored.name}`, { roomKey, stored });
     this.#writeSoon();

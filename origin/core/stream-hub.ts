@@ -1,15 +1,23 @@
 /**
  * The origin's registry of live streams, keyed by scope path and stream name
  * (`classroom/room42/alice`). Sessions publish into it and subscribe from it; a stream lives
- * while it has a publisher or a waiting subscriber.
+ * while it has a publisher or a waiting subscriber; `idle` says when one is gone (cluster mode lets
+ * a `live` stream's placement go then).
  */
+import { EventEmitter } from 'node:events';
 import { LiveStream, type LiveStreamLimits } from '#common/media/live-stream.ts';
 
-export class StreamHub {
+export interface StreamHubEvents {
+  /** The stream with this key lost its publisher and its last subscriber: it left the hub. */
+  idle: [key: string];
+}
+
+export class StreamHub extends EventEmitter<StreamHubEvents> {
   readonly #streams = new Map<string, LiveStream>();
   readonly #limits: LiveStreamLimits;
 
   constructor(limits: LiveStreamLimits) {
+    super();
     this.#limits = limits;
   }
 
@@ -25,7 +33,9 @@ export class StreamHub {
     if (!stream) {
       const created = new LiveStream(key, this.#limits);
       created.on('idle', () => {
-        if (this.#streams.get(key) === created) this.#streams.delete(key);
+        if (this.#streams.get(key) !== created) return;
+        this.#streams.delete(key);
+        this.emit('idle', key);
       });
       this.#streams.set(key, created);
       stream = created;

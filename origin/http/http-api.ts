@@ -1,7 +1,8 @@
 /**
  * The origin's HTTP API (node:http, on loopback unless `--http-bind` says otherwise): the
- * recordings listing and FLV/MP3 downloads with byte ranges, for the admin token or a token whose
- * room holds them (recordings of children are nobody else's business), and minting tokens
+ * recordings listing (paged, from the in-memory index: recording/recording-index.ts) and FLV/MP3
+ * downloads with byte ranges, for the admin token or a token whose room holds them (recordings of
+ * children are nobody else's business), and minting tokens
  * (`POST /api/tokens`, admin). Routes are a small table of (method, pattern, handler): other
  * modules mount theirs with `route()` (the edge registry's /api/edges; the admin API, admin-api.ts,
  * which checks its callers with `caller()`); errors become JSON `{ error }` with a status code (401
@@ -14,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '#common/logger.ts';
 import { requestToken } from '#common/request-token.ts';
 import type { RecordingStore } from '../recording/recording-store.ts';
+import type { RecordingIndex } from '../recording/recording-index.ts';
 import { AccessDeniedError } from '#common/auth/access-denied.ts';
 import type { Authorizer } from '../auth/authorizer.ts';
 import type { Identity } from '#common/auth/identity.ts';
@@ -32,6 +34,9 @@ export class HttpError extends Error {
 }
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = { '.flv': 'video/x-flv', '.mp3': 'audio/mpeg' };
+/** Listing entries per page unless `?limit=` says otherwise, and the most it may ask for. */
+export const LISTING_DEFAULT_LIMIT = 100;
+export const LISTING_MAX_LIMIT = 1000;
 /** A token request body is a few claims: anything larger is refused unread. */
 const MAX_JSON_BODY_BYTES = 16 * 1024;
 
@@ -74,6 +79,14 @@ export function parseRange(header: string, size: number): { start: number; end: 
   return { start, end };
 }
 
+/** `?limit=` of the listing: a whole number from 1 to LISTING_MAX_LIMIT (HttpError 400 otherwise); absent, the default. */
+export function listingLimit(value: string | null): number {
+  if (value === null) return LISTING_DEFAULT_LIMIT;
+  const limit = /^\d{1,7}$/.test(value) ? Number(value) : NaN;
+  if (!(limit >= 1 && limit <= LISTING_MAX_LIMIT)) throw new HttpError(400, `limit must be a whole number from 1 to ${LISTING_MAX_LIMIT}, not ${JSON.stringify(value)}`);
+  return limit;
+}
+
 export class HttpApi {
   /** The node:http server, for the limits every HTTP port applies (common/http-limits.ts) before it listens. */
   readonly server: Server;
@@ -84,20 +97,26 @@ export class HttpApi {
 
   readonly #authorizer: Authorizer;
 
-  constructor(options: { host: string; port: number; recordings: RecordingStore; authorizer: Authorizer }, log: Logger) {
+  constructor(options: { host: string; port: number; recordings: RecordingStore; recordingIndex: RecordingIndex; authorizer: Authorizer }, log: Logger) {
     this.#log = log;
     this.#host = options.host;
     this.#port = options.port;
     this.#authorizer = options.authorizer;
     this.server = createServer((req, res) => void this.#handle(req, res));
     const store = options.recordings;
+    const index = options.recordingIndex;
     this.route('GET', /^\/api\/recordings$/, async (req, res) => {
       const identity = await this.caller(req, 'recordings.read');
+      const query = new URL(req.url ?? '/', 'http://origin').searchParams;
       // `?room=classroom/math`: that room's only (a page lists its own room's, whoever's token it holds).
-      const room = new URL(req.url ?? '/', 'http://origin').searchParams.get('room');
-      const shown = (path: string) => identity.ownsRecording(path) && (room === null || path.startsWith(`${room.replace(/\/+$/, '')}/`));
-      const listing = await store.list();
-      this.json(res, 200, { files: listing.files.filter((file) => shown(file.path)), rooms: listing.rooms.filter((entry) => shown(entry.path)) });
+      const room = query.get('room');
+      const limit = listingLimit(query.get('limit'));
+      const after = query.get('after');
+      if (after === '') throw new HttpError(400, 'after must be the `next` cursor of the previous page (a path), not empty');
+      const page = index.page({ after, limit, under: room === null ? null : `${room.replace(/\/+$/, '')}/`, visible: (path) => identity.ownsRecording(path) });
+      // The next page's URL, as this one was asked for but after its last path (no token: the caller sends its own).
+      const next = page.continueAfter === null ? null : `/api/recordings?${new URLSearchParams({ ...(room === null ? {} : { room }), limit: String(limit), after: page.continueAfter })}`;
+      this.json(res, 200, { files: page.files, rooms: page.rooms, next });
     });
     this.route('GET', /^\/recordings\/(.+)$/, async (req, res, match) => {
       let rel: string;

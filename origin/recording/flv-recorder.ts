@@ -49,6 +49,8 @@ export interface RecordingSummary {
   bytes: number;
   keyframes: number;
   failed: boolean;
+  /** The onMetaData the file ends with (what a listing shows of it); null when none was written. */
+  metadata: Record<string, AmfValue> | null;
 }
 
 export interface FlvRecorderEvents {
@@ -81,6 +83,8 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
   #finishing: Promise<RecordingSummary> | null = null;
   /** Bytes this recorder appended to its file (metrics): the header and the tags. */
   #bytesWritten = 0;
+  /** The final onMetaData once it is in the file. */
+  #writtenMetadata: Record<string, AmfValue> | null = null;
 
   /** Subscribes at once (so nothing published from now on is missed); the file opens meanwhile. */
   constructor(stream: LiveStream, target: Promise<RecordingTarget>, options: FlvRecorderOptions, log: Logger) {
@@ -183,7 +187,10 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
   }
 
   #summary(): RecordingSummary {
-    return { path: this.#path, startedAt: this.#startedAt, durationMs: this.#index.durationMs, bytes: this.#position, keyframes: this.#index.keyframes.length, failed: this.#failed };
+    return {
+      path: this.#path, startedAt: this.#startedAt, durationMs: this.#index.durationMs, bytes: this.#position, keyframes: this.#index.keyframes.length,
+      failed: this.#failed, metadata: this.#writtenMetadata,
+    };
   }
 
   async #finalize(): Promise<void> {
@@ -191,6 +198,7 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
     this.#handle = null;
     try {
       const indexed = await rewriteMetadata(handle, this.#index, this.#position, this.#metadataSize, this.#publisherMetadata);
+      if (indexed !== null) this.#writtenMetadata = this.#index.metadata(this.#position, this.#publisherMetadata);
       if (indexed !== null && indexed < this.#index.keyframes.length) {
         this.#log.warn('keyframe index thinned to fit recordMetadataReserveBytes', { file: this.#path, keyframes: this.#index.keyframes.length, indexed, limit: this.#options.metadataReserveBytes });
       }
@@ -267,7 +275,10 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
       await handle.truncate(this.#position);
       const scan = await scanFlv(handle);
       this.#index = scan.index;
-      await rewriteMetadata(handle, scan.index, scan.validLength, scan.metadataSize, this.#publisherMetadata);
+      this.#position = scan.validLength;
+      if (await rewriteMetadata(handle, scan.index, scan.validLength, scan.metadataSize, this.#publisherMetadata) !== null) {
+        this.#writtenMetadata = scan.index.metadata(scan.validLength, this.#publisherMetadata);
+      }
       await rm(this.#path + UNFINISHED_SUFFIX, { force: true });
     } catch (cleanup) {
       this.#log.error('cannot finalize the failed recording; it will be repaired at the next start', { file: this.#path, error: (cleanup as Error).message });

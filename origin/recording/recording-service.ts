@@ -3,7 +3,8 @@
  * being recorded get one recorder per published stream plus a manifest, and `--record-rooms
  * always` records every room while anyone publishes in it. Applications use the `Recordings`
  * part (startRoom/stopRoom/isRoomRecording, the `room` event); sessions report publishes.
- * At start it repairs recordings a crash left unfinished; `close()` finishes every recording.
+ * At start it repairs recordings a crash left unfinished, then builds the listing's index
+ * (recording-index.ts), which every recorder keeps up to date; `close()` finishes every recording.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from '#common/logger.ts';
@@ -11,6 +12,7 @@ import { RunningTotals } from '#common/metrics/running-totals.ts';
 import type { Recordings, RecordingsEvents, RoomRecordingInfo, RecordablePublish } from '../core/origin-context.ts';
 import { FlvRecorder, type FlvRecorderOptions, type RecordingTarget } from './flv-recorder.ts';
 import { repairUnfinished } from './flv-repair.ts';
+import { RecordingIndex } from './recording-index.ts';
 import { RecordingNameError, RecordingStore } from './recording-store.ts';
 import { RoomRecorder } from './room-recorder.ts';
 
@@ -43,6 +45,8 @@ export interface RecordingServiceOptions {
 
 export class RecordingService extends EventEmitter<RecordingsEvents> implements Recordings {
   readonly store: RecordingStore;
+  /** What `GET /api/recordings` lists. */
+  readonly index: RecordingIndex;
   readonly #options: RecordingServiceOptions;
   readonly #log: Logger;
   readonly #rooms = new Map<string, RoomRecorder>();
@@ -63,20 +67,22 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
     this.#options = options;
     this.#log = log;
     this.store = new RecordingStore(options.root);
+    this.index = new RecordingIndex(this.store, log);
   }
 
-  /** Creates the folder and repairs what a crash left unfinished. */
+  /** Creates the folder, repairs what a crash left unfinished, and lists what is there. */
   async init(): Promise<void> {
     await this.store.init();
     const repaired = await repairUnfinished(this.store, this.#log);
     this.#repaired += repaired.length;
+    await this.index.build();
     this.#log.info('recordings ready', { folder: this.store.root, repaired: repaired.length, recordRooms: this.#options.recordRooms });
   }
 
   async startRoom(scopePath: string, by?: string): Promise<RoomRecordingInfo> {
     let room = this.#rooms.get(scopePath);
     if (!room) {
-      room = new RoomRecorder(this.store, scopePath, by, this.#log);
+      room = new RoomRecorder(this.store, this.index, scopePath, by, this.#log);
       this.#rooms.set(scopePath, room);
       this.#log.info('room recording started', { room: scopePath, by });
       for (const publisher of this.#publishers.get(scopePath) ?? []) this.#recordInRoom(room, publisher);
@@ -158,6 +164,7 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
     }
     await Promise.all([...this.#rooms.keys()].map((scopePath) => this.stopRoom(scopePath)));
     await Promise.all(this.#stopping);
+    this.index.close();
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {
@@ -183,11 +190,13 @@ export class RecordingService extends EventEmitter<RecordingsEvents> implements 
   #recorder(publish: RecordablePublish, target: Promise<RecordingTarget>): FlvRecorder {
     const recorder = new FlvRecorder(publish.stream, target, this.#options.recorder, this.#log.with({ stream: publish.stream.key }));
     this.#recorders.open(recorder);
-    recorder.once('finished', () => {
+    recorder.once('finished', (summary) => {
+      this.index.recordingClosed(summary);
       this.#recorders.close(recorder);
       if (!recorder.failed) this.#finished++;
     });
     recorder.once('started', (path, appendedAtMs) => {
+      this.index.recordingOpened(path);
       this.#started++;
       const file = this.store.relative(path);
       this.#log.info('recording started', { stream: publish.stream.key, file, type: publish.type, appendedAt: appendedAtMs || undefined });

@@ -1,14 +1,11 @@
 /**
  * The recordings folder (`<dataDir>/recordings/<scope path>/`): which names may be recorded,
  * where a recording or a file to play lives, unique names so nothing is ever overwritten, and
- * the listing the HTTP API serves. Every path it hands out has been checked to lie inside the
- * folder after symlinks are resolved, so no name can reach a file outside it.
+ * walking the folder (the listing is recording-index.ts's). Every path it hands out has been
+ * checked to lie inside the folder after symlinks are resolved, so no name can reach a file outside it.
  */
-import { open, mkdir, readdir, readFile, realpath, stat, type FileHandle } from 'node:fs/promises';
+import { open, mkdir, readdir, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
-import type { AmfValue } from '#protocol/amf/types.ts';
-import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
-import { decodeOnMetaData } from '#protocol/flv/flv-index.ts';
 import { OriginError } from '../core/errors.ts';
 
 /** A name refused for recording (NetStream.Record.NoAccess). */
@@ -16,31 +13,9 @@ export class RecordingNameError extends OriginError {}
 
 export type MediaFileKind = 'flv' | 'mp3';
 
-export interface RecordingListEntry {
-  /** Relative to the recordings folder, with `/` separators: `live/lesson.flv`. */
-  path: string;
-  kind: MediaFileKind;
-  size: number;
-  modified: string;
-  /** An unfinished recording (being written, or left by a crash and not yet repaired). */
-  recording: boolean;
-  duration?: number;
-  videocodecid?: number;
-  audiocodecid?: number;
-  width?: number;
-  height?: number;
-}
-
-export interface RoomManifestEntry {
-  path: string;
-  manifest: unknown;
-}
-
 /** Sidecar that marks a recording as unfinished until its metadata is final. */
 export const UNFINISHED_SUFFIX = '.recording';
 const MAX_RECORD_NAME = 200;
-/** Bytes read from the start of a file to find its onMetaData for the listing. */
-const METADATA_PROBE_BYTES = 256 * 1024;
 const RECORD_NAME = /^[^\u0000-\u001f\u007f/\\:]+$/;
 
 export class RecordingStore {
@@ -165,70 +140,23 @@ export class RecordingStore {
     }
   }
 
-  /** Every file with this suffix under the folder (symlinks are not followed). */
+  /**
+   * Visits `from` (a folder inside this one) and every folder and regular file below it, folders
+   * before what they hold; symlinks are not followed, so nothing outside the folder is reached.
+   */
+  async visitTree(from: string, visit: { folder?: (path: string) => void; file?: (path: string) => void }): Promise<void> {
+    visit.folder?.(from);
+    for (const entry of await readdir(from, { withFileTypes: true })) {
+      const path = join(from, entry.name);
+      if (entry.isDirectory()) await this.visitTree(path, visit);
+      else if (entry.isFile()) visit.file?.(path);
+    }
+  }
+
+  /** Every file with this suffix under the folder, sorted. */
   async walk(suffix: string): Promise<string[]> {
     const found: string[] = [];
-    const visit = async (dir: string): Promise<void> => {
-      for (const entry of await readdir(dir, { withFileTypes: true })) {
-        const path = join(dir, entry.name);
-        if (entry.isDirectory()) await visit(path);
-        else if (entry.isFile() && entry.name.endsWith(suffix)) found.push(path);
-      }
-    };
-    await visit(this.root);
+    await this.visitTree(this.root, { file: (path) => { if (path.endsWith(suffix)) found.push(path); } });
     return found.sort();
   }
-
-  /** Recordings and MP3 files with what their metadata says, and room manifests. */
-  async list(): Promise<{ files: RecordingListEntry[]; rooms: RoomManifestEntry[] }> {
-    const files: RecordingListEntry[] = [];
-    const paths = [...(await this.walk('.flv')), ...(await this.walk('.mp3'))];
-    for (const path of paths) {
-      const info = await stat(path);
-      const entry: RecordingListEntry = {
-        path: this.relative(path),
-        kind: path.endsWith('.mp3') ? 'mp3' : 'flv',
-        size: info.size,
-        modified: info.mtime.toISOString(),
-        recording: await this.isInsideFile(path + UNFINISHED_SUFFIX),
-      };
-      if (entry.kind === 'flv') Object.assign(entry, pickMetadata(await readMetadata(path)));
-      files.push(entry);
-    }
-    const rooms: RoomManifestEntry[] = [];
-    for (const path of await this.walk('manifest.json')) {
-      try {
-        rooms.push({ path: this.relative(path), manifest: JSON.parse(await readFile(path, 'utf8')) });
-      } catch {
-        // A manifest being rewritten right now (or damaged) is left out rather than failing the listing.
-      }
-    }
-    return { files, rooms };
-  }
-}
-
-/** The onMetaData at the start of an FLV file, or null. */
-export async function readMetadata(path: string): Promise<Record<string, AmfValue> | null> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(METADATA_PROBE_BYTES);
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    const tags = new FlvReader().push(buffer.subarray(0, bytesRead));
-    const script = tags.find((tag) => tag.type === FlvTagType.Script);
-    return script ? decodeOnMetaData(script.data) : null;
-  } catch {
-    return null;
-  } finally {
-    await handle.close();
-  }
-}
-
-function pickMetadata(meta: Record<string, AmfValue> | null): Partial<RecordingListEntry> {
-  if (!meta) return {};
-  const out: Partial<RecordingListEntry> = {};
-  for (const key of ['duration', 'videocodecid', 'audiocodecid', 'width', 'height'] as const) {
-    const value = meta[key];
-    if (typeof value === 'number') out[key] = value;
-  }
-  return out;
 }

@@ -2,13 +2,14 @@
  * One recording session of a room: a folder `<room>/rec-<UTC time>/` holding one FLV per
  * stream published while it runs, and `manifest.json` describing the session (room, start and
  * stop times, who started it, participants, files and their offsets from the session start),
- * rewritten atomically (temp file + rename) whenever it changes.
+ * rewritten atomically (temp file + rename) whenever it changes, and handed to the listing's index.
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '#common/logger.ts';
 import type { RoomRecordingInfo } from '../core/origin-context.ts';
 import type { FlvRecorder, RecordingSummary } from './flv-recorder.ts';
+import type { RecordingIndex } from './recording-index.ts';
 import type { RecordingStore } from './recording-store.ts';
 
 export interface ManifestParticipant {
@@ -51,6 +52,7 @@ export class RoomRecorder {
   /** The session folder, created asynchronously; recorders wait on it. */
   readonly dir: Promise<string>;
   readonly #store: RecordingStore;
+  readonly #index: RecordingIndex;
   readonly #log: Logger;
   readonly #manifest: RoomManifest;
   readonly #recorders = new Map<RoomPublisher, FlvRecorder>();
@@ -58,8 +60,9 @@ export class RoomRecorder {
   readonly #finishing = new Set<Promise<unknown>>();
   #writes: Promise<void> = Promise.resolve();
 
-  constructor(store: RecordingStore, scopePath: string, by: string | undefined, log: Logger) {
+  constructor(store: RecordingStore, index: RecordingIndex, scopePath: string, by: string | undefined, log: Logger) {
     this.#store = store;
+    this.#index = index;
     this.#log = log;
     this.scopePath = scopePath;
     const startedAt = new Date();
@@ -160,5 +163,6 @@ export class RoomRecorder {
     const temp = `${this.info.manifest}.tmp`;
     await writeFile(temp, JSON.stringify(this.#manifest, null, 2) + '\n');
     await rename(temp, this.info.manifest);
+    this.#index.manifestSaved(this.info.manifest, this.#manifest);
   }
 }

@@ -275,7 +275,8 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       (error: Error) => {
         const refused = error instanceof AccessDeniedError || error instanceof NotOwnerError;
         if (!refused) this.log.error('authorization failed', { app: scope.path, error: error.stack ?? String(error) });
-        this.#rejectConnect(command, refused ? error.message : 'Internal error while authorizing.', refused ? error.code : undefined);
+        this.#rejectConnect(command, refused ? error.message : 'Internal error while authorizing.', refused ? error.code : undefined,
+          error instanceof NotOwnerError ? error.ownerInfo() : {});
       },
     ).finally(() => this.#releaseHeld());
   }
@@ -329,11 +330,12 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     }
   }
 
-  #rejectConnect(command: RtmpCommand, reason: string, code?: string): void {
+  /** `extra`: more of the refusal for the client (a `cluster.not_owner` names the owner, which the edge routes the client to). */
+  #rejectConnect(command: RtmpCommand, reason: string, code?: string, extra: AmfObject = {}): void {
     this.log.warn('connect rejected', { reason, ...(code ? { code } : {}) });
     countConnectRefusal(reason, code);
     this.#sendCommand(errorCommand(command.transactionId,
-      statusInfo('error', 'NetConnection.Connect.Rejected', reason, { application: reason, ...(code ? { error: code } : {}) })));
+      statusInfo('error', 'NetConnection.Connect.Rejected', reason, { application: reason, ...(code ? { error: code } : {}), ...extra })));
     // Let the reply reach the client before the connection goes.
     setTimeout(() => this.close(null), 100).unref();
   }
@@ -434,7 +436,8 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
       if (!(error instanceof AccessDeniedError || error instanceof NotOwnerError)) throw error;
       this.log.warn(`${right} refused`, { name: bare, code: error.code, reason: error.message });
       if (error instanceof AccessDeniedError) countAccessRefusal(right, error.code);
-      this.sendStatus(streamId, statusInfo('error', deniedCode, error.message, { details: bare, error: error.code }));
+      this.sendStatus(streamId, statusInfo('error', deniedCode, error.message,
+        { details: bare, error: error.code, ...(error instanceof NotOwnerError ? error.ownerInfo() : {}) }));
     };
     // Cluster mode: streams of an application's own scope (`live`) are placed by name, the stream must be this origin's.
     const ownership = scope.room === '' ? this.#origin.roomOwnership : null;

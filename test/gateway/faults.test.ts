@@ -8,7 +8,8 @@
  * it records a stream published through an edge: the file is readable to the last second and
  * repaired at restart, the edges link again, clients are told, a kept player plays again.
  * (relay.test.ts covers the origin killed with a publisher on the origin side and the held connect;
- * recording-crash.test.ts the repair in detail.) Timings are printed here and measured in bench/faults.ts.
+ * recording-crash.test.ts the repair in detail.) Each link recovery is reported by the edge (its moments in
+ * /metrics) and the edge redials while the path is down. Timings are printed here and measured in bench/faults.ts.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,6 +32,9 @@ test('the link of edge B cut three times: players on A get every frame, players 
   assert.ok(result.recoveriesMs.every((ms) => ms !== null), 'the players on B played again after every cut');
   assert.ok(result.relinks >= result.cuts, `edge B linked ${result.relinks} times after ${result.cuts} cuts`);
   assert.ok(result.playersOnBKept, 'the players on B were kept through the cuts');
+  assert.ok(result.phases.every((p) => p !== null && p.connectMs >= 0 && p.authMs >= 0 && p.replayMs !== null),
+    'edge B reported each recovery (lost, dialed, connected, up in order) and its players got Play.Start from the replay');
+  assert.ok(result.failedAttempts.every((n) => n >= 1), `edge B redialled during every cut (${result.failedAttempts.join(', ')} failed attempts)`);
 });
 
 test('a publisher flooding at ten times real time and a player that stops reading: the players of another stream get every frame', async () => {
@@ -61,5 +65,6 @@ test('kill -9 of the origin while recording through edge A: the file is readable
   assert.ok(Math.abs(result.metadataDurationS - result.repairedLastS) < 0.1, `metadata duration ${result.metadataDurationS} s, last frame ${result.repairedLastS} s`);
   assert.ok(Number.isFinite(result.clientsToldMs) && Number.isFinite(result.playersToldMs), 'the members were told Connect.Closed, the players UnpublishNotify');
   assert.ok(Number.isFinite(result.edgesRelinkedMs), 'both edges linked to the restarted origin');
+  assert.ok(result.relinkPhases.every((p) => p !== null && p.connectMs >= 0 && p.authMs >= 0), 'both edges reported their recovery, its moments in order');
   assert.ok(result.playerResumed, 'a player kept through the outage plays a publish made after the restart');
 });

@@ -71,6 +71,7 @@ const EDGE_FAMILIES: Record<string, 'COUNTER' | 'GAUGE'> = {
   classroom_edge_transcoders_failed_total: 'COUNTER', classroom_edge_connections_closed_total: 'COUNTER', classroom_edge_browser_closes_total: 'COUNTER',
   classroom_edge_internal_errors_total: 'COUNTER', classroom_edge_connects_held_total: 'COUNTER', classroom_edge_link_attempt_failures_total: 'COUNTER',
   classroom_edge_link_up: 'GAUGE', classroom_edge_links: 'GAUGE', classroom_edge_link_connects_total: 'COUNTER', classroom_edge_link_rtt_seconds: 'GAUGE', classroom_edge_link_backlog_bytes: 'GAUGE',
+  classroom_edge_link_last_recovery_timestamp_seconds: 'GAUGE',
   classroom_edge_link_bytes_received_total: 'COUNTER', classroom_edge_link_bytes_sent_total: 'COUNTER', classroom_edge_link_media_bytes_received_total: 'COUNTER',
   classroom_edge_media_bytes_sent_total: 'COUNTER', classroom_edge_media_frames_sent_total: 'COUNTER', classroom_edge_media_frames_dropped_total: 'COUNTER',
   classroom_edge_media_bytes_dropped_total: 'COUNTER', classroom_edge_media_drop_episodes_total: 'COUNTER',

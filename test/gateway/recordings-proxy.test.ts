@@ -1,7 +1,8 @@
 /**
  * The origin's recordings through the edge's HTTP port (gateway/http/origin-recordings-proxy.ts),
  * against a real origin (rooms recorded with --record-rooms always, two rooms) and edge: the listing
- * as the origin answers it, narrowed by `?room=`; byte ranges (206, Content-Range, the file's own
+ * as the origin answers it, narrowed by `?room=`, paged (`limit`, and each page's `next` followed on the
+ * edge: the query string goes through); byte ranges (206, Content-Range, the file's own
  * bytes) with the token in the header or the query; the origin's 401 and 403 passed through; and a
  * 502 naming the origin when its HTTP API cannot be reached. And the edge's default for `originHttp`.
  */
@@ -13,6 +14,7 @@ import { eventually, stopAll } from '../support/processes.ts';
 import { ffmpegFlv, startFlvPublish } from '../support/flv-publisher.ts';
 import { startCluster, startEdge, type Cluster } from '../support/cluster.ts';
 import { adminToken, bearer, mintToken } from '../support/tokens.ts';
+import { listingPages } from '../support/recordings-listing.ts';
 import { DEFAULT_ORIGIN_HTTP_PORT, originHttpUrl } from '../../gateway/config.ts';
 import { defaultOriginConfig } from '../../origin/config.ts';
 
@@ -63,6 +65,15 @@ test('the listing through the edge is the origin\'s, for a room\'s teacher that 
   assert.equal(own.files.length, 1);
   assert.deepEqual(await listing('', teacher), own, 'a teacher sees their room\'s recordings, nothing else');
   assert.deepEqual((await listing('?room=classroom/history', teacher)).files, [], 'not another room\'s, even when asked');
+});
+
+test('the listing is paged through the edge: limit and each page\'s next go through to the origin', async () => {
+  const pages = await listingPages(edge, '/api/recordings?limit=1', admin);
+  assert.ok(pages.length >= 4 && pages.every((page) => page.files.length + page.rooms.length === 1), JSON.stringify(pages));
+  assert.equal(pages.at(-1)!.next, null);
+  const whole = await listing('?limit=1000', admin);
+  assert.deepEqual(pages.flatMap((page) => page.files), whole.files, 'every file once, as one page of all of them has them');
+  assert.deepEqual(pages.flatMap((page) => page.rooms), whole.rooms);
 });
 
 test('a recording is read through the edge with byte ranges, the token in the header or the query', async () => {

@@ -6,13 +6,17 @@
  * streams of `live` are placed one by one, each published and played on its own owner; `kill -9` of the origin that owns a room with a
  * whiteboard, a chat history and a player: the room is placed on the other origin and reachable
  * again with its whiteboard and chat, the player (kept by its edge) is replayed there and plays
- * the new publish, and a member of a room of the surviving origin never noticed. The time from the
+ * the new publish, and a member of a room of the surviving origin never noticed; the room's recording
+ * made on the dead origin stays listed by the cluster with that origin (dead), and the room recorded
+ * again on the survivor continues its manifest across origins (a second session, on the survivor's disk). The time from the
  * kill to the room being reachable again is printed (a figure, not an assert). Then Redis is stopped
  * and started again, empty: the class goes on, and a room asked for meanwhile is placed when it is back.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { join as joinPath } from 'node:path';
 import { Redis } from 'ioredis';
 import { RtmpClient } from '#common/rtmp-client.ts';
 import type { AmfObject } from '#protocol/amf/types.ts';
@@ -22,10 +26,11 @@ import { apiClients, apiRooms, apiStreams, metricValue, originApi, waitForMetric
 import { eventually, stopAll, type OriginProcess } from '../support/processes.ts';
 import { joinReply } from '../support/ws-join.ts';
 import { playSyntheticFrames, startLightPlayer, startSyntheticPublisher } from '../support/synthetic-publisher.ts';
-import type { ClusterOriginView, ClusterRoomView } from '../../origin/http/cluster-api.ts';
+import type { ClusterOriginView, ClusterRecordingView, ClusterRoomView } from '../../origin/http/cluster-api.ts';
 
 let cluster: RedisCluster;
-before(async () => { cluster = await startRedisCluster(['origin-a', 'origin-b'], ['edge-a', 'edge-b']); });
+// Rooms stay placed through the file once their members left (the tests read the first test's placements); their release after the grace is test/gateway/cluster-routing.test.ts's.
+before(async () => { cluster = await startRedisCluster(['origin-a', 'origin-b'], ['edge-a', 'edge-b'], { originArgs: ['--cluster-room-grace-ms', '600000'] }); });
 after(stopAll);
 const edgeA = (): EdgeProcess => cluster.edges[0]!;
 const edgeB = (): EdgeProcess => cluster.edges[1]!;
@@ -39,6 +44,20 @@ async function join(edge: EdgeProcess, room: string, name: string, role: 'teache
 /** The rooms placed, as an origin of the cluster answers for all of it. */
 async function clusterRooms(answering: OriginProcess): Promise<ClusterRoomView[]> {
   return (await originApi<{ rooms: ClusterRoomView[] }>(answering, '/api/cluster/rooms')).rooms;
+}
+
+/** The room's recording sessions across the cluster, as an origin answers (its manifest across origins). */
+async function roomRecordings(answering: OriginProcess, room: string): Promise<ClusterRecordingView[]> {
+  return (await originApi<{ recordings: ClusterRecordingView[] }>(answering, `/api/cluster/recordings?room=${encodeURIComponent(room)}`)).recordings;
+}
+
+/** The room's teacher records it for a while on `owner`: resolves once the session is finished and listed by the cluster. */
+async function recordRoom(teacher: RtmpClient, owner: OriginProcess, room: string, sessions: number): Promise<void> {
+  const started = await metricValue(owner.httpPort, 'classroom_origin_recordings_started_total');
+  await teacher.call('startRecording');
+  await waitForMetric(owner.httpPort, 'classroom_origin_recordings_started_total', (count) => count > started);
+  await teacher.call('stopRecording');
+  await eventually(async () => (await roomRecordings(owner, room)).length === sessions, 10_000, `${sessions} recording sessions of ${room} listed`);
 }
 
 const ownerOf = async (answering: OriginProcess, room: string): Promise<string | null> =>
@@ -139,6 +158,8 @@ test('kill -9 of an origin: its room is placed on the other with whiteboard and 
   const calmChat = await calm.sharedObject('chat').connect();
   await eventually(() => frames.seqs.length > 10, 10_000, 'the viewer to receive frames from the doomed room');
   assert.equal(await metricValue(survivor.httpPort, 'classroom_cluster_origins'), 2);
+  // The lesson is recorded on the doomed origin: the files stay on its disk, the cluster lists them.
+  await recordRoom(teacher, victim, doomedRoom, 1);
   // Written through to Redis (a crash before that would lose the last writes: a write is not waited for).
   const redis = new Redis(cluster.redis.url);
   try {
@@ -178,6 +199,15 @@ test('kill -9 of an origin: its room is placed on the other with whiteboard and 
     assert.equal(replayed.length, 1, 'edge B replayed the viewer on the surviving origin');
     // The calm room never noticed: its member is connected, its calls answered, its shared object live.
     assert.ok(!calm.closed, 'the member of the surviving origin\'s room is still connected');
+    // The recording on the dead origin stays listed with it; recorded again, the room's manifest goes on on the survivor.
+    await recordRoom(rejoined, survivor, doomedRoom, 2);
+    const sessions = await roomRecordings(survivor, doomedRoom);
+    assert.deepEqual(sessions.map((s) => [s.room, s.origin, s.alive]), [[doomedRoom, victimName, false], [doomedRoom, survivorName, true]]);
+    for (const [i, holder] of [victim, survivor].entries()) {
+      const files = sessions[i]!.files.filter((f) => f.stream === 'board-cam' && f.file !== null);
+      assert.equal(files.length, 1, `session ${i} recorded board-cam: ${JSON.stringify(sessions[i])}`);
+      assert.ok(existsSync(joinPath(holder.dataDir, 'recordings', files[0]!.file!)), `${files[0]!.file} is on the disk of the origin listed`);
+    }
     const said = calmChat.waitFor((e) => e.kind === 'change' && (e.value as { text?: string }).text === 'still here');
     await calm.call('sendChat', 'still here');
     await said;

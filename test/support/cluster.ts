@@ -1,7 +1,8 @@
 /**
  * A cluster on loopback for the edge tests: one origin with its link listener and edges started
  * as users run them (`node gateway/main.ts`), each tracked by processes.ts and stopped by handle;
- * or (startRedisCluster) several origins and edges in cluster mode around a private redis-server.
+ * or (startRedisCluster) several origins and edges in cluster mode around a private redis-server,
+ * to which startClusterEdge adds an edge (given its own path to Redis, which a test may cut).
  */
 import type { ChildProcess } from 'node:child_process';
 import { startOrigin, startServer, stop, type OriginProcess } from './processes.ts';
@@ -78,9 +79,12 @@ export async function reportedClients(cluster: Cluster, edgeName: string, protoc
   return edges.find((e) => e.name === edgeName)?.load?.protocols?.[protocol] ?? 0;
 }
 
-/** `npm start` (main.ts: an origin and its edge in one process) on free loopback ports, once its edge's link is up. */
-export async function startLocalCluster(dataDir: string, args: string[] = []): Promise<{ child: ChildProcess; ready: ReadyReport; edgePort: number; edgeHttpPort: number; originHttpPort: number }> {
-  const { child, ready } = await startServer('main.ts', ['--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--link-port', '0',
+/**
+ * `npm start` (main.ts: an origin and its edge in one process) on free loopback ports, once its edge's link is up.
+ * `script`: another checkout's main.ts (a benchmark's baseline), this one's by default.
+ */
+export async function startLocalCluster(dataDir: string, args: string[] = [], options: { script?: string } = {}): Promise<{ child: ChildProcess; ready: ReadyReport; edgePort: number; edgeHttpPort: number; originHttpPort: number }> {
+  const { child, ready } = await startServer(options.script ?? 'main.ts', ['--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--link-port', '0',
     '--edge-port', '0', '--edge-http-port', '0', '--data-dir', dataDir, ...args], 'npm start');
   const edgeHttpPort = ready.edge!.http!.port;
   await waitForLinkUp(edgeHttpPort);
@@ -104,9 +108,18 @@ export async function startRedisCluster(originNames: string[], edgeNames: string
   const redis = await startRedis();
   const origins = new Map(await Promise.all(originNames.map(async (name) => [name, await startOrigin(['--link-port', '0', '--link-secret', secret,
     '--cluster', redis.url, '--cluster-origin-id', name, ...(options.originArgs ?? [])])] as const)));
-  const originHttp = originHttpOf(origins.get(originNames[0]!)!);
-  const edges = await Promise.all(edgeNames.map((name) => startEdge(name, null, secret,
-    { args: ['--cluster', redis.url, ...(options.edgeArgs ?? [])], originHttp, waitForLink: false })));
-  await Promise.all(edges.map((edge) => waitForMetric(edge.httpPort, 'classroom_edge_links', (up) => up === origins.size, { labels: { state: 'up' }, timeoutMs: 15_000 })));
-  return { redis, origins, edges, secret };
+  const cluster: RedisCluster = { redis, origins, edges: [], secret };
+  cluster.edges = await Promise.all(edgeNames.map((name) => startClusterEdge(cluster, name, redis.url, options.edgeArgs)));
+  return cluster;
+}
+
+/**
+ * One more edge in cluster mode following the directory at `redisUrl` (the cluster's Redis, or a
+ * path to it a test can cut), once it has a link up to every origin of `cluster`.
+ */
+export async function startClusterEdge(cluster: RedisCluster, name: string, redisUrl: string, edgeArgs: string[] = []): Promise<EdgeProcess> {
+  const originHttp = originHttpOf([...cluster.origins.values()][0]!);
+  const edge = await startEdge(name, null, cluster.secret, { args: ['--cluster', redisUrl, ...edgeArgs], originHttp, waitForLink: false });
+  await waitForMetric(edge.httpPort, 'classroom_edge_links', (up) => up === cluster.origins.size, { labels: { state: 'up' }, timeoutMs: 15_000 });
+  return edge;
 }

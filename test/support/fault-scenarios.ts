@@ -5,7 +5,9 @@
  * kill -9 of an edge, kill -9 of the origin while it records and clients call, the link of edge B
  * cut every few seconds, and a publisher flooding at ten times real time next to a player that
  * stops reading. Each scenario returns what it observed; timings are measured from the fault on
- * this process's clock, by events (onStatus, frames) and by polling the admin API and /metrics.
+ * this process's clock, by events (onStatus, frames) and by polling the admin API and /metrics. The
+ * recoveries of a link are broken down (RecoveryPhases) with the moments the edge reports of its
+ * last one (classroom_edge_link_last_recovery_timestamp_seconds: wall-clock times of the same machine).
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -151,6 +153,48 @@ async function edgeLinked(edge: EdgeProcess): Promise<boolean> {
   return await metricValue(edge.httpPort, 'classroom_edge_link_up').catch(() => 0) === 1;
 }
 
+/** The moments of an edge's last link recovery (gateway/link/origin-link.ts LinkRecovery), on this process's performance.now() clock; null before one. */
+async function lastLinkRecovery(edge: EdgeProcess): Promise<{ lostAt: number; dialedAt: number; connectedAt: number; upAt: number } | null> {
+  const at = async (moment: string) => await edge.metric('classroom_edge_link_last_recovery_timestamp_seconds', { moment }) * 1000 - performance.timeOrigin;
+  if (await edge.metric('classroom_edge_link_last_recovery_timestamp_seconds', { moment: 'up' }) === 0) return null;
+  return { lostAt: await at('lost'), dialedAt: await at('dialed'), connectedAt: await at('connected'), upAt: await at('up') };
+}
+
+/**
+ * Where a link recovery's time went (ms), from the fault to the players' first frame. From `from`
+ * (the path's restore, or the restarted origin's ready report) the phases add up to the recovery:
+ * redial + connect + auth + replay + first frame.
+ */
+export interface RecoveryPhases {
+  /** From the fault until the edge found its link lost. */
+  detectMs: number;
+  /** From `from` until the attempt that succeeded started (the back-off's share). */
+  redialMs: number;
+  /** That attempt's TCP connection. */
+  connectMs: number;
+  /** Hello to AuthOk: the link up, kept sessions replayed. */
+  authMs: number;
+  /** From the link up until the slowest player got NetStream.Play.Start (its replayed play answered); null without players. */
+  replayMs: number | null;
+  /** From there until the slowest player's first frame; null without players. */
+  firstFrameMs: number | null;
+}
+
+/** The phases of `edge`'s last link recovery after a fault at `faultAt` that ended at `from` (performance.now()); with `players`, up to their first frames. */
+async function recoveryPhases(edge: EdgeProcess, faultAt: number, from: number, players: FaultPlayer[] = []): Promise<RecoveryPhases | null> {
+  const recovery = await lastLinkRecovery(edge);
+  if (recovery === null || recovery.lostAt < faultAt - 1) return null; // not this fault's recovery (1 ms: the clocks' rounding)
+  const playStarts = players.map((p) => p.firstStatusAt('NetStream.Play.Start', recovery.upAt));
+  const frames = players.map((p) => p.firstFrameAfter(recovery.upAt));
+  const known = players.length > 0 && playStarts.every((at) => at !== null) && frames.every((at) => at !== null);
+  const playStart = known ? Math.max(...playStarts as number[]) : null;
+  return {
+    detectMs: recovery.lostAt - faultAt, redialMs: recovery.dialedAt - from, connectMs: recovery.connectedAt - recovery.dialedAt, authMs: recovery.upAt - recovery.connectedAt,
+    replayMs: playStart === null ? null : playStart - recovery.upAt,
+    firstFrameMs: playStart === null ? null : Math.max(...frames as number[]) - playStart,
+  };
+}
+
 export interface EdgeKillResult {
   /** The origin's admin API lists none of edge A's client sessions any more. */
   sessionsDroppedMs: number;
@@ -243,6 +287,10 @@ export interface OriginKillResult {
   /** The restarted origin's ready report, from its start; both edges linked again, from its ready report. */
   originReadyMs: number;
   edgesRelinkedMs: number;
+  /** Each edge's relink (A, B), from the kill (detect) and from the ready report (redial, connect, auth); null when an edge reported none. */
+  relinkPhases: Array<RecoveryPhases | null>;
+  /** Attempts to link the edges made (and failed) while the origin was down, both together. */
+  failedAttempts: number;
   /** A publish after the restart reaches a player on B that was kept through the outage. */
   playerResumed: boolean;
 }
@@ -268,6 +316,9 @@ export async function originKillScenario(cluster: FaultCluster, options: { playe
     await sleep(Math.max(0, options.recordSeconds * 1000 - (performance.now() - recordStartedAt)));
 
     const { origin } = cluster;
+    const attemptFailures = () => Promise.all([cluster.edgeA, cluster.edgeB].map((edge) => edge.metric('classroom_edge_link_attempt_failures_total')))
+      .then((counts) => counts.reduce((a, b) => a + b, 0));
+    const failuresBefore = await attemptFailures();
     const killedAt = performance.now();
     const sentLastS = publish.sent.lastTimestamp / 1000;
     await killHard(origin.child);
@@ -290,6 +341,8 @@ export async function originKillScenario(cluster: FaultCluster, options: { playe
       '--link-port', String(origin.linkPort), '--link-secret', cluster.secret], { dataDir: origin.dataDir });
     const readyAt = performance.now();
     const edgesRelinkedMs = await msUntil(readyAt, async () => (await edgeLinked(cluster.edgeA)) && (await edgeLinked(cluster.edgeB)), 20_000, 'both edges linked to the restarted origin');
+    const relinkPhases = await Promise.all([cluster.edgeA, cluster.edgeB].map((edge) => recoveryPhases(edge, killedAt, readyAt)));
+    const failedAttempts = await attemptFailures() - failuresBefore;
     const repaired = await metricValue(cluster.origin.httpPort, 'classroom_origin_recordings_repaired_total');
     const tags = new FlvReader().push(readFileSync(file));
     const meta = decodeOnMetaData(tags[0]!.data);
@@ -304,7 +357,7 @@ export async function originKillScenario(cluster: FaultCluster, options: { playe
     await again.stop();
     return {
       recordedWallS, fileLastS, sentLastS, repaired, repairedLastS, metadataDurationS: Number(meta?.duration ?? NaN), markerGone,
-      clientsToldMs, playersToldMs, originReadyMs: readyAt - restartedAt, edgesRelinkedMs, playerResumed,
+      clientsToldMs, playersToldMs, originReadyMs: readyAt - restartedAt, edgesRelinkedMs, relinkPhases, failedAttempts, playerResumed,
     };
   } finally {
     for (const p of players) p.client.close();
@@ -322,6 +375,10 @@ export interface FlappingResult {
   everyFrameOnA: boolean;
   /** Per cut, the slowest player on B's wait from the link's restore to its next frame (null: it did not recover within 15 s). */
   recoveriesMs: Array<number | null>;
+  /** Per cut, where that time went (null: not recovered, or edge B reported no recovery of it). */
+  phases: Array<RecoveryPhases | null>;
+  /** Per cut, attempts edge B made to link (and failed) while its path was down. */
+  failedAttempts: number[];
   /** Edge B's link came up again after each cut. */
   relinks: number;
   /** Every player on B still connected at the end. */
@@ -344,8 +401,11 @@ export async function flappingScenario(cluster: FaultCluster, options: { players
     await eventually(() => [...onA, ...onB].every((p) => p.seqs.length > 10), 15_000, 'every player to receive frames');
     const connectsBefore = await cluster.edgeB.metric('classroom_edge_link_connects_total');
     const recoveriesMs: Array<number | null> = [];
+    const phases: Array<RecoveryPhases | null> = [];
+    const failedAttempts: number[] = [];
     const endAt = performance.now() + options.seconds * 1000;
     while (performance.now() < endAt) {
+      const failuresBefore = await cluster.edgeB.metric('classroom_edge_link_attempt_failures_total');
       const cutAt = performance.now();
       cluster.proxy.cut();
       await sleep(options.downMs);
@@ -354,12 +414,14 @@ export async function flappingScenario(cluster: FaultCluster, options: { players
       const recovered = await eventually(() => onB.every((p) => p.firstFrameAfter(restoredAt) !== null), 15_000, 'the players on B to recover')
         .then(() => true, () => false);
       recoveriesMs.push(recovered ? Math.max(...onB.map((p) => p.firstFrameAfter(restoredAt)!)) - restoredAt : null);
+      phases.push(recovered ? await recoveryPhases(cluster.edgeB, cutAt, restoredAt, onB) : null);
+      failedAttempts.push(await cluster.edgeB.metric('classroom_edge_link_attempt_failures_total') - failuresBefore);
       await sleep(Math.max(0, options.periodMs - (performance.now() - cutAt)));
     }
     const relinks = await cluster.edgeB.metric('classroom_edge_link_connects_total') - connectsBefore;
     return {
       cuts: recoveriesMs.length, framesOnA: Math.min(...onA.map((p) => p.seqs.length)), everyFrameOnA: onA.every((p) => contiguous(p.seqs)),
-      recoveriesMs, relinks, playersOnBKept: onB.every((p) => !p.client.closed),
+      recoveriesMs, phases, failedAttempts, relinks, playersOnBKept: onB.every((p) => !p.client.closed),
     };
   } finally {
     cluster.proxy.restore();

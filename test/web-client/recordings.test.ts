@@ -2,7 +2,8 @@
  * The page's recordings logic (web-client/src/session/recordings.ts) in Node, against an HTTP server
  * answering as the edge forwards the origin: the room's FLV files only, newest recording first, with
  * the start from the recording's folder, the length from the metadata and the unfinished flag; the
- * member's token sent as a bearer header and the room asked for; 401/403 a `recordings.refused`, a
+ * member's token sent as a bearer header and the room asked for; the listing's pages followed by their
+ * `next` until the last (a `next` outside the listing, or one already asked for, refused); 401/403 a `recordings.refused`, a
  * 502 or no server a `recordings.unavailable` with the reason; file URLs with their segments encoded.
  */
 import { after, before, test } from 'node:test';
@@ -26,13 +27,14 @@ const LISTING = {
 let server: Server;
 let base: string;
 const requests: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
-/** What the server answers next: status and body. */
-let answer: { status: number; body: string } = { status: 200, body: JSON.stringify(LISTING) };
+/** What the server answers next: status and body, or by the URL asked for. */
+let answer: { status: number; body: string } | ((url: string) => { status: number; body: string }) = { status: 200, body: JSON.stringify(LISTING) };
 
 before(async () => {
   server = createServer((req, res) => {
     requests.push({ url: req.url ?? '', headers: req.headers });
-    res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    const { status, body } = typeof answer === 'function' ? answer(req.url ?? '') : answer;
+    res.writeHead(status, { 'content-type': 'application/json' }).end(body);
   }).listen(0, '127.0.0.1');
   await once(server, 'listening');
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -52,6 +54,26 @@ test('the room\'s FLV recordings, newest first, with when, how long and whether 
   assert.equal(sent.headers.authorization, 'Bearer TOKEN');
   await fetchRecordings('lesson', undefined, base);
   assert.equal(requests.at(-1)!.headers.authorization, undefined, 'no token, no header: the origin says 401');
+});
+
+test('the listing\'s pages are followed by their next, with the token, until the last; a next elsewhere or again is refused', async () => {
+  const pages: Record<string, { files: unknown[]; rooms: unknown[]; next: string | null }> = {
+    '/api/recordings?room=classroom%2Flesson': { files: LISTING.files.slice(0, 2), rooms: [], next: '/api/recordings?room=classroom%2Flesson&limit=2&after=p2' },
+    '/api/recordings?room=classroom%2Flesson&limit=2&after=p2': { files: LISTING.files.slice(2, 4), rooms: [], next: '/api/recordings?room=classroom%2Flesson&limit=2&after=p4' },
+    '/api/recordings?room=classroom%2Flesson&limit=2&after=p4': { files: LISTING.files.slice(4), rooms: [], next: null },
+  };
+  answer = (url) => ({ status: pages[url] ? 200 : 404, body: JSON.stringify(pages[url] ?? { error: 'no such page' }) });
+  const asked = requests.length;
+  const entries = await fetchRecordings('lesson', 'TOKEN', base);
+  assert.deepEqual(requests.slice(asked).map((r) => r.url), Object.keys(pages));
+  assert.ok(requests.slice(asked).every((r) => r.headers.authorization === 'Bearer TOKEN'));
+  assert.deepEqual(entries.map((e) => e.path), [
+    'classroom/lesson/rec-20261202T100000Z/Ms-Li-cam.flv', 'classroom/lesson/rec-20261202T100000Z/Sam-cam.flv', 'classroom/lesson/rec-20261202T090000Z/Ms-Li-cam.flv',
+  ], 'the files of every page, the room\'s FLV files only, newest first');
+  for (const next of ['https://elsewhere.example/api/recordings?x', '/api/recordings?room=classroom%2Flesson']) {
+    answer = () => ({ status: 200, body: JSON.stringify({ files: [], rooms: [], next }) });
+    await assert.rejects(fetchRecordings('lesson', 'TOKEN', base), (error: RecordingsError) => error.code === 'recordings.unavailable' && /next page/.test(error.message), next);
+  }
 });
 
 test('the origin\'s refusal is recordings.refused, anything else recordings.unavailable with the reason', async () => {

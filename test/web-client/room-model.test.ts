@@ -1,14 +1,13 @@
 /**
  * The web client's pure session pieces, in Node: the room model made from the classroom's shared
  * objects (order, tiles, hands, chat, recording, strokes), camera stream names the classroom accepts,
- * reconnect backoff, the join link (read from a token the origin's TokenService signs), and opening
+ * the join link (read from a token the origin's TokenService signs), and opening
  * local media with fallbacks and plain-words errors.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonValue } from '../../protocol/browser/browser-protocol.ts';
 import { cameraStreamName, cssColor, remoteStreams, roomSnapshot } from '../../web-client/src/session/room-model.ts';
-import { Backoff } from '../../web-client/src/session/backoff.ts';
 import { parseJoinLink } from '../../web-client/src/session/join-link.ts';
 import { describeMediaError, openLocalMedia, sampleLevel } from '../../web-client/src/session/local-media.ts';
 import { TokenService } from '#common/auth/tokens.ts';
@@ -53,16 +52,6 @@ test('camera stream names are safe names that begin with the member\'s own name'
   assert.equal(cameraStreamName('Joséphine'), 'Josephine-cam');
   assert.match(cameraStreamName('李老师', () => 0.5), /^cam-[a-z0-9]+$/);
   for (const name of ['Ann', 'Ms Li', '李老师', '..weird//name..']) assert.match(cameraStreamName(name), /^[A-Za-z0-9_.-]{1,64}$/);
-});
-
-test('backoff doubles from its minimum to its maximum, with jitter below each step, and resets', () => {
-  const steps = new Backoff({ minMs: 100, maxMs: 1000, jitter: 0 });
-  assert.deepEqual([1, 2, 3, 4, 5, 6].map(() => steps.next()), [100, 200, 400, 800, 1000, 1000]);
-  assert.equal(steps.attempts, 6);
-  steps.reset();
-  assert.equal(steps.next(), 100);
-  const jittered = new Backoff({ minMs: 1000, jitter: 0.5, random: () => 1 });
-  assert.equal(jittered.next(), 500);
 });
 
 test('a join link gives the room, the token and the token\'s name and role', async () => {

@@ -10,7 +10,7 @@
  * fields; nothing here touches the DOM.
  */
 import { ClassroomClient, ClassroomError, type WebSocketFactory } from './classroom-client.ts';
-import { Backoff, type BackoffOptions } from './backoff.ts';
+import { Backoff, type BackoffOptions } from '../../../common/backoff.ts';
 import { EMPTY_ROOM, remoteStreams, roomSnapshot, type RoomSnapshot } from './room-model.ts';
 import { SpeakerDetector, type AudioSample, type SpeakerOptions } from './active-speaker.ts';
 import { play, publish, setTracksMuted, tracksMuted, WebSocketSignaller, type Playback, type Publication, type Signaller, type WebRtcOptions } from './webrtc.ts';

@@ -1,7 +1,7 @@
 /**
  * The room's recordings as the page shows them: the origin's listing, which the edge forwards
  * (`GET /api/recordings?room=classroom/ROOM` with the member's token; the origin decides who may see
- * it: a room's teacher), read into entries (the stream, when the recording started, its length and
+ * it: a room's teacher), page after page as its `next` says, read into entries (the stream, when the recording started, its length and
  * size, whether it is still being written), newest first; and where one is read for playback
  * (`/recordings/PATH`, FLV over HTTP, ranges for seeking). A refusal or an unreachable origin is a
  * typed error the view says in its language. No DOM: tested in Node (test/web-client/recordings.test.ts).
@@ -38,7 +38,7 @@ export class RecordingsError extends CodedError {
   }
 }
 
-/** The origin's listing entry, as far as the page reads it (origin/recording/recording-store.ts). */
+/** The origin's listing entry, as far as the page reads it (origin/recording/recording-index.ts). */
 interface ListedFile { path: string; kind: string; size: number; modified: string; recording: boolean; duration?: number }
 
 /** `rec-20261202T230102Z` (room-recorder.ts's folder stamp) as a date; null for anything else. */
@@ -70,19 +70,39 @@ export function recordingUrl(path: string): string {
   return `/recordings/${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-/** The room's recordings through the edge at `base` (the page's own origin: ''), or a RecordingsError. */
+/** The listing's pages are asked for here, and only here: a `next` elsewhere is not followed. */
+const LISTING_PATH = '/api/recordings?';
+
+/**
+ * The room's recordings through the edge at `base` (the page's own origin: ''), or a RecordingsError.
+ * The origin answers a page at a time (origin/http/http-api.ts): each page's `next` is asked for
+ * until there is none.
+ */
 export async function fetchRecordings(room: string, token: string | undefined, base = '', fetchImpl: typeof fetch = fetch): Promise<RecordingEntry[]> {
+  const files: ListedFile[] = [];
+  let next: string | null = `${LISTING_PATH}room=${encodeURIComponent(`${CLASSROOM_APP}/${room}`)}`;
+  const asked = new Set<string>();
+  while (next !== null) {
+    if (!next.startsWith(LISTING_PATH) || asked.has(next)) throw new RecordingsError('recordings.unavailable', `the listing's next page ${JSON.stringify(next)} is not a new page of ${LISTING_PATH}`, 200);
+    asked.add(next);
+    const page = await fetchPage(`${base}${next}`, token, fetchImpl);
+    files.push(...(page.files ?? []));
+    next = typeof page.next === 'string' ? page.next : null;
+  }
+  return recordingEntries(files, room);
+}
+
+async function fetchPage(url: string, token: string | undefined, fetchImpl: typeof fetch): Promise<{ files?: ListedFile[]; next?: unknown }> {
   let res: Response;
   try {
-    res = await fetchImpl(`${base}/api/recordings?room=${encodeURIComponent(`${CLASSROOM_APP}/${room}`)}`, { headers: authorization(token), cache: 'no-store' });
+    res = await fetchImpl(url, { headers: authorization(token), cache: 'no-store' });
   } catch (error) {
     throw new RecordingsError('recordings.unavailable', (error as Error).message, 0);
   }
   const text = await res.text();
   if (res.status === 401 || res.status === 403) throw new RecordingsError('recordings.refused', reasonOf(text), res.status);
   if (res.status !== 200) throw new RecordingsError('recordings.unavailable', reasonOf(text) || `HTTP ${res.status}`, res.status);
-  const listing = JSON.parse(text) as { files?: ListedFile[] };
-  return recordingEntries(listing.files ?? [], room);
+  return JSON.parse(text) as { files?: ListedFile[]; next?: unknown };
 }
 
 /** The origin's `{ error }`, or the edge's plain text. */

@@ -1,6 +1,7 @@
 /**
  * Reconnect delays: exponential from `minMs` to `maxMs` with random jitter, so a class of pages that
- * lost the same edge do not all come back in the same millisecond; reset once a reconnect succeeded.
+ * lost the same edge (or the edges that lost the same origin) do not all come back in the same
+ * millisecond; reset once a reconnect succeeded. Shared by the browser page and the edge's link.
  */
 export interface BackoffOptions {
   minMs?: number;
@@ -30,9 +31,9 @@ export class Backoff {
   /** Attempts made since the last reset. */
   get attempts(): number { return this.#attempt; }
 
-  /** The delay before the next attempt. */
-  next(): number {
-    const step = Math.min(this.#maxMs, this.#minMs * this.#factor ** this.#attempt);
+  /** The delay before the next attempt; `capMs` bounds this one step lower than `maxMs` (a failure that is cheap to retry). */
+  next(capMs = this.#maxMs): number {
+    const step = Math.min(this.#maxMs, capMs, this.#minMs * this.#factor ** this.#attempt);
     this.#attempt++;
     return Math.round(step * (1 - this.#jitter * this.#random()));
   }

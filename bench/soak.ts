@@ -1,0 +1,282 @@
+/**
+ * Soak benchmark (issue 14): a class's worth of everything for minutes, and nothing may creep.
+ *
+ *   npm run bench:soak [-- --minutes 10 --warmup 2 --players 300 --stayers 30 --classroom 20 --browsers 20]
+ *
+ * A real cluster on loopback (an origin and edges A and B as separate processes; the per-address
+ * limits lifted, since every client here comes from 127.0.0.1). Three ffmpeg publishers (two into
+ * edge A, one into edge B). --players RTMP players (the project's RtmpClient, in this process) spread
+ * over both edges and the three streams: --stayers of them play the whole run, the rest join, play
+ * 5-30 s and leave, and are replaced at once. --classroom RTMP classroom clients (a teacher per room
+ * who clears the board now and then, students who chat and draw) and --browsers browser-protocol
+ * WebSocket clients (join, chat, shared-object writes, leave after 10-40 s, join again), both on
+ * both edges. A reference player per stream at the origin itself records every keyframe.
+ *
+ * Sampled every 10 s: RSS and open file descriptors of the three processes (/proc), heap used,
+ * Buffers' external memory and error/warn log lines (their /metrics). Goals: RSS after the warm-up
+ * grows under 5 %: RSS saws up and down as V8 lets its heap grow and then returns it, so what is
+ * compared is the floor (the lowest sample) of the second half of the window against the first
+ * half's, which a leak would raise; file descriptors flat (within the clients' churn),
+ * no error line logged, and every stayer got every keyframe the reference saw from its first one
+ * to 3 s before the end.
+ */
+import { parseArgs } from 'node:util';
+import { readdirSync } from 'node:fs';
+import WebSocket from 'ws';
+import { RtmpClient } from '#common/rtmp-client.ts';
+import type { RtmpMessage } from '#protocol/rtmp/message.ts';
+import { publishTestStream, stopAll } from '../test/support/processes.ts';
+import { startCluster, type EdgeProcess } from '../test/support/cluster.ts';
+import { ONE_ADDRESS_LOAD_ARGS } from '../test/support/from-address.ts';
+import { scrapeMetrics } from '../test/support/prometheus.ts';
+import { waitForPublished } from '../test/support/observe.ts';
+import { positiveNumber } from './lib/options.ts';
+import { rssMiB, sleep } from './lib/processes.ts';
+
+const { values } = parseArgs({
+  options: {
+    minutes: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    players: { type: 'string', default: '300' },
+    stayers: { type: 'string', default: '30' },
+    classroom: { type: 'string', default: '20' },
+    browsers: { type: 'string', default: '20' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  strict: true,
+});
+if (values.help) {
+  console.log('usage: node bench/soak.ts [--minutes 10] [--warmup 2] [--players 300] [--stayers 30] [--classroom 20] [--browsers 20]');
+  process.exit(0);
+}
+const MINUTES = positiveNumber('minutes', values.minutes);
+const WARMUP_MINUTES = positiveNumber('warmup', values.warmup);
+const PLAYERS = positiveNumber('players', values.players);
+const STAYERS = Math.min(PLAYERS, positiveNumber('stayers', values.stayers));
+const CLASSROOM_CLIENTS = positiveNumber('classroom', values.classroom);
+const BROWSERS = positiveNumber('browsers', values.browsers);
+if (WARMUP_MINUTES >= MINUTES) throw new Error('--warmup must be shorter than --minutes');
+
+const STREAMS = ['soak-0', 'soak-1', 'soak-2'];
+const ROOMS = ['soak-a', 'soak-b', 'soak-c', 'soak-d'];
+const SAMPLE_EVERY_MS = 10_000;
+/** Keyframes this close to the end may still be on their way to a stayer. */
+const END_MARGIN_MS = 3000;
+const GOAL_RSS_GROWTH = 0.05;
+
+const random = (min: number, max: number) => min + Math.random() * (max - min);
+const pick = <T>(items: readonly T[], i: number): T => items[i % items.length]!;
+
+/** What the clients did, for the report. */
+const tally = {
+  playerJoins: 0, playerLeaves: 0, playerFailures: 0,
+  classroomSessions: 0, classroomCalls: 0, classroomFailures: 0,
+  browserSessions: 0, browserMessages: 0, browserFailures: 0,
+};
+const failures: string[] = [];
+function failed(kind: 'playerFailures' | 'classroomFailures' | 'browserFailures', what: string, error: unknown): void {
+  tally[kind]++;
+  if (failures.length < 20) failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+}
+let running = true;
+
+/** An H.264 keyframe (not the sequence header): FLV video tag byte 0 frame type 1, AVC packet type 1. */
+function isKeyframe(message: RtmpMessage): boolean {
+  return message.type === 9 && message.payload.length > 1 && message.payload[0]! >> 4 === 1 && message.payload[1] === 1;
+}
+
+/** A player of `stream` at `base` (an edge, or the origin for the reference) that records its keyframes' timestamps. */
+async function play(base: string, stream: string): Promise<{ client: RtmpClient; keyframes: number[] }> {
+  const { client } = await RtmpClient.connect(`${base}/live`, { timeoutMs: 10_000 });
+  const keyframes: number[] = [];
+  client.on('media', (message) => { if (isKeyframe(message)) keyframes.push(message.timestamp); });
+  const streamId = await client.createStream();
+  client.streamCommand(streamId, 'play', stream, -1000);
+  await client.waitForStatus(streamId, 'NetStream.Play.Start', 10_000);
+  return { client, keyframes };
+}
+
+/** A churning player slot: plays 5-30 s, leaves, and starts again until the run ends. */
+async function churningPlayer(slot: number, edges: EdgeProcess[]): Promise<void> {
+  while (running) {
+    const edge = pick(edges, slot + tally.playerJoins);
+    try {
+      const { client } = await play(edge.base, pick(STREAMS, slot));
+      tally.playerJoins++;
+      await sleep(random(5000, 30_000));
+      client.close();
+      tally.playerLeaves++;
+    } catch (error) {
+      failed('playerFailures', `player ${slot} on ${edge.name}`, error);
+      await sleep(1000);
+    }
+  }
+}
+
+/** A classroom client slot: a teacher (slot < rooms) clears the board every 20 s; students chat and draw every 2 s, for 10-40 s a session. */
+async function classroomClient(slot: number, edges: EdgeProcess[]): Promise<void> {
+  const teacher = slot < ROOMS.length;
+  const room = pick(ROOMS, slot);
+  while (running) {
+    const edge = pick(edges, slot + tally.classroomSessions);
+    let client: RtmpClient | null = null;
+    try {
+      // A new name per session: the last session's leave may still be on its way through the other edge.
+      ({ client } = await RtmpClient.connect(`${edge.base}/classroom/${room}`, { connectArgs: [{ name: `${teacher ? 'Teacher' : 'Student'}${slot}-${tally.classroomSessions}`, role: teacher ? 'teacher' : 'student' }], timeoutMs: 10_000 }));
+      tally.classroomSessions++;
+      const until = Date.now() + (teacher ? 60_000 : random(10_000, 40_000));
+      while (running && Date.now() < until) {
+        if (teacher) {
+          await client.call('clearWhiteboard');
+          await sleep(20_000);
+        } else {
+          await client.call('sendChat', `hello from ${slot}`);
+          await client.call('drawStroke', { color: 0x3366ff, width: 2, points: [random(0, 100), random(0, 100), random(0, 100), random(0, 100)] });
+          await sleep(2000);
+        }
+        tally.classroomCalls += teacher ? 1 : 2;
+      }
+    } catch (error) {
+      if (running) failed('classroomFailures', `classroom client ${slot} on ${edge.name}`, error);
+      await sleep(1000);
+    } finally {
+      client?.close();
+    }
+  }
+}
+
+/** One browser session on /ws: join, chat and write a shared-object slot every 2 s, for `seconds`. */
+function browserSession(edge: EdgeProcess, slot: number, seconds: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${edge.httpPort}/ws`);
+    let timer: NodeJS.Timeout | undefined;
+    let sent = 0;
+    const end = (error?: Error) => {
+      clearInterval(timer);
+      ws.removeAllListeners();
+      ws.on('error', () => {});
+      ws.close();
+      if (error) reject(error); else resolve();
+    };
+    ws.on('error', (error) => end(error));
+    ws.on('close', () => end(running ? new Error('the edge closed the WebSocket') : undefined));
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { type: string; message?: string; code?: string };
+      if (message.type === 'hello') ws.send(JSON.stringify({ type: 'join', room: pick(ROOMS, slot), name: `Browser${slot}-${tally.browserSessions}` }));
+      else if (message.type === 'joined') {
+        ws.send(JSON.stringify({ type: 'so.use', name: 'soak-notes' }));
+        timer = setInterval(() => {
+          if (!running || ++sent > seconds / 2) return end();
+          ws.send(JSON.stringify({ type: 'chat', id: `c${sent}`, text: `browser ${slot} says ${sent}` }));
+          ws.send(JSON.stringify({ type: 'so.set', name: 'soak-notes', key: `b${slot}`, value: { sent, at: Date.now() } }));
+          tally.browserMessages += 2;
+        }, 2000);
+      } else if (message.type === 'error') end(new Error(`${message.code}: ${message.message}`));
+    });
+  });
+}
+
+async function browserClient(slot: number, edges: EdgeProcess[]): Promise<void> {
+  while (running) {
+    const edge = pick(edges, slot + tally.browserSessions);
+    try {
+      tally.browserSessions++;
+      await browserSession(edge, slot, random(10, 40));
+    } catch (error) {
+      failed('browserFailures', `browser ${slot} on ${edge.name}`, error);
+      await sleep(1000);
+    }
+  }
+}
+
+interface ProcessSample { rssMiB: number; fds: number; heapMiB: number; externalMiB: number; errors: number; warnings: number }
+interface Sample { at: number; processes: Record<string, ProcessSample> }
+
+async function sampleProcess(pid: number, httpPort: number): Promise<ProcessSample> {
+  const scrape = await scrapeMetrics(httpPort);
+  return {
+    rssMiB: rssMiB(pid),
+    fds: readdirSync(`/proc/${pid}/fd`).length,
+    heapMiB: scrape.value('nodejs_heap_size_used_bytes') / 2 ** 20,
+    // Buffers' memory (media packets) lives outside the V8 heap.
+    externalMiB: scrape.value('nodejs_external_memory_bytes') / 2 ** 20,
+    errors: scrape.value('classroom_log_lines_total', { level: 'error' }),
+    warnings: scrape.value('classroom_log_lines_total', { level: 'warn' }),
+  };
+}
+
+/** Keyframes of the reference (origin) a stayer should have had: from its first keyframe to END_MARGIN_MS before the reference's last. */
+function missedKeyframes(reference: readonly number[], got: readonly number[]): number {
+  if (got.length === 0) return reference.length;
+  const have = new Set(got);
+  const last = reference.at(-1)! - END_MARGIN_MS;
+  return reference.filter((t) => t >= got[0]! && t <= last && !have.has(t)).length;
+}
+
+async function main(): Promise<void> {
+  const cluster = await startCluster(['soak-edge-a', 'soak-edge-b'], { originArgs: ONE_ADDRESS_LOAD_ARGS, edgeArgs: ONE_ADDRESS_LOAD_ARGS });
+  const edges = cluster.edges;
+  const originBase = `rtmp://127.0.0.1:${cluster.origin.port}`;
+  const watched = { origin: { pid: cluster.origin.child.pid!, httpPort: cluster.origin.httpPort },
+    ...Object.fromEntries(edges.map((edge) => [edge.name, { pid: edge.child.pid!, httpPort: edge.httpPort }])) };
+  try {
+    STREAMS.forEach((stream, i) => publishTestStream(`${pick([edges[0]!, edges[1]!, edges[0]!], i).base}/live/${stream}`));
+    for (const stream of STREAMS) await waitForPublished(cluster.origin, `live/${stream}`, 30_000);
+    const references = await Promise.all(STREAMS.map((stream) => play(originBase, stream)));
+    const stayers = await Promise.all(Array.from({ length: STAYERS }, async (_, i) => ({ stream: i % STREAMS.length, edge: pick(edges, i).name, ...await play(pick(edges, i).base, pick(STREAMS, i)) })));
+    console.log(`soak: ${MINUTES} min (warm-up ${WARMUP_MINUTES}), 3 streams, ${PLAYERS} players (${STAYERS} stay), ${CLASSROOM_CLIENTS} classroom clients, ${BROWSERS} browsers, over ${edges.length} edges`);
+    const loops = [
+      ...Array.from({ length: PLAYERS - STAYERS }, (_, i) => churningPlayer(i, edges)),
+      ...Array.from({ length: CLASSROOM_CLIENTS }, (_, i) => classroomClient(i, edges)),
+      ...Array.from({ length: BROWSERS }, (_, i) => browserClient(i, edges)),
+    ];
+    const samples: Sample[] = [];
+    const started = Date.now();
+    while (Date.now() - started < MINUTES * 60_000) {
+      await sleep(SAMPLE_EVERY_MS);
+      const processes: Record<string, ProcessSample> = {};
+      for (const [name, { pid, httpPort }] of Object.entries(watched)) processes[name] = await sampleProcess(pid, httpPort);
+      const at = (Date.now() - started) / 1000;
+      samples.push({ at, processes });
+      console.log(`  ${at.toFixed(0).padStart(4)} s: ${Object.entries(processes).map(([name, p]) => `${name} ${p.rssMiB.toFixed(0)} MiB ${p.fds} fds heap ${p.heapMiB.toFixed(0)} ext ${p.externalMiB.toFixed(0)} MiB`).join('; ')}`
+        + ` | players ${tally.playerJoins} joined ${tally.playerLeaves} left; classroom ${tally.classroomCalls} calls; browsers ${tally.browserSessions} sessions; failures ${tally.playerFailures}/${tally.classroomFailures}/${tally.browserFailures}`);
+    }
+    running = false;
+    const stayersOpen = stayers.filter((s) => !s.client.closed).length;
+    for (const s of [...stayers, ...references]) s.client.close();
+    await Promise.all(loops);
+
+    const ok = (pass: boolean) => (pass ? 'OK' : 'MISSED');
+    const afterWarmup = samples.find((s) => s.at >= WARMUP_MINUTES * 60) ?? samples[0]!;
+    const last = samples.at(-1)!;
+    console.log(`\nafter ${MINUTES} min (figures from the first sample after the ${WARMUP_MINUTES} min warm-up at ${afterWarmup.at.toFixed(0)} s to the last at ${last.at.toFixed(0)} s):`);
+    for (const name of Object.keys(watched)) {
+      const from = afterWarmup.processes[name]!;
+      const to = last.processes[name]!;
+      const rss = samples.filter((s) => s.at >= afterWarmup.at).map((s) => s.processes[name]!.rssMiB);
+      // RSS saws up and down as the collector lets heap grow and returns it; a leak raises the floor it comes back to.
+      const floor = (part: number[]) => Math.min(...part);
+      const half = Math.ceil(rss.length / 2);
+      const [firstFloor, secondFloor] = [floor(rss.slice(0, half)), floor(rss.slice(half))];
+      const growth = (secondFloor - firstFloor) / firstFloor;
+      console.log(`  ${name}: RSS ${from.rssMiB.toFixed(1)} -> ${to.rssMiB.toFixed(1)} MiB (min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}); `
+        + `floor of the first half ${firstFloor.toFixed(1)}, of the second ${secondFloor.toFixed(1)} MiB: growth ${(growth * 100).toFixed(1)} %   goal < 5 %   ${ok(growth < GOAL_RSS_GROWTH)}`);
+      console.log(`  ${name}: RSS every sample after warm-up (MiB): ${rss.map((v) => v.toFixed(0)).join(' ')}`);
+      console.log(`  ${name}: heap used ${from.heapMiB.toFixed(1)} -> ${to.heapMiB.toFixed(1)} MiB, external (Buffers) ${from.externalMiB.toFixed(1)} -> ${to.externalMiB.toFixed(1)} MiB; file descriptors ${from.fds} -> ${to.fds}   goal flat (within the churn of ${PLAYERS - STAYERS + CLASSROOM_CLIENTS + BROWSERS} clients)   ${ok(to.fds <= from.fds + (PLAYERS - STAYERS + CLASSROOM_CLIENTS + BROWSERS) * 0.1)}`);
+      console.log(`  ${name}: log lines error ${to.errors}, warn ${to.warnings}   goal no error   ${ok(to.errors === 0)}`);
+    }
+    const missed = stayers.map((s) => missedKeyframes(references[s.stream]!.keyframes, s.keyframes));
+    const expected = stayers.map((s) => missedKeyframes(references[s.stream]!.keyframes, []));
+    console.log(`  stayers: ${stayersOpen}/${STAYERS} still playing at the end; keyframes missed ${missed.reduce((a, b) => a + b, 0)} of ${expected.reduce((a, b) => a + b, 0)}`
+      + ` (worst stayer ${Math.max(...missed)})   goal none missed   ${ok(stayersOpen === STAYERS && missed.every((m) => m === 0))}`);
+    console.log(`  clients: players ${tally.playerJoins} joins, ${tally.playerLeaves} leaves, ${tally.playerFailures} failures; classroom ${tally.classroomSessions} sessions, `
+      + `${tally.classroomCalls} calls, ${tally.classroomFailures} failures; browsers ${tally.browserSessions} sessions, ${tally.browserMessages} messages, ${tally.browserFailures} failures`);
+    for (const failure of failures) console.log(`    failure: ${failure}`);
+  } finally {
+    running = false;
+    await stopAll();
+  }
+}
+
+await main();
+process.exit(0);
