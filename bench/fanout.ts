@@ -22,8 +22,6 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
-import { FlvReader, FlvTagType } from '#protocol/flv/flv.ts';
-import { parseVideoTag } from '#protocol/flv/codecs.ts';
 import {
   bytesReceivedByClient,
   cpuTimes,
@@ -38,8 +36,8 @@ import {
   type Started,
 } from './lib/processes.ts';
 import { serverKinds, type ServerKind } from './lib/servers.ts';
+import { makeSource, publishSource, SOURCE_SECONDS, type Source } from './lib/source.ts';
 
-const SOURCE_SECONDS = 30;
 /** A player counts as served when it received at least this share of the stream's bitrate. */
 const MIN_DELIVERED_SHARE = 0.8;
 const PUBLISH_SETTLE_MS = 2000;
@@ -100,54 +98,6 @@ function requireTool(tool: string): void {
   }
 }
 
-interface Source {
-  path: string;
-  /** Audio+video payload bits per second: what every player must at least be sent. */
-  mediaBitsPerSecond: number;
-  keyframeInterval: number;
-}
-
-/** Encodes the source once and reads it back with our own FLV reader for its real bitrate. */
-async function makeSource(dir: string): Promise<Source> {
-  const path = join(dir, 'source.flv');
-  // Fixed 44.1 kHz so the AAC frame rate, and so the audio bitrate, is the same every run.
-  const encoder = start(
-    'encoder',
-    'ffmpeg',
-    [
-      '-nostdin', '-loglevel', 'error', '-y',
-      '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-      '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-      '-t', String(SOURCE_SECONDS),
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-      '-b:v', '900k', '-maxrate', '1M', '-bufsize', '1M', '-g', '60',
-      '-c:a', 'aac', '-b:a', '64k',
-      '-f', 'flv', path,
-    ],
-    { logFile: join(dir, 'encoder.log') },
-  );
-  const code = await encoder.exited;
-  if (code !== 0) throw new Error(`encoding the source failed (${code}): ${readFileSync(join(dir, 'encoder.log'), 'utf8')}`);
-
-  const tags = new FlvReader().push(readFileSync(path));
-  let mediaBytes = 0;
-  let lastTimestamp = 0;
-  const keyframeTimes: number[] = [];
-  for (const tag of tags) {
-    if (tag.type === FlvTagType.Script) continue;
-    mediaBytes += tag.data.length;
-    lastTimestamp = Math.max(lastTimestamp, tag.timestamp);
-    const video = tag.type === FlvTagType.Video ? parseVideoTag(tag.data) : null;
-    if (video?.isKeyframe && !video.isSequenceHeader) keyframeTimes.push(tag.timestamp);
-  }
-  const seconds = lastTimestamp / 1000;
-  return {
-    path,
-    mediaBitsPerSecond: (mediaBytes * 8) / seconds,
-    keyframeInterval: keyframeTimes.length > 1 ? seconds / (keyframeTimes.length - 1) : NaN,
-  };
-}
-
 interface Result {
   server: string;
   players: number;
@@ -182,12 +132,7 @@ async function measure(kind: ServerKind, opts: Options, source: Source, runDir: 
     started.push(server);
     await waitForPort(port, server);
 
-    const publisher = start(
-      'publisher',
-      'ffmpeg',
-      ['-nostdin', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', source.path, '-c', 'copy', '-f', 'flv', url],
-      { logFile: join(dir, 'publisher.log') },
-    );
+    const publisher = publishSource(source, url, join(dir, 'publisher.log'));
     started.push(publisher);
     await sleep(PUBLISH_SETTLE_MS);
     if (publisher.hasExited()) throw new Error(`publisher exited: ${readFileSync(join(dir, 'publisher.log'), 'utf8').trim()}`);

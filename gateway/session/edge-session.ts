@@ -11,7 +11,7 @@
 import { EventEmitter, once } from 'node:events';
 import type { AmfObject } from '#protocol/amf/types.ts';
 import { decodeCommand, encodeCommand, type RtmpCommand } from '#protocol/rtmp/command.ts';
-import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
+import { ChunkStreamId, MessageType, retainedMessage, type RtmpMessage } from '#protocol/rtmp/message.ts';
 import { LinkFrameKind, type LinkFrame } from '#protocol/link/link-frame.ts';
 import type { RtmpConnection, RtmpSocket } from '#common/rtmp-connection.ts';
 import type { EdgeClientSession } from './session-registry.ts';
@@ -192,7 +192,7 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements Edge
     if (command) this.#track(command, message);
     if (this.#held) {
       if (this.#held.length >= this.#hold.maxHeldMessages) this.close(`more than ${this.#hold.maxHeldMessages} messages while waiting for the origin link`);
-      else this.#held.push(message);
+      else this.#held.push(retainedMessage(message));
       return;
     }
     if (this.#waiting) {
@@ -208,7 +208,7 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements Edge
   }
 
   #onConnect(message: RtmpMessage, command: RtmpCommand): void {
-    this.#connect = message;
+    this.#connect = retainedMessage(message);
     this.#amf3 = ((command.commandObject ?? {}) as AmfObject).objectEncoding === 3;
     // The edge does the chunking for its client, so the server parameters are the edge's.
     this.connection.sendServerParameters();
@@ -245,12 +245,12 @@ export class EdgeSession extends EventEmitter<EdgeSessionEvents> implements Edge
     if (tx !== 0 && message.streamId === 0 && !UNANSWERED.has(command.name)) this.#pendingCalls.add(tx);
     switch (command.name) {
       case 'createStream':
-        this.#createStreams.push(message);
+        this.#createStreams.push(retainedMessage(message));
         return;
       case 'play':
         if (message.streamId === 0) return;
         if (command.args[0] === false || command.args[0] === '') this.#plays.delete(message.streamId);
-        else this.#plays.set(message.streamId, message);
+        else this.#plays.set(message.streamId, retainedMessage(message));
         this.#publishing.delete(message.streamId);
         return;
       case 'publish':

@@ -32,6 +32,18 @@ export interface RtmpMessage {
   payload: Buffer;
 }
 
+/**
+ * The message with a payload of its own. A decoded payload is a slice of the bytes the socket read
+ * (ChunkDecoder shares memory with its input), and Node reads into 64 KiB buffers: a few hundred bytes
+ * kept for a client's whole life (its connect, for a replay) would hold that whole buffer. Copy what
+ * is kept; what is used at once needs no copy.
+ */
+export function retainedMessage(message: RtmpMessage): RtmpMessage {
+  const payload = Buffer.allocUnsafeSlow(message.payload.length);
+  message.payload.copy(payload);
+  return { ...message, payload };
+}
+
 /** Chunk stream ids the server uses for what it sends; the spec leaves the choice to the sender. */
 export const ChunkStreamId = {
   Control: 2,
