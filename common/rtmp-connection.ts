@@ -183,21 +183,15 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     else if (this.#pending.length === 1) this.#batcher.schedule(this);
   }
 
-  /** Writes held media now, in one writev. */
+  /** Writes held media now, in one write (of a buffer shared with the stream's other players). */
   flush(): void {
     if (this.#pending.length === 0) return;
     const pending = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#batcher?.cancel(this);
+    this.#batcher!.cancel(this);
     if (this.#closed) return;
-    if (pending.length === 1) {
-      this.#socket.write(pending[0]!);
-      return;
-    }
-    this.#socket.cork();
-    for (const chunks of pending) this.#socket.write(chunks);
-    this.#socket.uncork();
+    this.#socket.write(pending.length === 1 ? pending[0]! : this.#batcher!.join(pending));
   }
 
   /** Closes the connection; `reason` (null for a normal close) is logged and passed to `close` listeners. */

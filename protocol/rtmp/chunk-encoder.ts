@@ -115,7 +115,8 @@ interface SentHeader {
 /** Per-connection encoder with header compression. */
 export class ChunkEncoder {
   private size = DEFAULT_CHUNK_SIZE;
-  private readonly sent = new Map<number, SentHeader>();
+  /** By chunk stream id. An array, not a Map: forget() runs for every media packet of every player. */
+  private readonly sent: (SentHeader | undefined)[] = [];
 
   /** Outgoing chunk size; set it right after queueing the Set Chunk Size message that announces it. */
   get chunkSize(): number {
@@ -131,7 +132,7 @@ export class ChunkEncoder {
     checkChunkStreamId(chunkStreamId);
     const timestamp = message.timestamp >>> 0;
     const length = message.payload.length;
-    const prev = this.sent.get(chunkStreamId);
+    const prev = this.sent[chunkStreamId];
     let fmt = 0;
     let delta: number | null = null;
     if (prev && prev.streamId === message.streamId) {
@@ -147,12 +148,12 @@ export class ChunkEncoder {
       }
     }
     const buf = writeChunks(message, chunkStreamId, this.size, fmt, delta ?? timestamp);
-    this.sent.set(chunkStreamId, { type: message.type, streamId: message.streamId, length, timestamp, delta });
+    this.sent[chunkStreamId] = { type: message.type, streamId: message.streamId, length, timestamp, delta };
     return buf;
   }
 
   /** Next message on this chunk stream gets a type 0 header: call after writing bytes this encoder did not make. */
   forget(chunkStreamId: number): void {
-    this.sent.delete(chunkStreamId);
+    if (this.sent[chunkStreamId] !== undefined) this.sent[chunkStreamId] = undefined;
   }
 }
