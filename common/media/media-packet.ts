@@ -26,7 +26,9 @@ export class MediaPacket {
   readonly trackId: number;
   readonly chunkStreamId: number;
   // The common case is a single encoding (every player: chunk size 4096, stream id 1); others go to the map.
-  #encodedKey = '';
+  // Compared as numbers: this runs for every packet of every player, a string key would be built each time.
+  #encodedStreamId = -1;
+  #encodedChunkSize = -1;
   #encoded: Buffer | null = null;
   #otherEncodings: Map<string, Buffer> | null = null;
   /** undefined until first asked for; null when the packet carries no media frame. */
@@ -75,14 +77,15 @@ export class MediaPacket {
 
   /** Chunked bytes for a connection with this chunk size, on this message stream id. */
   chunks(streamId: number, chunkSize: number): Buffer {
-    const key = `${streamId}/${chunkSize}`;
-    if (key === this.#encodedKey && this.#encoded) return this.#encoded;
+    if (streamId === this.#encodedStreamId && chunkSize === this.#encodedChunkSize) return this.#encoded!;
     const message = { type: this.type, streamId, timestamp: this.timestamp, payload: this.payload };
     if (this.#encoded === null) {
-      this.#encodedKey = key;
+      this.#encodedStreamId = streamId;
+      this.#encodedChunkSize = chunkSize;
       this.#encoded = encodeChunks(message, this.chunkStreamId, chunkSize);
       return this.#encoded;
     }
+    const key = `${streamId}/${chunkSize}`;
     this.#otherEncodings ??= new Map();
     let bytes = this.#otherEncodings.get(key);
     if (!bytes) {
