@@ -263,20 +263,23 @@ function printTable(results: Result[], opts: Options, source: Source): void {
   if (!origin) return;
   console.log('');
   for (const [other, goal, goalText] of [
-    ['nginx', 1, 'origin <= nginx'],
+    ['nginx', 0.3, 'origin <= 0.3x nginx'],
     ['nms', 1 / 3, 'origin <= nms/3'],
   ] as const) {
     const o = byName.get(other);
     if (!o) continue;
     const ratio = perPlayerMinute(origin) / perPlayerMinute(o);
     const marginal = marginalPerPlayerMinute(origin) / marginalPerPlayerMinute(o);
-    // Kernel time includes loopback TCP delivery, a floor every server pays alike; user time is
-    // what the server's own code costs.
+    // Kernel time includes loopback TCP delivery, a floor every server pays alike per write; user time
+    // is what the server's own code costs. The origin's kernel time against the other's whole cost is
+    // the floor of the ratio at this write count (merged writes: one per player per mediaFlushMs).
     const user = (origin.cpuSeconds - origin.systemSeconds) / (o.cpuSeconds - o.systemSeconds);
+    const kernelFloor = origin.systemSeconds / o.cpuSeconds;
     const valid = origin.problems.length === 0 && o.problems.length === 0;
     const verdict = !valid ? 'not comparable (invalid run)' : ratio <= goal ? 'goal met' : 'goal MISSED';
     console.log(
-      `origin/${other} = ${fmt(ratio, 2)} (marginal ${fmt(marginal, 2)}, user-mode only ${fmt(user, 2)}; lower is better; goal ${goalText}): ${verdict}`,
+      `origin/${other} = ${fmt(ratio, 2)} (marginal ${fmt(marginal, 2)}, user-mode only ${fmt(user, 2)}, the origin's kernel time alone ${fmt(kernelFloor, 2)}; ` +
+        `lower is better; goal ${goalText}): ${verdict}`,
     );
   }
 }
