@@ -21,6 +21,7 @@ import { LogThrottle } from './log-throttle.ts';
 import { closeReasonCode } from './metrics/close-reasons.ts';
 import { sharedWriteBatcher, type Flushable, type WriteBatcher } from './write-batcher.ts';
 import type { MediaPacket } from './media/media-packet.ts';
+import type { MediaBatch } from './media/media-batch.ts';
 import { nextSessionId, type SessionTransport, type SessionTransportEvents } from './session-transport.ts';
 
 export interface RtmpConnectionOptions {
@@ -167,6 +168,17 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   /** A live packet on this client's stream `streamId`: the chunks every player with this chunk size shares. */
   sendMedia(packet: MediaPacket, streamId: number): void {
     this.sendEncoded(packet.chunks(streamId, this.#encoder.chunkSize), packet.chunkStreamId);
+  }
+
+  /** Merged media writes (`mediaFlushMs` > 0): a live stream hands this connection its packets a batch at a time. */
+  get mergesMediaWrites(): boolean { return this.#batcher !== null; }
+
+  /** A live stream's batch on this client's stream `streamId`: its track-0 chunks, joined once for every player, in one write. */
+  sendBatch(batch: MediaBatch, streamId: number): void {
+    if (this.#closed) return;
+    this.flush();
+    for (const chunkStreamId of batch.chunkStreamIds) this.#encoder.forget(chunkStreamId);
+    this.#socket.write(batch.mainTrackChunks(streamId, this.#encoder.chunkSize));
   }
 
   /** Writes chunks encoded once for many connections (same chunk size, type-0 header on `chunkStreamId`). */

@@ -29,7 +29,9 @@ export class WriteBatcher {
   /** `target` has pending writes: flush it when the current interval ends. */
   schedule(target: Flushable): void {
     this.#dirty.add(target);
-    this.#timer ??= setTimeout(() => this.#flushAll(), this.intervalMs);
+    // Scheduled while flushing all (a stream's batch handed to a player that holds it a packet at a
+    // time): flushed in the same pass below, no timer needed.
+    if (!this.#joined) this.#timer ??= setTimeout(() => this.#flushAll(), this.intervalMs);
   }
 
   /** `target` flushed on its own (or closed): nothing to do for it at the interval's end. */
@@ -58,13 +60,17 @@ export class WriteBatcher {
 
   #flushAll(): void {
     this.#timer = null;
-    const targets = [...this.#dirty];
-    this.#dirty.clear();
     this.#joined = new Map();
     try {
-      for (const target of targets) target.flush();
+      // Streams flush into connections: what they schedule meanwhile goes out in this pass too.
+      while (this.#dirty.size > 0) {
+        const targets = [...this.#dirty];
+        this.#dirty.clear();
+        for (const target of targets) target.flush();
+      }
     } finally {
       this.#joined = null;
+      if (this.#dirty.size > 0) this.#timer ??= setTimeout(() => this.#flushAll(), this.intervalMs);
     }
   }
 }

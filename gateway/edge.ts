@@ -123,7 +123,7 @@ export class Edge {
         streams: this.links.streamCount, players: this.links.playerCount, publicUrl: this.#publicUrl,
         draining: this.#draining,
       }),
-      relay: { maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes },
+      relay: { maxGopBytes: config.maxGopBytes, maxPlayerBacklogBytes: config.maxPlayerBacklogBytes, mediaBatchMs: config.mediaFlushMs },
       onFrame: (frame, relay) => this.#onFrame(frame, relay),
     }, this.log);
     this.http = new EdgeHttpServer(this.log.child('http'));

@@ -68,7 +68,7 @@ export class Origin implements OriginContext {
 
   constructor(config: OriginConfig) {
     this.config = config;
-    this.hub = new StreamHub({ maxGopBytes: config.maxGopBytes });
+    this.hub = new StreamHub({ maxGopBytes: config.maxGopBytes, mediaBatchMs: config.mediaFlushMs });
     this.authorizer = new Authorizer({ tokens: new TokenService(config.tokenSecret ?? storedSecret(config.dataDir, 'token-secret')), policies: config.authPolicies, anonymousPublish: config.anonymousPublish });
     this.recordings = new RecordingService({
       root: join(config.dataDir, 'recordings'),

@@ -10,6 +10,7 @@
  */
 import type { Logger } from '#common/logger.ts';
 import type { MediaPacket } from './media-packet.ts';
+import type { MediaBatch } from './media-batch.ts';
 import { deliveryTotals } from '#common/metrics/delivery-totals.ts';
 
 /** Where delivered packets go: a client connection, the link, an FLV writer (anything with a backlog). */
@@ -24,6 +25,12 @@ export interface MediaOutput {
    * and ffmpeg among them, and recordings get only track 0, what they have always played.
    */
   readonly takesAdditionalTracks?: boolean;
+  /**
+   * Outputs that merge their media writes anyway (an RTMP client's connection with `mediaFlushMs`)
+   * take a whole batch in one write: the batch's track-0 chunks, joined once for every such output.
+   */
+  readonly mergesMediaWrites?: boolean;
+  sendBatch?(batch: MediaBatch, streamId: number): void;
 }
 
 export interface LiveDeliveryOptions {
@@ -103,6 +110,10 @@ export class LiveDelivery {
   get state(): { paused: boolean; audio: boolean; video: boolean } {
     return { paused: this.#paused, audio: this.#audio, video: this.#video };
   }
+  /** The output takes batches (LiveStream's StreamSubscriber.takesBatches for the consumer). */
+  get takesBatches(): boolean {
+    return this.#output.mergesMediaWrites === true && this.#output.sendBatch !== undefined;
+  }
 
   /**
    * The stream was (re)published, or the consumer joined a published one: wait for a keyframe
@@ -164,6 +175,25 @@ export class LiveDelivery {
     this.#counters.packetsSent++;
     this.#counters.bytesSent += packet.payload.length;
     if (packet.kind !== 'data') this.#lastMediaTimestamp = packet.timestamp;
+  }
+
+  /**
+   * The packets of one merged-write interval. A consumer that takes them all (playing audio and
+   * video, no duration, no additional tracks, past its first keyframe, not behind) gets them in one
+   * write of the batch's shared bytes; any other goes through them one by one, as deliver() decides.
+   */
+  deliverBatch(batch: MediaBatch): void {
+    if (this.#closed || this.#paused) return;
+    const takesAll = this.#audio && this.#video && !this.#needKeyframe && this.#options.duration <= 0 && !this.#additionalTracks;
+    if (takesAll && this.#output.sendBatch && this.#output.backlogBytes <= this.#options.maxBacklogBytes) {
+      this.#output.sendBatch(batch, this.#streamId);
+      this.#overLimit = false;
+      this.#counters.packetsSent += batch.mainTrackPackets;
+      this.#counters.bytesSent += batch.mainTrackBytes;
+      if (batch.lastMediaTimestamp !== null) this.#lastMediaTimestamp = batch.lastMediaTimestamp;
+      return;
+    }
+    for (const packet of batch.packets) this.deliver(packet);
   }
 
   /** The consumer ended: nothing more is sent, and a consumer that dropped says how much. */

@@ -1,11 +1,16 @@
 /**
  * One live stream (in the origin's hub, or relayed by an edge): its publisher (at most one), the state a late joiner needs to start
  * at once (metadata, sequence headers, the current group of pictures) and its subscribers.
- * Each packet is wrapped once and handed to every subscriber as the same object.
+ * Each packet is wrapped once and handed to every subscriber as the same object. Subscribers that
+ * merge their writes anyway (players over RTMP) take the packets one merged-write interval at a time
+ * (a MediaBatch): per packet the stream does nothing per player, and per interval each player writes
+ * one buffer joined once for all (the fan-out's cost is then the write itself).
  */
 import { EventEmitter } from 'node:events';
 import { MediaPacket } from './media-packet.ts';
+import { MediaBatch } from './media-batch.ts';
 import { CodedError } from '#protocol/errors.ts';
+import { sharedWriteBatcher, type Flushable, type WriteBatcher } from '#common/write-batcher.ts';
 
 /** Another publisher holds the stream (NetStream.Publish.BadName). */
 export class StreamBusyError extends CodedError {}
@@ -16,11 +21,23 @@ export interface StreamSubscriber {
   onPublish(stream: LiveStream, startup: MediaPacket[]): void;
   onPacket(packet: MediaPacket): void;
   onUnpublish(stream: LiveStream): void;
+  /**
+   * True for a subscriber that merges its writes anyway (a player over RTMP with merged writes): it
+   * gets packets in batches through onBatch, one merged-write interval at a time, instead of onPacket.
+   * Read when it subscribes.
+   */
+  readonly takesBatches?: boolean;
+  onBatch?(batch: MediaBatch): void;
 }
 
 export interface LiveStreamLimits {
   /** The cached group of pictures is dropped (joiners wait for the next keyframe) beyond this size. */
   maxGopBytes: number;
+  /**
+   * Packets for subscribers that take batches are held this long (the process's merged-write
+   * interval, `mediaFlushMs`, on the same timer as the connections'); 0 or absent: no batches.
+   */
+  mediaBatchMs?: number;
 }
 
 export interface LiveStreamEvents {
@@ -28,7 +45,7 @@ export interface LiveStreamEvents {
   idle: [];
 }
 
-export class LiveStream extends EventEmitter<LiveStreamEvents> {
+export class LiveStream extends EventEmitter<LiveStreamEvents> implements Flushable {
   readonly key: string;
   readonly #limits: LiveStreamLimits;
   #publisher: object | null = null;
@@ -41,7 +58,12 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   #gopBytes = 0;
   /** Timestamp of the publisher's latest audio or video packet; null until this publish sent one. */
   #latestMediaTimestamp: number | null = null;
+  /** Subscribers given each packet as it comes. */
   readonly #subscribers = new Set<StreamSubscriber>();
+  /** Subscribers given packets a batch at a time (empty without `mediaBatchMs`). */
+  readonly #batched = new Set<StreamSubscriber>();
+  readonly #batcher: WriteBatcher | null;
+  #batch: MediaBatch | null = null;
   #publishedAt = 0;
   #bytesIn = 0;
   /** Video frames of this publish (sequence headers not counted): a dashboard's frame rate, read on request. */
@@ -54,10 +76,11 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     super();
     this.key = key;
     this.#limits = limits;
+    this.#batcher = (limits.mediaBatchMs ?? 0) > 0 ? sharedWriteBatcher(limits.mediaBatchMs!) : null;
   }
 
   get isPublished(): boolean { return this.#publisher !== null; }
-  get subscriberCount(): number { return this.#subscribers.size; }
+  get subscriberCount(): number { return this.#subscribers.size + this.#batched.size; }
   get publishedAt(): number { return this.#publishedAt; }
   get bytesIn(): number { return this.#bytesIn; }
   get videoFrames(): number { return this.#videoFrames; }
@@ -84,6 +107,7 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   /** Claims the stream for `owner`; throws StreamBusyError if someone else publishes it. */
   startPublish(owner: object): void {
     if (this.#publisher) throw new StreamBusyError('stream.busy', `${this.key} is already being published`);
+    this.flush();
     this.#publisher = owner;
     this.#publishedAt = Date.now();
     this.#bytesIn = 0;
@@ -93,14 +117,16 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
     this.#trackHeaders.clear();
     this.#latestMediaTimestamp = null;
     this.#clearGop();
-    for (const subscriber of this.#subscribers) subscriber.onPublish(this, []);
+    for (const subscriber of this.#allSubscribers()) subscriber.onPublish(this, []);
   }
 
   stopPublish(owner: object): void {
     if (this.#publisher !== owner) return;
+    // The last packets go out before the players are told the stream ended.
+    this.flush();
     this.#publisher = null;
     this.#clearGop();
-    for (const subscriber of this.#subscribers) subscriber.onUnpublish(this);
+    for (const subscriber of this.#allSubscribers()) subscriber.onUnpublish(this);
     this.#emitIfIdle();
   }
 
@@ -131,13 +157,27 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
   }
 
   subscribe(subscriber: StreamSubscriber): void {
-    this.#subscribers.add(subscriber);
+    // The joiner's startup holds the packets of the pending batch (they are in the cache): the
+    // others get that batch now, and the joiner only what comes after its startup.
+    this.flush();
+    if (this.#batcher && subscriber.takesBatches === true && subscriber.onBatch) this.#batched.add(subscriber);
+    else this.#subscribers.add(subscriber);
     if (this.#publisher) subscriber.onPublish(this, this.startupPackets());
   }
 
   unsubscribe(subscriber: StreamSubscriber): void {
     this.#subscribers.delete(subscriber);
+    this.#batched.delete(subscriber);
     this.#emitIfIdle();
+  }
+
+  /** Hands the pending batch to the subscribers that take batches (the merged-write timer, or before an event they must see in order). */
+  flush(): void {
+    const batch = this.#batch;
+    if (!batch) return;
+    this.#batch = null;
+    this.#batcher!.cancel(this);
+    for (const subscriber of this.#batched) subscriber.onBatch!(batch);
   }
 
   /**
@@ -170,9 +210,19 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> {
 
   #broadcast(packet: MediaPacket): void {
     for (const subscriber of this.#subscribers) subscriber.onPacket(packet);
+    if (this.#batched.size === 0) return;
+    if (!this.#batch) {
+      this.#batch = new MediaBatch();
+      this.#batcher!.schedule(this);
+    }
+    this.#batch.add(packet);
+  }
+
+  #allSubscribers(): StreamSubscriber[] {
+    return [...this.#subscribers, ...this.#batched];
   }
 
   #emitIfIdle(): void {
-    if (!this.#publisher && this.#subscribers.size === 0) this.emit('idle');
+    if (!this.#publisher && this.#subscribers.size === 0 && this.#batched.size === 0) this.emit('idle');
   }
 }

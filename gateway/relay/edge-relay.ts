@@ -17,6 +17,8 @@ import { RelayPlayer } from './relay-player.ts';
 export interface EdgeRelayOptions {
   maxGopBytes: number;
   maxPlayerBacklogBytes: number;
+  /** The edge's merged-write interval (`mediaFlushMs`): local players take the stream in batches of it. */
+  mediaBatchMs: number;
   /** The client connection of one of this edge's sessions (undefined once it is gone). */
   output(sessionId: number): MediaOutput | undefined;
 }
@@ -62,7 +64,7 @@ export class EdgeRelay {
     switch (frame.kind) {
       case LinkFrameKind.Subscribe: {
         if (this.#subscriptions.has(frame.subscriptionId)) this.#unsubscribe(frame.subscriptionId);
-        const stream = new LiveStream(frame.streamKey, { maxGopBytes: this.#options.maxGopBytes });
+        const stream = new LiveStream(frame.streamKey, { maxGopBytes: this.#options.maxGopBytes, mediaBatchMs: this.#options.mediaBatchMs });
         this.#subscriptions.set(frame.subscriptionId, { stream, owner: {}, bytes: 0 });
         this.#log.info('subscribed', { stream: frame.streamKey, subscription: frame.subscriptionId });
         return;

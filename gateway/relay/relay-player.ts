@@ -8,6 +8,7 @@
 import { LiveDelivery, type DeliveryCounters, type MediaOutput } from '#common/media/live-delivery.ts';
 import type { LiveStream, StreamSubscriber } from '#common/media/live-stream.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
+import type { MediaBatch } from '#common/media/media-batch.ts';
 import type { LivePlayState } from '#common/session-transport.ts';
 import type { Logger } from '#common/logger.ts';
 
@@ -41,6 +42,12 @@ export class RelayPlayer implements StreamSubscriber {
 
   onPacket(packet: MediaPacket): void {
     this.#delivery.deliver(packet);
+  }
+
+  get takesBatches(): boolean { return this.#delivery.takesBatches; }
+
+  onBatch(batch: MediaBatch): void {
+    this.#delivery.deliverBatch(batch);
   }
 
   onUnpublish(): void {

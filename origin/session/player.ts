@@ -12,6 +12,7 @@ import { ChunkStreamId } from '#protocol/rtmp/message.ts';
 import { LiveDelivery, type DeliveryCounters } from '#common/media/live-delivery.ts';
 import type { LiveStream, StreamSubscriber } from '#common/media/live-stream.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
+import type { MediaBatch } from '#common/media/media-batch.ts';
 import type { LiveRelayHandle } from '#common/session-transport.ts';
 import type { NetStreamContext } from './net-stream-context.ts';
 import { statusInfo } from './status.ts';
@@ -78,6 +79,13 @@ export class Player implements StreamSubscriber {
 
   onPacket(packet: MediaPacket): void {
     if (!this.#relay) this.#delivery.deliver(packet);
+  }
+
+  /** An edge client's media comes from its edge's relay: it takes nothing here, and batches cost nothing. */
+  get takesBatches(): boolean { return this.#relay === null && this.#delivery.takesBatches; }
+
+  onBatch(batch: MediaBatch): void {
+    if (!this.#relay) this.#delivery.deliverBatch(batch);
   }
 
   onUnpublish(): void {

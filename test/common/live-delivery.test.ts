@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LiveDelivery, type MediaOutput } from '#common/media/live-delivery.ts';
 import { MediaPacket } from '#common/media/media-packet.ts';
+import { MediaBatch } from '#common/media/media-batch.ts';
 import { Logger, type LogFields } from '#common/logger.ts';
 import { MessageType } from '#protocol/rtmp/message.ts';
 import { AudioFourCc, AudioPacketType, encodeAudioTrackTag } from '#protocol/flv/enhanced-audio.ts';
@@ -103,4 +104,58 @@ test('additional tracks (an E-RTMP Opus track beside the AAC) go only to outputs
   linkDelivery.begin([video('key', 0)]);
   for (const packet of [audio(10), opusTrack]) linkDelivery.deliver(packet);
   assert.deepEqual(link.sent.map((p) => [p.kind, p.trackId]), [['video', 0], ['audio', 0], ['audio', 1]]);
+});
+
+class BatchOutput extends FakeOutput {
+  readonly mergesMediaWrites = true;
+  readonly batches: MediaBatch[] = [];
+  sendBatch(batch: MediaBatch): void { this.batches.push(batch); }
+}
+
+function batchOf(...packets: MediaPacket[]): MediaBatch {
+  const batch = new MediaBatch();
+  for (const p of packets) batch.add(p);
+  return batch;
+}
+
+test('a batch goes out in one write to a consumer that takes it all, and packet by packet to any other', () => {
+  const output = new BatchOutput();
+  const delivery = new LiveDelivery(output, 1, { duration: 0, maxBacklogBytes: LIMIT }, { log: new RecordingLogger('test'), label: 'player', dropWarning: 'slow', identity: {} });
+  assert.equal(delivery.takesBatches, true);
+
+  // Before its first keyframe: packet by packet, so the inter frames are dropped and the keyframe starts it.
+  delivery.deliverBatch(batchOf(video('inter', 0), video('key', 33), audio(40)));
+  assert.equal(output.batches.length, 0);
+  assert.deepEqual(output.sent.map((p) => p.timestamp), [33, 40]);
+
+  // Playing: the whole batch in one write, counted as its packets.
+  const steady = batchOf(video('inter', 66), audio(70), data(71));
+  delivery.deliverBatch(steady);
+  assert.deepEqual(output.batches, [steady]);
+  assert.equal(delivery.counters.packetsSent, 5);
+  assert.equal(delivery.lastMediaTimestamp, 70, 'the data message does not move the media time');
+
+  // Behind: packet by packet, which drops to the next keyframe.
+  output.backlogBytes = LIMIT + 1;
+  delivery.deliverBatch(batchOf(video('inter', 99), audio(100)));
+  assert.equal(output.batches.length, 1);
+  assert.equal(delivery.counters.packetsDropped, 3, 'the two, after the inter frame before the first keyframe');
+  output.backlogBytes = 0;
+  delivery.deliverBatch(batchOf(video('inter', 133)));
+  assert.equal(output.batches.length, 1, 'still waiting for a keyframe');
+  delivery.deliverBatch(batchOf(video('key', 166), audio(170)));
+  assert.deepEqual(output.sent.map((p) => p.timestamp).slice(-2), [166, 170]);
+  delivery.deliverBatch(batchOf(video('inter', 199)));
+  assert.equal(output.batches.length, 2, 'whole batches again once caught up');
+
+  // Audio off: packet by packet, without the audio.
+  delivery.receiveAudio(false);
+  delivery.deliverBatch(batchOf(video('inter', 233), audio(240)));
+  assert.equal(output.batches.length, 2);
+  assert.deepEqual(output.sent.map((p) => p.timestamp).slice(-1), [233]);
+});
+
+test('an output that does not merge its writes takes no batches', () => {
+  const delivery = new LiveDelivery(new FakeOutput(), 1, { duration: 0, maxBacklogBytes: LIMIT }, { log: new RecordingLogger('test'), label: 'player', dropWarning: 'slow', identity: {} });
+  assert.equal(delivery.takesBatches, false);
 });

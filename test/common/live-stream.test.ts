@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { ChunkDecoder } from '#protocol/rtmp/chunk-decoder.ts';
 import { LiveStream, StreamBusyError, type StreamSubscriber } from '#common/media/live-stream.ts';
 import { MediaPacket } from '#common/media/media-packet.ts';
+import { MediaBatch } from '#common/media/media-batch.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AudioFourCc, AudioPacketType, encodeAudioTrackTag } from '#protocol/flv/enhanced-audio.ts';
 import { MessageType } from '#protocol/rtmp/message.ts';
 import { aacAudio, avcVideo } from '../support/synthetic-media.ts';
@@ -112,4 +114,67 @@ test('an Enhanced RTMP additional track keeps its own sequence header: a joiner 
     ['video', 0, true], ['audio', 0, true], ['audio', 1, true], ['video', 0, false], ['audio', 1, false],
   ]);
   assert.equal(startup[1]!.payload[0]! >> 4, 10, 'the AAC header was not replaced by the Opus one');
+});
+
+/** A subscriber that takes batches (as a player with merged writes does), recording what it got and in which order. */
+class BatchTaker extends Recorder {
+  readonly takesBatches = true;
+  batches: MediaBatch[] = [];
+  onBatch(batch: MediaBatch) { this.batches.push(batch); this.packets.push(...batch.packets); this.events.push(`batch:${batch.packets.length}`); }
+}
+
+test('players that take batches get one interval of packets at once, in order, before the stream ends', async () => {
+  const stream = new LiveStream('live/batched', { maxGopBytes: 1_000_000, mediaBatchMs: 5 });
+  const owner = {};
+  stream.startPublish(owner);
+  const [first, second] = [new BatchTaker(), new BatchTaker()];
+  const direct = new Recorder();
+  stream.subscribe(first);
+  stream.subscribe(second);
+  stream.subscribe(direct);
+  assert.equal(stream.subscriberCount, 3);
+  stream.push(packet(avcVideo('header', 0, 1)));
+  stream.push(packet(avcVideo('key', 0, 1)));
+  stream.push(packet(aacAudio('frame', 10, 1)));
+  assert.equal(direct.packets.length, 3, 'a subscriber without batches gets each packet at once');
+  assert.equal(first.packets.length, 0, 'held for the interval');
+  await sleep(20);
+  assert.deepEqual(first.events, ['publish:0', 'batch:3']);
+  assert.equal(second.batches[0], first.batches[0], 'one batch object for every player');
+  stream.push(packet(avcVideo('inter', 33, 1)));
+  stream.stopPublish(owner);
+  assert.deepEqual(first.events, ['publish:0', 'batch:3', 'batch:1', 'unpublish'], 'the last packets before the unpublish');
+  assert.deepEqual(first.packets.map((p) => p.timestamp), direct.packets.map((p) => p.timestamp));
+});
+
+test('a player joining mid-interval gets the pending packets once, in its startup, and the others get them first', () => {
+  const stream = new LiveStream('live/join', { maxGopBytes: 1_000_000, mediaBatchMs: 1000 });
+  stream.startPublish({});
+  const early = new BatchTaker();
+  stream.subscribe(early);
+  stream.push(packet(avcVideo('header', 0, 1)));
+  stream.push(packet(avcVideo('key', 0, 1)));
+  const late = new BatchTaker();
+  stream.subscribe(late);
+  assert.deepEqual(early.events, ['publish:0', 'batch:2'], 'the pending batch went out before the joiner');
+  assert.deepEqual(late.events, ['publish:2'], 'the joiner has them from its startup only');
+  stream.push(packet(avcVideo('inter', 33, 1)));
+  stream.flush();
+  assert.deepEqual(late.packets.map((p) => p.timestamp), [0, 0, 33]);
+  assert.deepEqual(early.packets.map((p) => p.timestamp), [0, 0, 33]);
+});
+
+test('a batch joins its track-0 chunks once per (stream id, chunk size), leaving additional tracks out', () => {
+  const batch = new MediaBatch();
+  const frames = [packet(avcVideo('key', 0, 1, 5000)), packet(aacAudio('frame', 10, 1))];
+  const opus = new MediaPacket(MessageType.Audio, 10, encodeAudioTrackTag({ packetType: AudioPacketType.CodedFrames, fourCc: AudioFourCc.Opus, trackId: 1, data: Buffer.from([1, 2, 3]) }));
+  for (const p of [...frames, opus]) batch.add(p);
+  assert.equal(batch.mainTrackPackets, 2);
+  assert.equal(batch.lastMediaTimestamp, 10);
+  const joined = batch.mainTrackChunks(1, 4096);
+  assert.equal(batch.mainTrackChunks(1, 4096), joined, 'the same Buffer for every player');
+  assert.notEqual(batch.mainTrackChunks(1, 128), joined);
+  // The decoder reads at RTMP's default chunk size, 128.
+  const messages = [...new ChunkDecoder().push(batch.mainTrackChunks(1, 128))];
+  assert.deepEqual(messages.map((m) => [m.type, m.timestamp, m.payload.length]), frames.map((p) => [p.type, p.timestamp, p.payload.length]));
 });
