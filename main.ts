@@ -19,17 +19,26 @@ import { hostname } from 'node:os';
 import type { z } from 'zod';
 import type { Logger } from '#common/logger.ts';
 import type { ServiceAddresses } from '#common/ready-report.ts';
-import { parseFlags, runService } from '#common/service-main.ts';
-import { checkFfmpeg, logFfmpegCapabilities } from '#common/ffmpeg-capabilities.ts';
-import { storedSecret } from '#common/stored-secret.ts';
-import { clientLimitsOf } from '#common/client-limits.ts';
-import { checkListenerConfig } from '#common/listener-config.ts';
-import { isWildcardAddress } from '#common/listen.ts';
-import { ConfigError, readConfigFile, flagLayers, mergeLayers, printConfigAndExit, settingFlag, takeConfigOptions, type SettingFlag } from '#common/config-file.ts';
-import { ORIGIN_FLAGS, ORIGIN_USAGE, originConfigFrom, originSettings, printableOriginConfig, type OriginConfig } from './origin/config.ts';
-import { Origin } from './origin/origin.ts';
-import { checkEdgeConfig, httpUrlOf, defaultEdgeConfig, edgeSettings, printableEdgeConfig } from './gateway/config.ts';
-import { Edge } from './gateway/edge.ts';
+import type { SettingFlag } from '#common/config-file.ts';
+import type { OriginConfig } from './origin/config.ts';
+import { startCompileCache } from '#common/compile-cache.ts';
+
+// Before the modules of the origin and the edge load (hence the dynamic imports): a restart reads them compiled from disk.
+startCompileCache();
+const { checkFfmpeg, logFfmpegCapabilities } = await import('#common/ffmpeg-capabilities.ts');
+// The edge's transcoders run ffmpeg: it is asked what it can do while the rest loads (on the other
+// core), not once started, where its spawn held the local edge's link up (gateway/main.ts).
+const ffmpeg = checkFfmpeg();
+const { parseFlags, runService } = await import('#common/service-main.ts');
+const { storedSecret } = await import('#common/stored-secret.ts');
+const { clientLimitsOf } = await import('#common/client-limits.ts');
+const { checkListenerConfig } = await import('#common/listener-config.ts');
+const { isWildcardAddress } = await import('#common/listen.ts');
+const { ConfigError, readConfigFile, flagLayers, mergeLayers, printConfigAndExit, settingFlag, takeConfigOptions } = await import('#common/config-file.ts');
+const { ORIGIN_FLAGS, ORIGIN_USAGE, originConfigFrom, originSettings, printableOriginConfig } = await import('./origin/config.ts');
+const { Origin } = await import('./origin/origin.ts');
+const { checkEdgeConfig, httpUrlOf, defaultEdgeConfig, edgeSettings, printableEdgeConfig } = await import('./gateway/config.ts');
+const { Edge } = await import('./gateway/edge.ts');
 
 /** The local edge's settings: an edge's, but its link (to this process's origin) and what the whole process shares. */
 const localEdgeSettings = edgeSettings.omit({ origins: true, cluster: true, secret: true, secretFile: true, originTls: true, originCaFile: true, tokenSecret: true, tokenSecretFile: true, originHttp: true, logLevel: true, logLevels: true, logFormat: true, shutdownDeadlineMs: true });
@@ -85,12 +94,12 @@ function loopbackIfWildcard(address: string): string {
 
 /** The origin and its local edge as one service: the edge starts once the origin's link listens. */
 class LocalCluster {
-  readonly origin: Origin;
+  readonly origin: InstanceType<typeof Origin>;
   readonly log: Logger;
   readonly #edgeConfig: LocalEdgeConfig;
   readonly #linkSecret: string;
   readonly #shutdownDeadlineMs: number;
-  #edge: Edge | null = null;
+  #edge: InstanceType<typeof Edge> | null = null;
 
   constructor(config: LocalClusterConfig) {
     this.#linkSecret = config.origin.linkSecret ?? storedSecret(config.origin.dataDir, 'link-secret');
@@ -143,5 +152,4 @@ class LocalCluster {
 }
 
 const cluster = await runService(process.argv.slice(2), loadConfig, (config) => new LocalCluster(config));
-// The edge's transcoders run ffmpeg: say once what it can do here.
-logFfmpegCapabilities(await checkFfmpeg(), cluster.log);
+logFfmpegCapabilities(await ffmpeg, cluster.log);

@@ -8,7 +8,7 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES } from './node-http.ts';
 import { AddressRefusal, type AddressLease, type AddressLimits } from './address-limits.ts';
 
 export interface HttpLimitSettings {

@@ -5,7 +5,8 @@
  * revalidated) and `/vendor/mpegts.js`; other parts register their routes (`route`, `upgrade`) before `start()`.
  * Files are resolved inside their folder only (no `..`, no symlink out), GET/HEAD only.
  */
-import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES } from '#common/node-http.ts';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createReadStream } from 'node:fs';

@@ -7,7 +7,8 @@
  * body is streamed both ways (never a whole file in memory, and a client that stops reading stops the
  * origin's read); an origin that cannot be reached is a 502 saying so.
  */
-import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { request as httpRequest } from '#common/node-http.ts';
 import type { Logger } from '#common/logger.ts';
 import { sendText, type EdgeHttpServer } from './edge-http-server.ts';
 

@@ -12,7 +12,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import nodeDataChannel from 'node-datachannel';
+import type { PeerConnection, Video, Audio } from 'node-datachannel';
 import type { Logger } from '#common/logger.ts';
 import { ProtocolError } from '#protocol/errors.ts';
 import { ntpFromUnixMillis } from '#protocol/rtp/ntp-time.ts';
@@ -24,7 +24,6 @@ import type { EgressChoice } from '#protocol/sdp/sdp.ts';
 import type { FeedVideoFrame, FeedViewer, WebRtcFeed } from './webrtc-feed.ts';
 import { applyOffer, gatheredAnswer, newPeerConnection, opusMedia, videoMedia } from './webrtc-ingest.ts';
 
-const { PeerConnection, Video, Audio } = nodeDataChannel;
 type Track = ReturnType<InstanceType<typeof PeerConnection>['addTrack']>;
 const VIDEO_CLOCK_RATE = 90000;
 const SENDER_REPORT_INTERVAL_MS = 1000;

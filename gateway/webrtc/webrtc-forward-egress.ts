@@ -13,7 +13,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import nodeDataChannel from 'node-datachannel';
+import type { Video, Audio } from 'node-datachannel';
 import type { MediaOutput } from '#common/media/live-delivery.ts';
 import type { Logger } from '#common/logger.ts';
 import { ProtocolError } from '#protocol/errors.ts';
@@ -24,7 +24,6 @@ import type { EgressChoice } from '#protocol/sdp/sdp.ts';
 import type { ForwardedTrack, ForwardingViewer, RtpForwardingSource } from './rtp-forwarding-source.ts';
 import { applyOffer, gatheredAnswer, newPeerConnection, opusMedia, videoMedia, type PeerConnectionOptions } from './webrtc-ingest.ts';
 
-const { Video, Audio } = nodeDataChannel;
 type Track = ReturnType<ReturnType<typeof newPeerConnection>['addTrack']>;
 /** The CNAME both tracks share in the answer: it tells the browser to sync them. */
 const CNAME = 'classroom-gateway';

@@ -15,7 +15,9 @@
  * viewers on this edge that get it forwarded (RtpForwardingSource).
  */
 import { EventEmitter } from 'node:events';
-import nodeDataChannel from 'node-datachannel';
+import type * as NodeDataChannel from 'node-datachannel';
+import type { PeerConnection, Video, Audio } from 'node-datachannel';
+import { lazyRequire } from '#common/lazy-require.ts';
 import type { Logger } from '#common/logger.ts';
 import { AvcTagWriter, type AvcTag } from '#protocol/flv/avc-tags.ts';
 import { H264Depacketizer, type H264DepacketizerEvent } from '#protocol/rtp/h264-depacketizer.ts';
@@ -28,7 +30,8 @@ import type { IngestChoice, IngestVideoCodec, SdpFormat } from '#protocol/sdp/sd
 import { ProtocolError, SdpError } from '#protocol/errors.ts';
 import { MediaClock } from './media-clock.ts';
 
-const { PeerConnection, Video, Audio } = nodeDataChannel;
+/** libdatachannel (its native library and threads) is loaded by the first peer connection: an edge no browser reaches over WebRTC never starts it. */
+const nodeDataChannel = lazyRequire<typeof NodeDataChannel>('node-datachannel');
 type Track = ReturnType<InstanceType<typeof PeerConnection>['addTrack']>;
 const VIDEO_CLOCK_RATE = 90000;
 /** Our SSRC in the feedback we send (any value the browser does not use; we send no media). */
@@ -64,7 +67,7 @@ export interface WebRtcIngestOptions extends PeerConnectionOptions {
  * connects and calls `onEnd` when it fails, disconnects or closes.
  */
 export function newPeerConnection(name: string, options: PeerConnectionOptions, log: Logger, onEnd: (reason: string) => void, onConnected?: () => void): InstanceType<typeof PeerConnection> {
-  const pc = new PeerConnection(name, {
+  const pc = new (nodeDataChannel().PeerConnection)(name, {
     iceServers: [], bindAddress: options.bindAddress, portRangeBegin: options.portRangeBegin, portRangeEnd: options.portRangeEnd,
   });
   pc.onStateChange((state) => {
@@ -82,7 +85,7 @@ type MediaDirection = ConstructorParameters<typeof Video>[1];
 
 /** A video section answering with exactly the chosen payload type: VP8, or H.264 with the offer's fmtp. */
 export function videoMedia(mid: string, direction: MediaDirection, codec: IngestVideoCodec, format: SdpFormat): InstanceType<typeof Video> {
-  const video = new Video(mid, direction);
+  const video = new (nodeDataChannel().Video)(mid, direction);
   if (codec === 'vp8') video.addVP8Codec(format.payloadType);
   // An explicit undefined makes node-datachannel throw; no argument gives its default fmtp (an offer's format may have none).
   else if (format.parameters) video.addH264Codec(format.payloadType, format.parameters);
@@ -92,7 +95,7 @@ export function videoMedia(mid: string, direction: MediaDirection, codec: Ingest
 
 /** An audio section answering with exactly the chosen Opus payload type and the offer's fmtp. */
 export function opusMedia(mid: string, direction: MediaDirection, format: SdpFormat): InstanceType<typeof Audio> {
-  const audio = new Audio(mid, direction);
+  const audio = new (nodeDataChannel().Audio)(mid, direction);
   if (format.parameters) audio.addOpusCodec(format.payloadType, format.parameters);
   else audio.addOpusCodec(format.payloadType);
   return audio;

@@ -3,7 +3,8 @@
  * know it: after a restart Redis has forgotten every script, and the directory must not fail then.
  */
 import { createHash } from 'node:crypto';
-import { ReplyError, type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from './ioredis.ts';
 
 export class LuaScript {
   readonly name: string;
@@ -20,7 +21,7 @@ export class LuaScript {
     try {
       return await redis.evalsha(this.#sha, keys.length, ...keys, ...args);
     } catch (error) {
-      if (!(error instanceof ReplyError) || !String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      if (!(error instanceof ioredis().ReplyError) || !String((error as Error).message).startsWith('NOSCRIPT')) throw error;
       return await redis.eval(this.#source, keys.length, ...keys, ...args);
     }
   }

@@ -15,7 +15,8 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from './ioredis.ts';
 import { z } from 'zod';
 import type { Logger } from '#common/logger.ts';
 import type { RecordingStore } from '../recording/recording-store.ts';
@@ -64,7 +65,7 @@ export class ClusterRecordings {
     this.#originId = originId;
     this.#folder = folder;
     this.#log = log;
-    this.#redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (attempt) => Math.min(attempt * 100, 1000) });
+    this.#redis = new (ioredis().Redis)(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (attempt) => Math.min(attempt * 100, 1000) });
     this.#redis.on('error', (error: Error) => this.#log.debug('redis connection error', { error: error.message }));
     this.#redis.on('ready', () => void this.#writePending());
   }

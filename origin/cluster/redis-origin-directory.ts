@@ -11,11 +11,12 @@
  * rooms it holds, so a restarted, empty Redis learns the running placements back.
  */
 import { EventEmitter } from 'node:events';
-import { Redis, ReplyError } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { Logger } from '#common/logger.ts';
 import { CodedError } from '#protocol/errors.ts';
 import { DirectoryKeys, liveOrigin, parsePlacementOwner } from './directory-keys.ts';
 import { directoryRetries, type DirectoryOperation } from './directory-metrics.ts';
+import { ioredis } from './ioredis.ts';
 import {
   DirectoryClosedError, newLeaseId, NoLiveOriginError, NotRegisteredError,
   type LiveOrigin, type OriginDirectory, type RoomPlacement, type OriginDirectoryEvents, type OriginDirectoryStats, type OriginLoad, type OriginRegistration,
@@ -98,7 +99,7 @@ export class RedisOriginDirectory extends EventEmitter<OriginDirectoryEvents> im
     if (this.#refreshIntervalMs >= this.#leaseTtlMs) throw new RangeError('refreshIntervalMs must be shorter than leaseTtlMs');
     // No offline queue: a command while Redis is away fails at once and the directory decides (answer
     // from what it knows, or wait), instead of piling up in the client.
-    this.#redis = new Redis(options.url, {
+    this.#redis = new (ioredis().Redis)(options.url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs ?? 5000,
@@ -217,7 +218,7 @@ export class RedisOriginDirectory extends EventEmitter<OriginDirectoryEvents> im
       return (await RELEASE_ROOM.run(this.#redis, [this.#keys.room(roomKey), this.#keys.roomCounts], [self.leaseId])) === 1;
     } catch (error) {
       // Not waited for: a placement left behind points at this live origin, which holds the room again on its next use.
-      if (error instanceof ReplyError) throw error;
+      if (error instanceof ioredis().ReplyError) throw error;
       this.#log.warn('room release not written: Redis unavailable', { room: roomKey, error: (error as Error).message });
       return false;
     }
@@ -251,7 +252,7 @@ export class RedisOriginDirectory extends EventEmitter<OriginDirectoryEvents> im
         this.#markAvailable();
         return result;
       } catch (error) {
-        if (error instanceof ReplyError || error instanceof CodedError) throw error;
+        if (error instanceof ioredis().ReplyError || error instanceof CodedError) throw error;
         reason = (error as Error).message;
         this.#markUnavailable(reason);
       }
@@ -329,7 +330,7 @@ export class RedisOriginDirectory extends EventEmitter<OriginDirectoryEvents> im
       if (this.#claimAgain && this.#self) await this.#claimHeldRooms(this.#self);
       await this.#listLive();
     } catch (error) {
-      if (error instanceof ReplyError || error instanceof CodedError) this.#log.error('directory round failed', { error: (error as Error).message });
+      if (error instanceof ioredis().ReplyError || error instanceof CodedError) this.#log.error('directory round failed', { error: (error as Error).message });
       else this.#markUnavailable((error as Error).message);
     }
   }

@@ -8,7 +8,8 @@
  * while Redis is unavailable, to be written when it answers again; a room fetched while Redis is
  * down starts from this origin's disk copy, if any.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { ioredis } from './ioredis.ts';
 import type { Logger } from '#common/logger.ts';
 import type { SharedObjectMirror, StoredSharedObject } from '../shared-objects/persistence.ts';
 import type { DirectoryKeys } from './directory-keys.ts';
@@ -26,7 +27,7 @@ export class RedisSharedObjectMirror implements SharedObjectMirror {
   constructor(url: string, keys: DirectoryKeys, log: Logger) {
     this.#keys = keys;
     this.#log = log;
-    this.#redis = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (attempt) => Math.min(attempt * 100, 1000) });
+    this.#redis = new (ioredis().Redis)(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (attempt) => Math.min(attempt * 100, 1000) });
     this.#redis.on('error', (error: Error) => this.#log.debug('redis connection error', { error: error.message }));
     this.#redis.on('ready', () => this.#writeSoon());
   }

@@ -10,7 +10,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from '#common/node-http.ts';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '#common/logger.ts';
 import { requestToken } from '#common/request-token.ts';
