@@ -20,6 +20,7 @@ import {
   bytesReceivedByClient, cpuTimes, freePort, runBench, sleep, start, stop, waitForPort, type Started,
 } from './lib/processes.ts';
 import { nodeBin, repoRoot } from './lib/servers.ts';
+import { PRODUCTION_NODE_FLAGS } from '../test/support/processes.ts';
 
 const SOURCE_SECONDS = 30;
 const MIN_SHARE = 0.8;
@@ -77,7 +78,7 @@ async function measure(mode: 'live' | 'record', opts: ReturnType<typeof options>
   const started: Started[] = [];
   const problems: string[] = [];
   try {
-    const origin = start('origin', nodeBin, [join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--http-port', '0',
+    const origin = start('origin', nodeBin, [...PRODUCTION_NODE_FLAGS, join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--http-port', '0',
       '--data-dir', join(dir, 'data'), '--record-rooms', mode === 'record' ? 'always' : 'never'], { logFile: join(dir, 'origin.log'), cwd: repoRoot });
     started.push(origin);
     await waitForPort(port, origin);

@@ -1,7 +1,7 @@
 /**
  * Soak benchmark (issue 14): a class's worth of everything for minutes, and nothing may creep.
  *
- *   npm run bench:soak [-- --minutes 10 --warmup 2 --players 300 --stayers 30 --classroom 20 --browsers 20]
+ *   npm run bench:soak [-- --minutes 10 --warmup 2 --players 300 --stayers 30 --classroom 20 --browsers 20 --snapshots DIR]
  *
  * A real cluster on loopback (an origin and edges A and B as separate processes; the per-address
  * limits lifted, since every client here comes from 127.0.0.1). Three ffmpeg publishers (two into
@@ -12,26 +12,35 @@
  * WebSocket clients (join, chat, shared-object writes, leave after 10-40 s, join again), both on
  * both edges. A reference player per stream at the origin itself records every keyframe.
  *
- * Sampled every 10 s: RSS and open file descriptors of the three processes (/proc), heap used,
- * Buffers' external memory and error/warn log lines (their /metrics). Goals: RSS after the warm-up
- * grows under 5 %: RSS saws up and down as V8 lets its heap grow and then returns it, so what is
- * compared is the floor (the lowest sample) of the second half of the window against the first
- * half's, which a leak would raise; file descriptors flat (within the clients' churn),
- * no error line logged, and every stayer got every keyframe the reference saw from its first one
- * to 3 s before the end.
+ * The three processes run with the node flags production uses (PRODUCTION_NODE_FLAGS) and an inspector on
+ * loopback. Sampled every 10 s (plus the time sampling takes): RSS as it is, then (after a full garbage
+ * collection asked through the inspector) RSS again, open file descriptors (/proc), heap used, Buffers'
+ * external memory and error/warn log lines (their /metrics). As it is, RSS saws up and down with when V8 last collected
+ * (a 10 min run of the origin: 150-285 MiB) and the forced collections keep it lower than in production;
+ * after a full collection it is what the process retains, which is what a leak grows. Goals: retained
+ * RSS after the warm-up, and the V8 heap used after a collection, each grow under 5 % (the floor, the
+ * lowest sample, of the second half of the window against the first half's: a leak raises the floor,
+ * a passing spike does not); file descriptors flat (within the clients' churn), no error line logged,
+ * and every stayer got every keyframe the reference saw from its first one to 3 s before the end.
+ * --snapshots DIR writes each process's heap snapshot before the clients come and after they all left,
+ * to compare what a run leaves behind. A snapshot stops the process for seconds and glibc keeps the
+ * memory it took (tens of MiB), so they are taken outside the window sampled, and the RSS figures of
+ * such a run start that much higher.
  */
 import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { RtmpClient } from '#common/rtmp-client.ts';
 import type { RtmpMessage } from '#protocol/rtmp/message.ts';
-import { publishTestStream, stopAll } from '../test/support/processes.ts';
+import { publishTestStream, stopAll, PRODUCTION_NODE_FLAGS } from '../test/support/processes.ts';
 import { startCluster, type EdgeProcess } from '../test/support/cluster.ts';
 import { ONE_ADDRESS_LOAD_ARGS } from '../test/support/from-address.ts';
 import { scrapeMetrics } from '../test/support/prometheus.ts';
-import { waitForPublished } from '../test/support/observe.ts';
+import { waitForMetric, waitForPublished } from '../test/support/observe.ts';
 import { positiveNumber } from './lib/options.ts';
-import { rssMiB, sleep } from './lib/processes.ts';
+import { freePort, rssMiB, sleep } from './lib/processes.ts';
+import { InspectorSession } from './lib/inspector.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,12 +50,13 @@ const { values } = parseArgs({
     stayers: { type: 'string', default: '30' },
     classroom: { type: 'string', default: '20' },
     browsers: { type: 'string', default: '20' },
+    snapshots: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
 });
 if (values.help) {
-  console.log('usage: node bench/soak.ts [--minutes 10] [--warmup 2] [--players 300] [--stayers 30] [--classroom 20] [--browsers 20]');
+  console.log('usage: node bench/soak.ts [--minutes 10] [--warmup 2] [--players 300] [--stayers 30] [--classroom 20] [--browsers 20] [--snapshots DIR]');
   process.exit(0);
 }
 const MINUTES = positiveNumber('minutes', values.minutes);
@@ -62,7 +72,8 @@ const ROOMS = ['soak-a', 'soak-b', 'soak-c', 'soak-d'];
 const SAMPLE_EVERY_MS = 10_000;
 /** Keyframes this close to the end may still be on their way to a stayer. */
 const END_MARGIN_MS = 3000;
-const GOAL_RSS_GROWTH = 0.05;
+/** Retained memory's growth allowed after the warm-up (RSS, and the V8 heap alone). */
+const GOAL_GROWTH = 0.05;
 
 const random = (min: number, max: number) => min + Math.random() * (max - min);
 const pick = <T>(items: readonly T[], i: number): T => items[i % items.length]!;
@@ -189,12 +200,18 @@ async function browserClient(slot: number, edges: EdgeProcess[]): Promise<void> 
   }
 }
 
-interface ProcessSample { rssMiB: number; fds: number; heapMiB: number; externalMiB: number; errors: number; warnings: number }
+/** A process of the cluster as sampled: its pid, its /metrics port and an inspector session on it. */
+interface Watched { pid: number; httpPort: number; inspector: InspectorSession }
+/** `rawRssMiB`: RSS as found; `rssMiB`: after a full collection (what the process retains); heap and external also after it. */
+interface ProcessSample { rawRssMiB: number; rssMiB: number; fds: number; heapMiB: number; externalMiB: number; errors: number; warnings: number }
 interface Sample { at: number; processes: Record<string, ProcessSample> }
 
-async function sampleProcess(pid: number, httpPort: number): Promise<ProcessSample> {
+async function sampleProcess({ pid, httpPort, inspector }: Watched): Promise<ProcessSample> {
+  const rawRssMiB = rssMiB(pid);
+  await inspector.collectGarbage();
   const scrape = await scrapeMetrics(httpPort);
   return {
+    rawRssMiB,
     rssMiB: rssMiB(pid),
     fds: readdirSync(`/proc/${pid}/fd`).length,
     heapMiB: scrape.value('nodejs_heap_size_used_bytes') / 2 ** 20,
@@ -203,6 +220,16 @@ async function sampleProcess(pid: number, httpPort: number): Promise<ProcessSamp
     errors: scrape.value('classroom_log_lines_total', { level: 'error' }),
     warnings: scrape.value('classroom_log_lines_total', { level: 'warn' }),
   };
+}
+
+/**
+ * How much the floor (the lowest value) of the second half of `values` is over the first half's: a leak
+ * raises the floor retained memory comes back to; one high sample (a burst of clients) does not count.
+ */
+function floorGrowth(values: number[]): { first: number; second: number; growth: number } {
+  const half = Math.ceil(values.length / 2);
+  const [first, second] = [Math.min(...values.slice(0, half)), Math.min(...values.slice(half))];
+  return { first, second, growth: (second - first) / first };
 }
 
 /** Keyframes of the reference (origin) a stayer should have had: from its first keyframe to END_MARGIN_MS before the reference's last. */
@@ -214,17 +241,28 @@ function missedKeyframes(reference: readonly number[], got: readonly number[]): 
 }
 
 async function main(): Promise<void> {
-  const cluster = await startCluster(['soak-edge-a', 'soak-edge-b'], { originArgs: ONE_ADDRESS_LOAD_ARGS, edgeArgs: ONE_ADDRESS_LOAD_ARGS });
+  const edgeNames = ['soak-edge-a', 'soak-edge-b'];
+  const inspectorPorts = new Map<string, number>();
+  for (const name of ['origin', ...edgeNames]) inspectorPorts.set(name, await freePort());
+  const cluster = await startCluster(edgeNames, { originArgs: ONE_ADDRESS_LOAD_ARGS, edgeArgs: ONE_ADDRESS_LOAD_ARGS,
+    extraNodeFlags: (name) => [InspectorSession.nodeOption(inspectorPorts.get(name)!)] });
   const edges = cluster.edges;
   const originBase = `rtmp://127.0.0.1:${cluster.origin.port}`;
-  const watched = { origin: { pid: cluster.origin.child.pid!, httpPort: cluster.origin.httpPort },
-    ...Object.fromEntries(edges.map((edge) => [edge.name, { pid: edge.child.pid!, httpPort: edge.httpPort }])) };
+  const watched: Record<string, Watched> = {};
+  const snapshots = async (label: string) => {
+    if (values.snapshots) for (const [name, { inspector }] of Object.entries(watched)) await inspector.heapSnapshot(join(values.snapshots, `${name}-${label}.heapsnapshot`));
+  };
   try {
+    for (const { name, pid, httpPort } of [{ name: 'origin', pid: cluster.origin.child.pid!, httpPort: cluster.origin.httpPort },
+      ...edges.map((edge) => ({ name: edge.name, pid: edge.child.pid!, httpPort: edge.httpPort }))]) {
+      watched[name] = { pid, httpPort, inspector: await InspectorSession.attach(inspectorPorts.get(name)!) };
+    }
     STREAMS.forEach((stream, i) => publishTestStream(`${pick([edges[0]!, edges[1]!, edges[0]!], i).base}/live/${stream}`));
     for (const stream of STREAMS) await waitForPublished(cluster.origin, `live/${stream}`, 30_000);
+    await snapshots('before-clients');
     const references = await Promise.all(STREAMS.map((stream) => play(originBase, stream)));
     const stayers = await Promise.all(Array.from({ length: STAYERS }, async (_, i) => ({ stream: i % STREAMS.length, edge: pick(edges, i).name, ...await play(pick(edges, i).base, pick(STREAMS, i)) })));
-    console.log(`soak: ${MINUTES} min (warm-up ${WARMUP_MINUTES}), 3 streams, ${PLAYERS} players (${STAYERS} stay), ${CLASSROOM_CLIENTS} classroom clients, ${BROWSERS} browsers, over ${edges.length} edges`);
+    console.log(`soak: ${MINUTES} min (warm-up ${WARMUP_MINUTES}), node ${PRODUCTION_NODE_FLAGS.join(' ')}, 3 streams, ${PLAYERS} players (${STAYERS} stay), ${CLASSROOM_CLIENTS} classroom clients, ${BROWSERS} browsers, over ${edges.length} edges`);
     const loops = [
       ...Array.from({ length: PLAYERS - STAYERS }, (_, i) => churningPlayer(i, edges)),
       ...Array.from({ length: CLASSROOM_CLIENTS }, (_, i) => classroomClient(i, edges)),
@@ -234,35 +272,44 @@ async function main(): Promise<void> {
     const started = Date.now();
     while (Date.now() - started < MINUTES * 60_000) {
       await sleep(SAMPLE_EVERY_MS);
-      const processes: Record<string, ProcessSample> = {};
-      for (const [name, { pid, httpPort }] of Object.entries(watched)) processes[name] = await sampleProcess(pid, httpPort);
+      // The three at once: each collection takes a second or more on a busy 2-core machine.
+      const processes = Object.fromEntries(await Promise.all(Object.entries(watched).map(async ([name, target]) => [name, await sampleProcess(target)] as const)));
       const at = (Date.now() - started) / 1000;
       samples.push({ at, processes });
-      console.log(`  ${at.toFixed(0).padStart(4)} s: ${Object.entries(processes).map(([name, p]) => `${name} ${p.rssMiB.toFixed(0)} MiB ${p.fds} fds heap ${p.heapMiB.toFixed(0)} ext ${p.externalMiB.toFixed(0)} MiB`).join('; ')}`
+      console.log(`  ${at.toFixed(0).padStart(4)} s: ${Object.entries(processes).map(([name, p]) => `${name} ${p.rawRssMiB.toFixed(0)}/${p.rssMiB.toFixed(0)} MiB ${p.fds} fds heap ${p.heapMiB.toFixed(0)} ext ${p.externalMiB.toFixed(0)} MiB`).join('; ')}`
         + ` | players ${tally.playerJoins} joined ${tally.playerLeaves} left; classroom ${tally.classroomCalls} calls; browsers ${tally.browserSessions} sessions; failures ${tally.playerFailures}/${tally.classroomFailures}/${tally.browserFailures}`);
     }
     running = false;
     const stayersOpen = stayers.filter((s) => !s.client.closed).length;
     for (const s of [...stayers, ...references]) s.client.close();
     await Promise.all(loops);
+    if (values.snapshots) {
+      await waitForMetric(cluster.origin.httpPort, 'classroom_origin_players', (n) => n === 0, { timeoutMs: 30_000 });
+      for (const edge of edges) await waitForMetric(edge.httpPort, 'classroom_edge_players', (n) => n === 0, { timeoutMs: 30_000 });
+      await snapshots('after-clients');
+    }
 
     const ok = (pass: boolean) => (pass ? 'OK' : 'MISSED');
     const afterWarmup = samples.find((s) => s.at >= WARMUP_MINUTES * 60) ?? samples[0]!;
     const last = samples.at(-1)!;
-    console.log(`\nafter ${MINUTES} min (figures from the first sample after the ${WARMUP_MINUTES} min warm-up at ${afterWarmup.at.toFixed(0)} s to the last at ${last.at.toFixed(0)} s):`);
+    console.log(`\nafter ${MINUTES} min (figures from the first sample after the ${WARMUP_MINUTES} min warm-up at ${afterWarmup.at.toFixed(0)} s to the last at ${last.at.toFixed(0)} s;`
+      + ' RSS as found / retained, after a full collection):');
     for (const name of Object.keys(watched)) {
       const from = afterWarmup.processes[name]!;
       const to = last.processes[name]!;
-      const rss = samples.filter((s) => s.at >= afterWarmup.at).map((s) => s.processes[name]!.rssMiB);
-      // RSS saws up and down as the collector lets heap grow and returns it; a leak raises the floor it comes back to.
-      const floor = (part: number[]) => Math.min(...part);
-      const half = Math.ceil(rss.length / 2);
-      const [firstFloor, secondFloor] = [floor(rss.slice(0, half)), floor(rss.slice(half))];
-      const growth = (secondFloor - firstFloor) / firstFloor;
-      console.log(`  ${name}: RSS ${from.rssMiB.toFixed(1)} -> ${to.rssMiB.toFixed(1)} MiB (min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}); `
-        + `floor of the first half ${firstFloor.toFixed(1)}, of the second ${secondFloor.toFixed(1)} MiB: growth ${(growth * 100).toFixed(1)} %   goal < 5 %   ${ok(growth < GOAL_RSS_GROWTH)}`);
-      console.log(`  ${name}: RSS every sample after warm-up (MiB): ${rss.map((v) => v.toFixed(0)).join(' ')}`);
-      console.log(`  ${name}: heap used ${from.heapMiB.toFixed(1)} -> ${to.heapMiB.toFixed(1)} MiB, external (Buffers) ${from.externalMiB.toFixed(1)} -> ${to.externalMiB.toFixed(1)} MiB; file descriptors ${from.fds} -> ${to.fds}   goal flat (within the churn of ${PLAYERS - STAYERS + CLASSROOM_CLIENTS + BROWSERS} clients)   ${ok(to.fds <= from.fds + (PLAYERS - STAYERS + CLASSROOM_CLIENTS + BROWSERS) * 0.1)}`);
+      const window = samples.filter((s) => s.at >= afterWarmup.at).map((s) => s.processes[name]!);
+      const rss = window.map((p) => p.rssMiB);
+      const rawRss = window.map((p) => p.rawRssMiB);
+      const rssGrowth = floorGrowth(rss);
+      // The V8 heap alone after a collection: a leak of JavaScript objects shows here long before it moves RSS.
+      const heapGrowth = floorGrowth(window.map((p) => p.heapMiB));
+      console.log(`  ${name}: RSS as found ${Math.min(...rawRss).toFixed(1)}-${Math.max(...rawRss).toFixed(1)} MiB; retained ${from.rssMiB.toFixed(1)} -> ${to.rssMiB.toFixed(1)} MiB (min ${Math.min(...rss).toFixed(1)}, max ${Math.max(...rss).toFixed(1)}); `
+        + `floor of the first half ${rssGrowth.first.toFixed(1)}, of the second ${rssGrowth.second.toFixed(1)} MiB: growth ${(rssGrowth.growth * 100).toFixed(1)} %   goal < 5 %   ${ok(rssGrowth.growth < GOAL_GROWTH)}`);
+      console.log(`  ${name}: RSS every sample after warm-up, as found (MiB): ${rawRss.map((v) => v.toFixed(0)).join(' ')}`);
+      console.log(`  ${name}: RSS every sample after warm-up, retained (MiB): ${rss.map((v) => v.toFixed(0)).join(' ')}`);
+      console.log(`  ${name}: heap used after a collection ${from.heapMiB.toFixed(1)} -> ${to.heapMiB.toFixed(1)} MiB, floor of the first half ${heapGrowth.first.toFixed(1)}, of the second ${heapGrowth.second.toFixed(1)} MiB: `
+        + `growth ${(heapGrowth.growth * 100).toFixed(1)} %   goal < 5 %   ${ok(heapGrowth.growth < GOAL_GROWTH)}`);
+      console.log(`  ${name}: external (Buffers) ${from.externalMiB.toFixed(1)} -> ${to.externalMiB.toFixed(1)} MiB; file descriptors ${from.fds} -> ${to.fds}   goal flat (within the churn of ${PLAYERS - STAYERS + CLASSROOM_CLIENTS + BROWSERS} clients)   ${ok(to.fds <= from.fds + (PLAYERS - STAYERS + CLASSROOM_CLIENTS + BROWSERS) * 0.1)}`);
       console.log(`  ${name}: log lines error ${to.errors}, warn ${to.warnings}   goal no error   ${ok(to.errors === 0)}`);
     }
     const missed = stayers.map((s) => missedKeyframes(references[s.stream]!.keyframes, s.keyframes));
@@ -274,6 +321,7 @@ async function main(): Promise<void> {
     for (const failure of failures) console.log(`    failure: ${failure}`);
   } finally {
     running = false;
+    for (const { inspector } of Object.values(watched)) inspector.close();
     await stopAll();
   }
 }

@@ -1,6 +1,6 @@
 /**
- * A benchmark's hold on a Node server it started with `--inspect=127.0.0.1:PORT` (given through
- * NODE_OPTIONS): a full garbage collection before a memory sample, so heap figures count what is
+ * A benchmark's hold on a Node server it started with `--inspect=127.0.0.1:PORT` (one of its node
+ * flags: startServer's nodeFlags): a full garbage collection before a memory sample, so heap figures count what is
  * live rather than when V8 last collected, and heap snapshots to compare (Chrome DevTools format).
  * Loopback only, and only for processes a benchmark started itself.
  */
@@ -25,7 +25,7 @@ export class InspectorSession {
     });
   }
 
-  /** The `--inspect-port` NODE_OPTIONS entry for a server that will listen for a session on `port`. */
+  /** The node flag for a server that will listen for a session on 127.0.0.1:`port`. */
   static nodeOption(port: number): string {
     return `--inspect=127.0.0.1:${port}`;
   }

@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { start, type Started } from './processes.ts';
 // The players all come from 127.0.0.1: the per-address limits are lifted for the server under test (the others have none).
 import { ONE_ADDRESS_LOAD_ARGS } from '../../test/support/from-address.ts';
+// Our origin runs with the node flags production uses (npm start, the systemd units).
+import { PRODUCTION_NODE_FLAGS } from '../../test/support/processes.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** Node 24 from the repo (the system Node cannot run .ts); NMS runs on it too, for a like-for-like runtime. */
@@ -29,7 +31,7 @@ const origin: ServerKind = {
     return start(
       'origin',
       nodeBin,
-      [join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--http-port', '0', '--data-dir', dataDir, ...ONE_ADDRESS_LOAD_ARGS],
+      [...PRODUCTION_NODE_FLAGS, join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--http-port', '0', '--data-dir', dataDir, ...ONE_ADDRESS_LOAD_ARGS],
       { logFile: join(dir, 'server.log'), cwd: repoRoot },
     );
   },

@@ -5,7 +5,7 @@
  * to which startClusterEdge adds an edge (given its own path to Redis, which a test may cut).
  */
 import type { ChildProcess } from 'node:child_process';
-import { startOrigin, startServer, stop, type OriginProcess } from './processes.ts';
+import { startOrigin, startServer, stop, PRODUCTION_NODE_FLAGS, type OriginProcess } from './processes.ts';
 import { metricValue, waitForMetric } from './observe.ts';
 import { adminToken, bearer } from './tokens.ts';
 import type { ReadyReport } from '#common/ready-report.ts';
@@ -31,11 +31,11 @@ export interface EdgeProcess {
  * Starts `node gateway/main.ts` linked to `originLink` (HOST:PORT; null in cluster mode, `--cluster`
  * in `args`), waits for its ready report and, unless `waitForLink` is false, until its /metrics shows
  * the link to the origin up. `originHttp`: the origin's HTTP API (http://HOST:PORT) the edge forwards
- * the pages' recordings requests to.
+ * the pages' recordings requests to. `nodeFlags`: how node runs it (startServer).
  */
-export async function startEdge(name: string, originLink: string | null, secret: string, options: { args?: string[]; waitForLink?: boolean; originHttp?: string } = {}): Promise<EdgeProcess> {
+export async function startEdge(name: string, originLink: string | null, secret: string, options: { args?: string[]; waitForLink?: boolean; originHttp?: string; nodeFlags?: readonly string[] } = {}): Promise<EdgeProcess> {
   const { child, ready } = await startServer('gateway/main.ts', [...(originLink === null ? [] : ['--origin', originLink]), '--secret', secret, '--name', name,
-    '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', ...(options.originHttp ? ['--origin-http', options.originHttp] : []), ...(options.args ?? [])], `edge ${name}`);
+    '--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', ...(options.originHttp ? ['--origin-http', options.originHttp] : []), ...(options.args ?? [])], `edge ${name}`, { nodeFlags: options.nodeFlags });
   const edge = ready.edge ?? {};
   const port = edge.rtmp!.port;
   const httpPort = edge.http!.port;
@@ -64,12 +64,16 @@ export function originHttpOf(origin: OriginProcess): string {
   return `http://127.0.0.1:${origin.httpPort}`;
 }
 
-/** One origin (with `originArgs`) and one edge per name, all on free loopback ports. */
-export async function startCluster(edgeNames: string[], options: { originArgs?: string[]; edgeArgs?: string[]; secret?: string } = {}): Promise<Cluster> {
+/**
+ * One origin (with `originArgs`) and one edge per name, all on free loopback ports. `extraNodeFlags`
+ * gives a process (by name: 'origin' or the edge's) node flags on top of PRODUCTION_NODE_FLAGS (a benchmark's inspector).
+ */
+export async function startCluster(edgeNames: string[], options: { originArgs?: string[]; edgeArgs?: string[]; secret?: string; extraNodeFlags?: (processName: string) => string[] } = {}): Promise<Cluster> {
   const secret = options.secret ?? 'test-link-secret';
-  const origin = await startOrigin(['--link-port', '0', '--link-secret', secret, ...(options.originArgs ?? [])]);
+  const nodeFlags = (processName: string) => [...PRODUCTION_NODE_FLAGS, ...(options.extraNodeFlags?.(processName) ?? [])];
+  const origin = await startOrigin(['--link-port', '0', '--link-secret', secret, ...(options.originArgs ?? [])], { nodeFlags: nodeFlags('origin') });
   const link = `127.0.0.1:${origin.linkPort}`;
-  const edges = await Promise.all(edgeNames.map((name) => startEdge(name, link, secret, { args: options.edgeArgs, originHttp: originHttpOf(origin) })));
+  const edges = await Promise.all(edgeNames.map((name) => startEdge(name, link, secret, { args: options.edgeArgs, originHttp: originHttpOf(origin), nodeFlags: nodeFlags(name) })));
   return { origin, link, secret, edges };
 }
 
@@ -81,11 +85,11 @@ export async function reportedClients(cluster: Cluster, edgeName: string, protoc
 
 /**
  * `npm start` (main.ts: an origin and its edge in one process) on free loopback ports, once its edge's link is up.
- * `script`: another checkout's main.ts (a benchmark's baseline), this one's by default.
+ * `script`: another checkout's main.ts (a benchmark's baseline), this one's by default; `nodeFlags`: how node runs it (startServer).
  */
-export async function startLocalCluster(dataDir: string, args: string[] = [], options: { script?: string } = {}): Promise<{ child: ChildProcess; ready: ReadyReport; edgePort: number; edgeHttpPort: number; originHttpPort: number }> {
+export async function startLocalCluster(dataDir: string, args: string[] = [], options: { script?: string; nodeFlags?: readonly string[] } = {}): Promise<{ child: ChildProcess; ready: ReadyReport; edgePort: number; edgeHttpPort: number; originHttpPort: number }> {
   const { child, ready } = await startServer(options.script ?? 'main.ts', ['--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--link-port', '0',
-    '--edge-port', '0', '--edge-http-port', '0', '--data-dir', dataDir, ...args], 'npm start');
+    '--edge-port', '0', '--edge-http-port', '0', '--data-dir', dataDir, ...args], 'npm start', { nodeFlags: options.nodeFlags });
   const edgeHttpPort = ready.edge!.http!.port;
   await waitForLinkUp(edgeHttpPort);
   return { child, ready, edgePort: ready.edge!.rtmp!.port, edgeHttpPort, originHttpPort: ready.origin!.http!.port };

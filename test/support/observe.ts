@@ -18,7 +18,7 @@ export async function waitForMetric(port: number, name: string, accept: (value: 
   options: { labels?: Record<string, string>; timeoutMs?: number } = {}): Promise<number> {
   let value = NaN;
   await eventually(async () => accept(value = await metricValue(port, name, options.labels)), options.timeoutMs ?? 10_000,
-    `${name}${options.labels ? JSON.stringify(options.labels) : ''} (last ${value})`);
+    () => `${name}${options.labels ? JSON.stringify(options.labels) : ''} (last ${value})`);
   return value;
 }
 

@@ -19,6 +19,16 @@ const tempDirs: string[] = [];
 export const repoRoot = resolve(import.meta.dirname, '../..');
 const node = process.execPath;
 
+/**
+ * The flags production runs node with, in the one place the test and benchmark starters take them
+ * from: package.json's start scripts and the systemd units (deploy/systemd/) spell out the same list,
+ * and test/deploy/node-flags.test.ts fails when one of them drifts. Every server started here runs with
+ * them, so what a test or benchmark measures is what a school runs.
+ * --max-semi-space-size=4: V8's young generation capped at 4 MiB a semi-space (default 16), so what a
+ * burst of allocation made is given back (README, the memory benchmark).
+ */
+export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
+
 export function tempDir(prefix = 'cg-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   tempDirs.push(dir);
@@ -85,10 +95,10 @@ export interface OriginProcess {
  * test/origin/authorization.test.ts and pass their own `--auth`) run it with `classroom=legacy`, so
  * their clients declare their roles as Flash clients did.
  */
-export async function startOrigin(extraArgs: string[] = [], options: { dataDir?: string } = {}): Promise<OriginProcess> {
+export async function startOrigin(extraArgs: string[] = [], options: { dataDir?: string; nodeFlags?: readonly string[] } = {}): Promise<OriginProcess> {
   const dataDir = options.dataDir ?? tempDir('cg-origin-');
   const auth = extraArgs.includes('--auth') ? [] : ['--auth', 'classroom=legacy'];
-  const { child, ready } = await startServer('origin/main.ts', ['--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--data-dir', dataDir, ...auth, ...extraArgs], 'origin');
+  const { child, ready } = await startServer('origin/main.ts', ['--bind', '127.0.0.1', '--rtmp-port', '0', '--http-port', '0', '--data-dir', dataDir, ...auth, ...extraArgs], 'origin', { nodeFlags: options.nodeFlags });
   const origin = ready.origin ?? {};
   return {
     port: origin.rtmp!.port, httpPort: origin.http!.port, linkPort: origin.link?.port ?? null, rtmpsPort: origin.rtmps?.port ?? null,
@@ -96,13 +106,17 @@ export async function startOrigin(extraArgs: string[] = [], options: { dataDir?:
   };
 }
 
+/** How startServer runs node: `nodeFlags` (PRODUCTION_NODE_FLAGS unless given: a benchmark adds an inspector, or measures V8's defaults with []). */
+export interface ServerStartOptions { nodeFlags?: readonly string[]; timeoutMs?: number }
+
 /**
  * Starts a server script (origin/main.ts, gateway/main.ts, main.ts) with `--ready-fd 3` and
  * resolves with its ready report (common/ready-report.ts); rejects when it exits or stays silent
  * for `timeoutMs` first. Its output is kept only to be printed if a test fails.
  */
-export async function startServer(script: string, args: string[], what: string, timeoutMs = 60_000): Promise<{ child: ChildProcess; ready: ReadyReport }> {
-  const child = track(spawn(node, [script, ...args, '--ready-fd', '3'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] }));
+export async function startServer(script: string, args: string[], what: string, options: ServerStartOptions = {}): Promise<{ child: ChildProcess; ready: ReadyReport }> {
+  const { nodeFlags = PRODUCTION_NODE_FLAGS, timeoutMs = 60_000 } = options;
+  const child = track(spawn(node, [...nodeFlags, script, ...args, '--ready-fd', '3'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] }));
   keepOutput(child, what);
   const readyStream = child.stdio[3] as Readable;
   let text = '';
@@ -243,11 +257,12 @@ export async function selfSignedCertificate(dir: string): Promise<{ cert: string
 }
 
 /** Polls `predicate` every `intervalMs` until true or throws after `timeoutMs`. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition', intervalMs = 100): Promise<void> {
+export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, what: string | (() => string) = 'condition', intervalMs = 100): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await predicate()) return;
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  // A function describes the state at the timeout (e.g. the last value read), not at the call.
+  throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
 }
