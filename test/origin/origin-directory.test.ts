@@ -118,7 +118,8 @@ describe('RedisOriginDirectory', () => {
     const edge = directory('cg-outage:');
     assert.equal((await edge.placeRoom('classroom/running')).leaseId, a.origin.leaseId);
 
-    const unavailable = once(edge, 'unavailable');
+    // Bounded: a directory that never noticed would otherwise hang the file instead of failing it.
+    const unavailable = once(edge, 'unavailable', { signal: AbortSignal.timeout(10_000) });
     await redis.stop();
     await unavailable;
     assert.equal((await edge.placeRoom('classroom/running')).leaseId, a.origin.leaseId, 'a placed room answers while Redis is away');
