@@ -7,6 +7,7 @@
  * packet at a time, as before.
  */
 import type { MediaPacket } from './media-packet.ts';
+import { EncodingCache } from './encoding-cache.ts';
 
 export class MediaBatch {
   readonly packets: MediaPacket[] = [];
@@ -17,11 +18,7 @@ export class MediaBatch {
   lastMediaTimestamp: number | null = null;
   /** Chunk stream ids the track-0 packets use: an output's encoder must forget them after writing the joined bytes. */
   readonly chunkStreamIds: number[] = [];
-  // The common case is one encoding (every player: the same chunk size and stream id); others go to the map.
-  #joinedStreamId = -1;
-  #joinedChunkSize = -1;
-  #joined: Buffer | null = null;
-  #otherJoins: Map<string, Buffer> | null = null;
+  readonly #joins = new EncodingCache<MediaBatch>();
 
   add(packet: MediaPacket): void {
     this.packets.push(packet);
@@ -34,26 +31,12 @@ export class MediaBatch {
 
   /** The track-0 packets' chunks for this message stream id and chunk size, joined once and shared. */
   mainTrackChunks(streamId: number, chunkSize: number): Buffer {
-    if (streamId === this.#joinedStreamId && chunkSize === this.#joinedChunkSize) return this.#joined!;
-    if (this.#joined === null) {
-      this.#joinedStreamId = streamId;
-      this.#joinedChunkSize = chunkSize;
-      this.#joined = this.#join(streamId, chunkSize);
-      return this.#joined;
-    }
-    const key = `${streamId}/${chunkSize}`;
-    this.#otherJoins ??= new Map();
-    let joined = this.#otherJoins.get(key);
-    if (!joined) {
-      joined = this.#join(streamId, chunkSize);
-      this.#otherJoins.set(key, joined);
-    }
-    return joined;
+    return this.#joins.get(this, streamId, chunkSize, joinMainTrack);
   }
+}
 
-  #join(streamId: number, chunkSize: number): Buffer {
-    const parts: Buffer[] = [];
-    for (const packet of this.packets) if (packet.trackId === 0) parts.push(packet.chunks(streamId, chunkSize));
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-  }
+function joinMainTrack(batch: MediaBatch, streamId: number, chunkSize: number): Buffer {
+  const parts: Buffer[] = [];
+  for (const packet of batch.packets) if (packet.trackId === 0) parts.push(packet.chunks(streamId, chunkSize));
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }

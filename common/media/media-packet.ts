@@ -8,6 +8,7 @@ import { parseAudioTag, parseVideoTag } from '#protocol/flv/codecs.ts';
 import { additionalTrackOf } from '#protocol/flv/enhanced-audio.ts';
 import { parseMediaFrame, type MediaFrame } from './media-frame.ts';
 import { encodeChunks } from '#protocol/rtmp/chunk-encoder.ts';
+import { EncodingCache } from './encoding-cache.ts';
 import { ChunkStreamId, MessageType, type RtmpMessage } from '#protocol/rtmp/message.ts';
 
 export type MediaKind = 'audio' | 'video' | 'data';
@@ -25,12 +26,7 @@ export class MediaPacket {
    */
   readonly trackId: number;
   readonly chunkStreamId: number;
-  // The common case is a single encoding (every player: chunk size 4096, stream id 1); others go to the map.
-  // Compared as numbers: this runs for every packet of every player, a string key would be built each time.
-  #encodedStreamId = -1;
-  #encodedChunkSize = -1;
-  #encoded: Buffer | null = null;
-  #otherEncodings: Map<string, Buffer> | null = null;
+  readonly #encodings = new EncodingCache<MediaPacket>();
   /** undefined until first asked for; null when the packet carries no media frame. */
   #frame: MediaFrame | null | undefined = undefined;
 
@@ -77,21 +73,10 @@ export class MediaPacket {
 
   /** Chunked bytes for a connection with this chunk size, on this message stream id. */
   chunks(streamId: number, chunkSize: number): Buffer {
-    if (streamId === this.#encodedStreamId && chunkSize === this.#encodedChunkSize) return this.#encoded!;
-    const message = { type: this.type, streamId, timestamp: this.timestamp, payload: this.payload };
-    if (this.#encoded === null) {
-      this.#encodedStreamId = streamId;
-      this.#encodedChunkSize = chunkSize;
-      this.#encoded = encodeChunks(message, this.chunkStreamId, chunkSize);
-      return this.#encoded;
-    }
-    const key = `${streamId}/${chunkSize}`;
-    this.#otherEncodings ??= new Map();
-    let bytes = this.#otherEncodings.get(key);
-    if (!bytes) {
-      bytes = encodeChunks(message, this.chunkStreamId, chunkSize);
-      this.#otherEncodings.set(key, bytes);
-    }
-    return bytes;
+    return this.#encodings.get(this, streamId, chunkSize, encodePacket);
   }
+}
+
+function encodePacket(packet: MediaPacket, streamId: number, chunkSize: number): Buffer {
+  return encodeChunks({ type: packet.type, streamId, timestamp: packet.timestamp, payload: packet.payload }, packet.chunkStreamId, chunkSize);
 }
