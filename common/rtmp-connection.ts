@@ -195,7 +195,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     else if (this.#pending.length === 1) this.#batcher.schedule(this);
   }
 
-  /** Writes held media now, in one write (of a buffer shared with the stream's other players). */
+  /** Writes held media now, in one write. */
   flush(): void {
     if (this.#pending.length === 0) return;
     const pending = this.#pending;
@@ -203,7 +203,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.#pendingBytes = 0;
     this.#batcher!.cancel(this);
     if (this.#closed) return;
-    this.#socket.write(pending.length === 1 ? pending[0]! : this.#batcher!.join(pending));
+    this.#socket.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
   }
 
   /** Closes the connection; `reason` (null for a normal close) is logged and passed to `close` listeners. */

@@ -1,27 +1,24 @@
 /**
- * WriteBatcher: held media flushed once per interval, and the buffer one flush joins shared by every
- * connection flushed with the same parts (the players of one stream) in that pass.
+ * WriteBatcher: held media flushed once per interval on one timer, and targets scheduled while it
+ * flushes (a live stream's batch handed to a connection that holds it) flushed in the same pass.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WriteBatcher } from '#common/write-batcher.ts';
+import { WriteBatcher, type Flushable } from '#common/write-batcher.ts';
 
-class Target {
-  readonly written: Buffer[] = [];
-  pending: Buffer[] = [];
-  readonly batcher: WriteBatcher;
-  constructor(batcher: WriteBatcher) {
-    this.batcher = batcher;
-  }
-  hold(part: Buffer): void {
-    this.pending.push(part);
-    if (this.pending.length === 1) this.batcher.schedule(this);
+/** A target that records its flushes and, when given `next`, schedules it from inside its own flush. */
+class Target implements Flushable {
+  flushes = 0;
+  readonly #batcher: WriteBatcher;
+  readonly #next: Target | null;
+  constructor(batcher: WriteBatcher, next: Target | null = null) {
+    this.#batcher = batcher;
+    this.#next = next;
   }
   flush(): void {
-    const parts = this.pending;
-    this.pending = [];
-    this.written.push(parts.length === 1 ? parts[0]! : this.batcher.join(parts));
+    this.flushes++;
+    if (this.#next) this.#batcher.schedule(this.#next);
   }
 }
 
@@ -30,41 +27,36 @@ async function interval(batcher: WriteBatcher): Promise<void> {
   await sleep(batcher.intervalMs * 3);
 }
 
-test('targets holding the same parts get one shared joined buffer; others their own', async () => {
+test('targets scheduled in one interval are flushed once, together', async () => {
   const batcher = new WriteBatcher(5);
-  const [a, b] = [Buffer.from('video '), Buffer.from('audio')];
-  const other = Buffer.from('other stream');
-  const players = [new Target(batcher), new Target(batcher), new Target(batcher)];
-  for (const p of players.slice(0, 2)) { p.hold(a); p.hold(b); }
-  players[2]!.hold(a);
-  players[2]!.hold(other);
+  const [a, b] = [new Target(batcher), new Target(batcher)];
+  batcher.schedule(a);
+  batcher.schedule(b);
+  batcher.schedule(a);
+  assert.equal(a.flushes, 0, 'held until the interval ends');
   await interval(batcher);
-  const [one, two, three] = players.map((p) => p.written);
-  assert.equal(one!.length, 1);
-  assert.equal(one![0]!.toString(), 'video audio');
-  assert.equal(two![0], one![0], 'the second player reuses the first one\'s join');
-  assert.equal(three![0]!.toString(), 'video other stream');
-  assert.notEqual(three![0], one![0]);
+  assert.deepEqual([a.flushes, b.flushes], [1, 1]);
+  await interval(batcher);
+  assert.deepEqual([a.flushes, b.flushes], [1, 1], 'nothing scheduled: no flush');
 });
 
-test('outside a flush of all, join makes a copy of its own each time', () => {
+test('a target scheduled while flushing goes out in the same pass, not an interval later', async () => {
   const batcher = new WriteBatcher(5);
-  const parts = [Buffer.from('a'), Buffer.from('b')];
-  const first = batcher.join(parts);
-  const second = batcher.join(parts);
-  assert.equal(first.toString(), 'ab');
-  assert.notEqual(first, second);
+  const connection = new Target(batcher);
+  const stream = new Target(batcher, connection);
+  batcher.schedule(stream);
+  await interval(batcher);
+  assert.equal(stream.flushes, 1);
+  assert.equal(connection.flushes, 1, 'flushed in the pass that scheduled it');
+  await interval(batcher);
+  assert.equal(connection.flushes, 1, 'and no timer left behind to flush it again');
 });
 
-test('a joined buffer is not reused in the next interval', async () => {
+test('a target that flushed on its own is not flushed again at the interval', async () => {
   const batcher = new WriteBatcher(5);
-  const parts = [Buffer.from('x'), Buffer.from('y')];
-  const player = new Target(batcher);
-  for (const p of parts) player.hold(p);
+  const target = new Target(batcher);
+  batcher.schedule(target);
+  batcher.cancel(target);
   await interval(batcher);
-  for (const p of parts) player.hold(p);
-  await interval(batcher);
-  assert.equal(player.written.length, 2);
-  assert.notEqual(player.written[0], player.written[1]);
-  assert.equal(player.written[1]!.toString(), 'xy');
+  assert.equal(target.flushes, 0);
 });
