@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { RtmpClient } from '#common/rtmp-client.ts';
-import { freePort, rssMiB, runBench, sleep, start, stop, waitForPort, type Started } from './lib/processes.ts';
+import { freePort, procStatusMiB, rssMiB, runBench, sleep, start, stop, waitForPort, type Started } from './lib/processes.ts';
 import { serverKinds } from './lib/servers.ts';
 import { InspectorSession } from './lib/inspector.ts';
 import { makeSource, publishSource, type Source } from './lib/source.ts';
@@ -78,12 +78,6 @@ const SERVERS = values.servers.split(',');
  */
 interface MemorySample { rssMiB: number; anonMiB: number; brkMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number }
 
-/** RssAnon of /proc/PID/status in MiB. */
-function anonMiB(pid: number): number {
-  const m = /RssAnon:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 /** RSS of the process's [heap] mapping (malloc's main arena: native objects such as sockets' handles), from /proc/PID/smaps. */
 function brkMiB(pid: number): number {
   const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
@@ -99,12 +93,13 @@ async function sampleOurs(pid: number, httpPort: number, inspector: InspectorSes
   await inspector.collectGarbage();
   const metrics = await scrapeMetrics(httpPort);
   const mib = (name: string) => metrics.value(name) / 1024 / 1024;
-  return { rssMiB: rssMiB(pid), anonMiB: anonMiB(pid), brkMiB: brkMiB(pid), heapUsedMiB: mib('nodejs_heap_size_used_bytes'), heapTotalMiB: mib('nodejs_heap_size_total_bytes'), externalMiB: mib('nodejs_external_memory_bytes') };
+  return { ...sampleProcess(pid), heapUsedMiB: mib('nodejs_heap_size_used_bytes'), heapTotalMiB: mib('nodejs_heap_size_total_bytes'), externalMiB: mib('nodejs_external_memory_bytes') };
 }
 let snapshotCount = 0;
 
+/** What /proc says of any process (nginx's too); V8's figures NaN. */
 function sampleProcess(pid: number): MemorySample {
-  return { rssMiB: rssMiB(pid), anonMiB: anonMiB(pid), brkMiB: brkMiB(pid), heapUsedMiB: NaN, heapTotalMiB: NaN, externalMiB: NaN };
+  return { rssMiB: rssMiB(pid), anonMiB: procStatusMiB(pid, 'RssAnon'), brkMiB: brkMiB(pid), heapUsedMiB: NaN, heapTotalMiB: NaN, externalMiB: NaN };
 }
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');

@@ -209,7 +209,12 @@ export function treeCpuSeconds(pid: number): number {
 
 /** Resident set size in MiB, from /proc/PID/status. */
 export function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return procStatusMiB(pid, 'VmRSS');
+}
+
+/** A kB field of /proc/PID/status (VmRSS, RssAnon, ...) in MiB; NaN when the process has none. */
+export function procStatusMiB(pid: number, field: string): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
