@@ -19,7 +19,6 @@ import { hostname } from 'node:os';
 import type { z } from 'zod';
 import type { Logger } from '#common/logger.ts';
 import type { ServiceAddresses } from '#common/ready-report.ts';
-import type { SettingFlag } from '#common/config-file.ts';
 import type { OriginConfig } from './origin/config.ts';
 import { startCompileCache } from '#common/compile-cache.ts';
 
@@ -34,10 +33,10 @@ const { storedSecret } = await import('#common/stored-secret.ts');
 const { clientLimitsOf } = await import('#common/client-limits.ts');
 const { checkListenerConfig } = await import('#common/listener-config.ts');
 const { isWildcardAddress } = await import('#common/listen.ts');
-const { ConfigError, readConfigFile, flagLayers, mergeLayers, printConfigAndExit, settingFlag, takeConfigOptions } = await import('#common/config-file.ts');
-const { ORIGIN_FLAGS, ORIGIN_USAGE, originConfigFrom, originSettings, printableOriginConfig } = await import('./origin/config.ts');
+const { ConfigError, readConfigFile, flagLayers, mergeLayers, printConfigAndExit, takeConfigOptions, usageOf } = await import('#common/config-file.ts');
+const { ORIGIN_COMMAND_LINE, ORIGIN_FLAGS, originConfigFrom, originSettings, printableOriginConfig } = await import('./origin/config.ts');
 const { Origin } = await import('./origin/origin.ts');
-const { checkEdgeConfig, httpUrlOf, defaultEdgeConfig, edgeSettings, printableEdgeConfig } = await import('./gateway/config.ts');
+const { checkEdgeConfig, httpUrlOf, defaultEdgeConfig, edgeSettings, LOCAL_EDGE_FLAGS, printableEdgeConfig } = await import('./gateway/config.ts');
 const { Edge } = await import('./gateway/edge.ts');
 
 /** The local edge's settings: an edge's, but its link (to this process's origin) and what the whole process shares. */
@@ -47,15 +46,9 @@ type LocalEdgeConfig = z.output<typeof localEdgeSettings>;
 const { cluster: _cluster, secretFile: _secretFile, originTls: _originTls, originCaFile: _originCaFile, tokenSecret: _tokenSecret, tokenSecretFile: _tokenSecretFile, originHttp: _originHttp, logLevel: _logLevel, logLevels: _logLevels, logFormat: _logFormat, shutdownDeadlineMs: _deadline, ...edgeDefaults } = defaultEdgeConfig;
 const defaultLocalEdgeConfig: LocalEdgeConfig = { ...edgeDefaults, name: `${hostname()}-edge`, publicUrl: '' };
 
-const LOCAL_EDGE_FLAGS: readonly SettingFlag[] = [
-  settingFlag('edge-port', 'rtmpPort', 'number'),
-  settingFlag('edge-http-port', 'httpPort', 'number'),
-  settingFlag('edge-rtmps-port', 'rtmpsPort', 'number'),
-  settingFlag('edge-name', 'name', 'text'),
-];
-
-const usage = `${ORIGIN_USAGE.replace('node origin/main.ts', 'npm start --')}
-  the local edge: [--edge-port N] [--edge-http-port N] [--edge-rtmps-port N] [--edge-name NAME], and the config file's edge section`;
+/** The origin's command line and the local edge's flags. */
+const commandLine = { ...ORIGIN_COMMAND_LINE, command: 'npm start --', sections: ['origin', 'edge'], flags: [...ORIGIN_FLAGS, ...LOCAL_EDGE_FLAGS] };
+const usage = usageOf(commandLine);
 
 interface LocalClusterConfig {
   origin: OriginConfig;
@@ -69,7 +62,7 @@ interface LocalClusterConfig {
 /** The origin's settings (its direct RTMP port moves to 1936 unless set), and the local edge's over what it takes from them. */
 function loadConfig(argv: string[]): LocalClusterConfig {
   const options = takeConfigOptions(argv);
-  const values = parseFlags(options.rest, [...ORIGIN_FLAGS, ...LOCAL_EDGE_FLAGS].map((entry) => entry.flag), [], usage);
+  const values = parseFlags(options.rest, commandLine.flags.map((entry) => entry.flag), [], usage);
   const file = options.file === null ? null : readConfigFile(options.file, { origin: originSettings, edge: localEdgeSettings });
   const origin = originConfigFrom({ file: file?.origin, flags: values, env: process.env, defaults: { rtmpPort: 1936 }, usage });
   const fromOrigin: Partial<LocalEdgeConfig> = {

@@ -63,7 +63,6 @@ export const CLIENT_LIMIT_FLAGS: readonly SettingFlag[] = [
   settingFlag('connection-burst-per-address', 'connectionBurstPerAddress', 'number'),
   settingFlag('http-headers-timeout-ms', 'httpHeadersTimeoutMs', 'number'),
 ];
-export const CLIENT_LIMIT_USAGE = '[--connect-timeout-ms MS] [--max-connections-per-address N] [--max-handshakes-per-address N] [--connections-per-second-per-address N] [--connection-burst-per-address N] [--http-headers-timeout-ms MS]';
 
 /** Just the client limits of a larger configuration, to hand to another server of the same process. */
 export function clientLimitsOf(config: ClientLimits): ClientLimits {

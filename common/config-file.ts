@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import type { LogLevel } from './logger.ts';
+import { READY_USAGE } from './ready-report.ts';
 import { secretFromFile } from './stored-secret.ts';
 
 /** A setting, a flag, an environment variable or a config file that is wrong: the process must not start (exit 2). */
@@ -59,6 +60,8 @@ export interface SettingFlag {
   env?: string | undefined;
   /** Takes no value (`--origin-tls`). */
   boolean?: true;
+  /** What the usage shows after the flag: `N`, `MS`, `FILE`, `always|never` (none for a boolean flag). */
+  value?: string;
   /** The settings it sets. */
   keys: readonly string[];
   /** The settings the flag's text stands for, before they are checked; throws a message when the text cannot stand for any. */
@@ -71,19 +74,32 @@ const READERS = {
   list: (value: string): unknown => value.split(',').map((item) => item.trim()).filter(Boolean),
 };
 
-/** `--flag TEXT` (or the variable `env`) sets `key` to the text, a number or a comma-separated list. */
-export function settingFlag(flag: string, key: string, kind: keyof typeof READERS, env?: string): SettingFlag {
-  return { flag, env, keys: [key], set: (value) => ({ [key]: READERS[kind](value) }) };
+/** Where a flag's setting may also come from, and what the usage shows after the flag. */
+export interface SettingFlagOptions {
+  /** The environment variable that sets it too. */
+  env?: string;
+  /** The usage's placeholder for the flag's text (SettingFlag's `value`). */
+  value?: string;
+}
+
+/**
+ * `--flag TEXT` (or the variable `options.env`) sets `key` to the text, a number or a
+ * comma-separated list. A number's placeholder in the usage is MS for a duration (its key ends in
+ * Ms, as every millisecond setting's does), else N; a text's or a list's must be given (ADDR, FILE).
+ */
+export function settingFlag(flag: string, key: string, kind: 'number', options?: SettingFlagOptions): SettingFlag;
+export function settingFlag(flag: string, key: string, kind: 'text' | 'list', options: SettingFlagOptions & { value: string }): SettingFlag;
+export function settingFlag(flag: string, key: string, kind: keyof typeof READERS, options: SettingFlagOptions = {}): SettingFlag {
+  const value = options.value ?? (key.endsWith('Ms') ? 'MS' : 'N');
+  return { flag, env: options.env, value, keys: [key], set: (text) => ({ [key]: READERS[kind](text) }) };
 }
 
 /** The logging flags every process takes (LOG_LEVEL as ever, LOG_LEVELS, LOG_FORMAT). */
 export const LOG_FLAGS: readonly SettingFlag[] = [
-  settingFlag('log-level', 'logLevel', 'text', 'LOG_LEVEL'),
-  { flag: 'log-levels', env: 'LOG_LEVELS', keys: ['logLevels'], set: (value) => ({ logLevels: componentLevels(value) }) },
-  settingFlag('log-format', 'logFormat', 'text', 'LOG_FORMAT'),
+  settingFlag('log-level', 'logLevel', 'text', { env: 'LOG_LEVEL', value: processSettings.logLevel.options.join('|') }),
+  { flag: 'log-levels', env: 'LOG_LEVELS', value: 'COMPONENT=LEVEL,...', keys: ['logLevels'], set: (value) => ({ logLevels: componentLevels(value) }) },
+  settingFlag('log-format', 'logFormat', 'text', { env: 'LOG_FORMAT', value: processSettings.logFormat.options.join('|') }),
 ];
-
-export const LOG_USAGE = '[--log-level debug|info|warn|error] [--log-levels COMPONENT=LEVEL,...] [--log-format json|pretty]';
 
 /** The logging settings' defaults. */
 export const defaultLogSettings = { logLevel: 'info', logLevels: {}, logFormat: 'json' } as const satisfies { logLevel: LogLevel; logLevels: Record<string, LogLevel>; logFormat: 'json' | 'pretty' };
@@ -99,6 +115,58 @@ export interface ConfigOptions {
 }
 
 export const CONFIG_USAGE = '[--config FILE.yaml] [--print-config[=json]]';
+
+/** How a program is run and what its command line takes, from which its usage is made (usageOf). */
+export interface CommandLine {
+  /** `node origin/main.ts`, `npm start --`. */
+  command: string;
+  /** The config file's sections it reads (`origin`, `edge`). */
+  sections: readonly string[];
+  /** Every flag it parses, each shown as `[--flag VALUE]` unless `written` names it. */
+  flags: readonly SettingFlag[];
+  /**
+   * What no flag list can say, written once: alternatives such as `(--secret S | --secret-file F)`.
+   * The flags it names are not listed again.
+   */
+  written?: readonly string[];
+}
+
+/** Usage lines are packed up to this width. */
+const USAGE_WIDTH = 120;
+
+/** The flags a usage text names, without their dashes (`--secret S` names `secret`). */
+export function flagsNamedIn(text: string): string[] {
+  return [...text.matchAll(/(?<![\w-])--([a-z][a-z0-9-]*)/g)].map((match) => match[1]!);
+}
+
+/** Words packed into lines of at most USAGE_WIDTH characters, the first starting with `indent`, the others two spaces further in (a longer word gets a line of its own). */
+function packedLines(words: readonly string[], indent = ''): string[] {
+  const lines: string[] = [];
+  for (const word of words) {
+    const last = lines.at(-1);
+    if (last !== undefined && last.length + 1 + word.length <= USAGE_WIDTH) lines[lines.length - 1] = `${last} ${word}`;
+    else lines.push(`${indent}${lines.length === 0 ? '' : '  '}${word}`);
+  }
+  return lines;
+}
+
+/**
+ * A program's usage (`--help`, and after a bad flag), made from its flag list so that no flag it
+ * takes is missing: the options every program takes (--help, CONFIG_USAGE, READY_USAGE), the
+ * hand-written alternatives, every other flag with its placeholder, the environment variables.
+ */
+export function usageOf(commandLine: CommandLine): string {
+  const written = commandLine.written ?? [];
+  const named = new Set(written.flatMap(flagsNamedIn));
+  const listed = commandLine.flags.filter((entry) => !named.has(entry.flag)).map((entry) => `[--${entry.flag}${entry.value === undefined ? '' : ` ${entry.value}`}]`);
+  const variables = commandLine.flags.flatMap((entry) => entry.env ?? []);
+  const sections = commandLine.sections.length === 1 ? `${commandLine.sections[0]} section` : `${commandLine.sections.join(' and ')} sections`;
+  return [
+    ...packedLines([`usage: ${commandLine.command}`, '[--help]', CONFIG_USAGE, READY_USAGE, ...written, ...listed]),
+    ...(variables.length === 0 ? [] : packedLines(['environment:', ...variables.map((name, i) => (i < variables.length - 1 ? `${name},` : name))], '  ')),
+    `  every setting (README, "Configuration") can be set in the config file's ${sections}; flags beat the environment, which beats the file`,
+  ].join('\n');
+}
 
 export function takeConfigOptions(argv: readonly string[]): ConfigOptions {
   const options: ConfigOptions = { file: null, print: null, rest: [] };

@@ -30,12 +30,11 @@ export const defaultListenerConfig: ListenerConfig = { rtmpsPort: null, tlsCert:
 
 export const LISTENER_FLAGS: readonly SettingFlag[] = [
   settingFlag('rtmps-port', 'rtmpsPort', 'number'),
-  settingFlag('tls-cert', 'tlsCert', 'text'),
-  settingFlag('tls-key', 'tlsKey', 'text'),
-  settingFlag('policy-allow', 'policyDomains', 'list'),
+  settingFlag('tls-cert', 'tlsCert', 'text', { value: 'FILE' }),
+  settingFlag('tls-key', 'tlsKey', 'text', { value: 'FILE' }),
+  settingFlag('policy-allow', 'policyDomains', 'list', { value: 'DOMAIN,...' }),
   settingFlag('policy-port', 'policyPort', 'number'),
 ];
-export const LISTENER_USAGE = '[--rtmps-port N --tls-cert FILE --tls-key FILE] [--policy-allow DOMAIN,...] [--policy-port N]';
 
 /** The RTMPS certificate and key, when configured. */
 export function tlsFiles(config: ListenerConfig): TlsFiles | null {

@@ -7,13 +7,12 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { CLIENT_LIMIT_FLAGS, CLIENT_LIMIT_USAGE, clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
+import { CLIENT_LIMIT_FLAGS, clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
 import { parseFlags } from '#common/service-main.ts';
-import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, listenerSettings } from '#common/listener-config.ts';
-import { READY_USAGE } from '#common/ready-report.ts';
+import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, listenerSettings } from '#common/listener-config.ts';
 import {
-  CONFIG_USAGE, ConfigError, defaultLogSettings, LOG_FLAGS, LOG_USAGE, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
-  settingFlag, takeConfigOptions, text, wholeNumber, type Layer, type SettingFlag,
+  ConfigError, defaultLogSettings, LOG_FLAGS, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
+  settingFlag, takeConfigOptions, text, usageOf, wholeNumber, type CommandLine, type Layer, type SettingFlag,
 } from '#common/config-file.ts';
 import { SHUTDOWN_DEADLINE_MS } from '#common/graceful-shutdown.ts';
 import { defaultRtmptLimits, type RtmptLimits } from './rtmpt/rtmpt-limits.ts';
@@ -176,29 +175,29 @@ function portRange(value: string): Record<string, unknown> {
 }
 
 export const EDGE_FLAGS: readonly SettingFlag[] = [
-  settingFlag('origin', 'origins', 'list', 'EDGE_ORIGIN'),
-  settingFlag('cluster', 'cluster', 'text', 'EDGE_CLUSTER'),
-  settingFlag('secret', 'secret', 'text', 'EDGE_SECRET'),
-  settingFlag('secret-file', 'secretFile', 'text', 'EDGE_SECRET_FILE'),
-  settingFlag('name', 'name', 'text', 'EDGE_NAME'),
-  settingFlag('bind', 'bind', 'text', 'EDGE_BIND'),
-  settingFlag('rtmp-port', 'rtmpPort', 'number', 'EDGE_RTMP_PORT'),
-  settingFlag('http-port', 'httpPort', 'number', 'EDGE_HTTP_PORT'),
-  settingFlag('public-url', 'publicUrl', 'text', 'EDGE_PUBLIC_URL'),
+  settingFlag('origin', 'origins', 'list', { env: 'EDGE_ORIGIN', value: 'HOST:PORT,...' }),
+  settingFlag('cluster', 'cluster', 'text', { env: 'EDGE_CLUSTER', value: 'redis://HOST:PORT' }),
+  settingFlag('secret', 'secret', 'text', { env: 'EDGE_SECRET', value: 'S' }),
+  settingFlag('secret-file', 'secretFile', 'text', { env: 'EDGE_SECRET_FILE', value: 'FILE' }),
+  settingFlag('name', 'name', 'text', { env: 'EDGE_NAME', value: 'NAME' }),
+  settingFlag('bind', 'bind', 'text', { env: 'EDGE_BIND', value: 'ADDR' }),
+  settingFlag('rtmp-port', 'rtmpPort', 'number', { env: 'EDGE_RTMP_PORT' }),
+  settingFlag('http-port', 'httpPort', 'number', { env: 'EDGE_HTTP_PORT' }),
+  settingFlag('public-url', 'publicUrl', 'text', { env: 'EDGE_PUBLIC_URL', value: 'rtmp://HOST:PORT' }),
   { flag: 'origin-tls', boolean: true, keys: ['originTls'], set: () => ({ originTls: true }) },
-  settingFlag('origin-ca', 'originCaFile', 'text'),
-  settingFlag('token-secret-file', 'tokenSecretFile', 'text', 'EDGE_TOKEN_SECRET_FILE'),
-  settingFlag('origin-http', 'originHttp', 'text', 'EDGE_ORIGIN_HTTP'),
+  settingFlag('origin-ca', 'originCaFile', 'text', { value: 'FILE' }),
+  settingFlag('token-secret-file', 'tokenSecretFile', 'text', { env: 'EDGE_TOKEN_SECRET_FILE', value: 'FILE' }),
+  settingFlag('origin-http', 'originHttp', 'text', { env: 'EDGE_ORIGIN_HTTP', value: 'http://HOST:PORT' }),
   settingFlag('ping-interval-ms', 'pingIntervalMs', 'number'),
-  settingFlag('media-flush-ms', 'mediaFlushMs', 'number', 'EDGE_MEDIA_FLUSH_MS'),
+  settingFlag('media-flush-ms', 'mediaFlushMs', 'number', { env: 'EDGE_MEDIA_FLUSH_MS' }),
   settingFlag('stats-interval-ms', 'statsIntervalMs', 'number'),
   ...CLIENT_LIMIT_FLAGS,
   ...LOG_FLAGS,
   ...LISTENER_FLAGS,
-  settingFlag('webrtc-bind', 'webrtcBind', 'text'),
-  { flag: 'webrtc-ports', keys: ['webrtcPortRangeBegin', 'webrtcPortRangeEnd'], set: portRange },
+  settingFlag('webrtc-bind', 'webrtcBind', 'text', { value: 'ADDR' }),
+  { flag: 'webrtc-ports', value: 'FIRST-LAST', keys: ['webrtcPortRangeBegin', 'webrtcPortRangeEnd'], set: portRange },
   settingFlag('keyframe-interval-ms', 'keyframeIntervalMs', 'number'),
-  settingFlag('webrtc-max-bitrate', 'webrtcMaxBitrate', 'number'),
+  settingFlag('webrtc-max-bitrate', 'webrtcMaxBitrate', 'number', { value: 'BPS' }),
   settingFlag('rtmpt-idle-timeout-ms', 'rtmptIdleTimeoutMs', 'number'),
   settingFlag('rtmpt-max-queued-bytes', 'rtmptMaxQueuedBytes', 'number'),
   settingFlag('rtmpt-max-reply-bytes', 'rtmptMaxReplyBytes', 'number'),
@@ -206,14 +205,26 @@ export const EDGE_FLAGS: readonly SettingFlag[] = [
   settingFlag('flv-publisher-wait-ms', 'flvPublisherWaitMs', 'number'),
 ];
 
-const usage = `usage: node gateway/main.ts ${CONFIG_USAGE} ${READY_USAGE} (--origin HOST:PORT[,HOST:PORT...] | --cluster redis://HOST:PORT --origin-http http://HOST:PORT) (--secret S | --secret-file F) [--name NAME] [--bind ADDR] [--rtmp-port N] [--http-port N]
-  [--public-url rtmp://HOST:PORT] [--origin-tls [--origin-ca FILE]] [--token-secret-file FILE] [--origin-http http://HOST:PORT] [--ping-interval-ms MS] [--media-flush-ms MS] [--stats-interval-ms MS] ${LOG_USAGE}
-  ${LISTENER_USAGE}
-  ${CLIENT_LIMIT_USAGE}
-  [--webrtc-bind ADDR] [--webrtc-ports FIRST-LAST] [--keyframe-interval-ms MS] [--webrtc-max-bitrate BPS]
-  [--rtmpt-idle-timeout-ms MS] [--rtmpt-max-queued-bytes N] [--rtmpt-max-reply-bytes N] [--rtmpt-max-body-bytes N] [--flv-publisher-wait-ms MS]
-  environment: ${EDGE_FLAGS.flatMap((entry) => entry.env ?? []).join(', ')}
-  every setting (README, "Configuration") can be set in the config file's edge section; flags beat the environment, which beats the file`;
+/** The edge's command line; its usage is made from EDGE_FLAGS, but for where the origins are and the secret's two ways, given once. */
+export const EDGE_COMMAND_LINE: CommandLine = {
+  command: 'node gateway/main.ts',
+  sections: ['edge'],
+  flags: EDGE_FLAGS,
+  written: [
+    '(--origin HOST:PORT[,HOST:PORT...] [--origin-http http://HOST:PORT] | --cluster redis://HOST:PORT --origin-http http://HOST:PORT)',
+    '(--secret S | --secret-file FILE)',
+  ],
+};
+
+const EDGE_USAGE = usageOf(EDGE_COMMAND_LINE);
+
+/** `npm start`'s (main.ts) flags for its local edge, beside the origin's: the rest of its settings come from the origin's and the config file's edge section. */
+export const LOCAL_EDGE_FLAGS: readonly SettingFlag[] = [
+  settingFlag('edge-port', 'rtmpPort', 'number'),
+  settingFlag('edge-http-port', 'httpPort', 'number'),
+  settingFlag('edge-rtmps-port', 'rtmpsPort', 'number'),
+  settingFlag('edge-name', 'name', 'text', { value: 'NAME' }),
+];
 
 /** Checks what only makes sense together, once every layer is merged (the listeners' settings and the link's are checked by each loader). */
 export function checkEdgeConfig(config: Pick<EdgeConfig, 'webrtcPortRangeBegin' | 'webrtcPortRangeEnd' | 'reconnectMinMs' | 'reconnectMaxMs'>): void {
@@ -230,15 +241,15 @@ export function printableEdgeConfig(config: Partial<EdgeConfig>): Record<string,
 /** The edge's command line (`node gateway/main.ts`): `--config FILE`, environment, flags; `--print-config` prints and exits. */
 export function loadEdgeConfig(argv: string[], env: NodeJS.ProcessEnv): EdgeConfig {
   const options = takeConfigOptions(argv);
-  const values = parseFlags(options.rest, EDGE_FLAGS.filter((entry) => !entry.boolean).map((entry) => entry.flag), EDGE_FLAGS.filter((entry) => entry.boolean).map((entry) => entry.flag), usage);
+  const values = parseFlags(options.rest, EDGE_FLAGS.filter((entry) => !entry.boolean).map((entry) => entry.flag), EDGE_FLAGS.filter((entry) => entry.boolean).map((entry) => entry.flag), EDGE_USAGE);
   const file = options.file === null ? {} : readConfigFile(options.file, { edge: edgeSettings }).edge;
-  const layers = flagLayers(edgeSettings, EDGE_FLAGS, values, env, usage);
+  const layers = flagLayers(edgeSettings, EDGE_FLAGS, values, env, EDGE_USAGE);
   const layered: Layer<EdgeConfig>[] = [['the config file', file], ['the environment', layers.env], ['the flags', layers.flags]];
   const config = mergeLayers<EdgeConfig>({ ...defaultEdgeConfig, origins: [], secret: '', publicUrl: '' }, layered, [['secret', 'secretFile'], ['tokenSecret', 'tokenSecretFile']]);
-  if (config.origins.length === 0 && config.cluster === null) throw new ConfigError(`--origin (EDGE_ORIGIN, edge.origins) is required\n${usage}`);
-  if (config.origins.length === 0 && config.originHttp === null) throw new ConfigError(`cluster mode without --origin needs --origin-http (EDGE_ORIGIN_HTTP, edge.originHttp): where the pages' recordings are asked for\n${usage}`);
+  if (config.origins.length === 0 && config.cluster === null) throw new ConfigError(`--origin (EDGE_ORIGIN, edge.origins) is required\n${EDGE_USAGE}`);
+  if (config.origins.length === 0 && config.originHttp === null) throw new ConfigError(`cluster mode without --origin needs --origin-http (EDGE_ORIGIN_HTTP, edge.originHttp): where the pages' recordings are asked for\n${EDGE_USAGE}`);
   if (config.secretFile !== null) config.secret = readSecretFile(config.secretFile, 'secretFile').trim();
-  if (!config.secret) throw new ConfigError(`--secret or --secret-file (EDGE_SECRET, EDGE_SECRET_FILE, edge.secret, edge.secretFile) is required\n${usage}`);
+  if (!config.secret) throw new ConfigError(`--secret or --secret-file (EDGE_SECRET, EDGE_SECRET_FILE, edge.secret, edge.secretFile) is required\n${EDGE_USAGE}`);
   if (config.tokenSecretFile !== null) config.tokenSecret = readSecretFile(config.tokenSecretFile, 'tokenSecretFile');
   if (config.tokenSecret !== null && Buffer.byteLength(config.tokenSecret) < 32) throw new ConfigError('the token secret (tokenSecret, tokenSecretFile) must be at least 32 bytes, as the origin\'s is');
   if (config.originCaFile !== null && !config.originTls) throw new ConfigError('originCaFile (--origin-ca) needs originTls (--origin-tls)');

@@ -7,13 +7,12 @@
 import { z } from 'zod';
 import { SHUTDOWN_DEADLINE_MS } from '#common/graceful-shutdown.ts';
 import { AUTH_POLICIES, defaultAuthPolicy } from './auth/authorizer.ts';
-import { CLIENT_LIMIT_FLAGS, CLIENT_LIMIT_USAGE, clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
+import { CLIENT_LIMIT_FLAGS, clientLimitSettings, defaultClientLimits } from '#common/client-limits.ts';
 import { parseFlags } from '#common/service-main.ts';
-import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, LISTENER_USAGE, listenerSettings } from '#common/listener-config.ts';
-import { READY_USAGE } from '#common/ready-report.ts';
+import { checkListenerConfig, defaultListenerConfig, LISTENER_FLAGS, listenerSettings } from '#common/listener-config.ts';
 import {
-  CONFIG_USAGE, ConfigError, defaultLogSettings, LOG_FLAGS, LOG_USAGE, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
-  settingFlag, takeConfigOptions, text, wholeNumber, type Layer, type SettingFlag,
+  ConfigError, defaultLogSettings, LOG_FLAGS, flagLayers, mergeLayers, milliseconds, port, printableSettings, printConfigAndExit, processSettings, readConfigFile, readSecretFile,
+  settingFlag, takeConfigOptions, text, usageOf, wholeNumber, type CommandLine, type Layer, type SettingFlag,
 } from '#common/config-file.ts';
 
 export const originSettings = z.strictObject({
@@ -128,48 +127,48 @@ function authPolicyEntries(text: string): Record<string, string> {
 }
 
 export const ORIGIN_FLAGS: readonly SettingFlag[] = [
-  settingFlag('bind', 'bind', 'text', 'ORIGIN_BIND'),
-  settingFlag('rtmp-port', 'rtmpPort', 'number', 'ORIGIN_RTMP_PORT'),
-  settingFlag('data-dir', 'dataDir', 'text', 'ORIGIN_DATA_DIR'),
-  settingFlag('apps', 'applications', 'list', 'ORIGIN_APPS'),
+  settingFlag('bind', 'bind', 'text', { env: 'ORIGIN_BIND', value: 'ADDR' }),
+  settingFlag('rtmp-port', 'rtmpPort', 'number', { env: 'ORIGIN_RTMP_PORT' }),
+  settingFlag('data-dir', 'dataDir', 'text', { env: 'ORIGIN_DATA_DIR', value: 'DIR' }),
+  settingFlag('apps', 'applications', 'list', { env: 'ORIGIN_APPS', value: 'APP,...' }),
   settingFlag('handshake-timeout', 'handshakeTimeoutMs', 'number'),
   settingFlag('ping-interval-ms', 'pingIntervalMs', 'number'),
-  settingFlag('media-flush-ms', 'mediaFlushMs', 'number', 'ORIGIN_MEDIA_FLUSH_MS'),
+  settingFlag('media-flush-ms', 'mediaFlushMs', 'number', { env: 'ORIGIN_MEDIA_FLUSH_MS' }),
   settingFlag('so-max-bytes', 'maxSharedObjectBytes', 'number'),
   settingFlag('so-max-changes-per-second', 'maxSharedObjectChangesPerSecond', 'number'),
   settingFlag('call-timeout-ms', 'callTimeoutMs', 'number'),
-  settingFlag('http-port', 'httpPort', 'number', 'ORIGIN_HTTP_PORT'),
-  settingFlag('http-bind', 'httpBind', 'text', 'ORIGIN_HTTP_BIND'),
-  settingFlag('record-rooms', 'recordRooms', 'text', 'ORIGIN_RECORD_ROOMS'),
+  settingFlag('http-port', 'httpPort', 'number', { env: 'ORIGIN_HTTP_PORT' }),
+  settingFlag('http-bind', 'httpBind', 'text', { env: 'ORIGIN_HTTP_BIND', value: 'ADDR' }),
+  settingFlag('record-rooms', 'recordRooms', 'text', { env: 'ORIGIN_RECORD_ROOMS', value: originSettings.shape.recordRooms.options.join('|') }),
   settingFlag('record-flush-ms', 'recordFlushMs', 'number'),
   ...CLIENT_LIMIT_FLAGS,
   settingFlag('max-sessions-per-edge', 'maxSessionsPerEdge', 'number'),
   ...LISTENER_FLAGS,
-  settingFlag('link-port', 'linkPort', 'number', 'ORIGIN_LINK_PORT'),
-  settingFlag('link-bind', 'linkBind', 'text', 'ORIGIN_LINK_BIND'),
-  settingFlag('link-secret', 'linkSecret', 'text', 'ORIGIN_LINK_SECRET'),
-  settingFlag('link-secret-file', 'linkSecretFile', 'text'),
-  settingFlag('link-tls-cert', 'linkTlsCert', 'text'),
-  settingFlag('link-tls-key', 'linkTlsKey', 'text'),
-  settingFlag('cluster', 'cluster', 'text', 'ORIGIN_CLUSTER'),
-  settingFlag('cluster-origin-id', 'clusterOriginId', 'text', 'ORIGIN_CLUSTER_ORIGIN_ID'),
-  settingFlag('cluster-link-address', 'clusterLinkAddress', 'text', 'ORIGIN_CLUSTER_LINK_ADDRESS'),
-  settingFlag('cluster-room-grace-ms', 'clusterRoomGraceMs', 'number', 'ORIGIN_CLUSTER_ROOM_GRACE_MS'),
-  { flag: 'auth', env: 'ORIGIN_AUTH', keys: ['authPolicies'], set: (value) => ({ authPolicies: authPolicyEntries(value) }) },
-  settingFlag('anonymous-publish', 'anonymousPublish', 'list', 'ORIGIN_ANONYMOUS_PUBLISH'),
-  settingFlag('token-secret-file', 'tokenSecretFile', 'text'),
+  settingFlag('link-port', 'linkPort', 'number', { env: 'ORIGIN_LINK_PORT' }),
+  settingFlag('link-bind', 'linkBind', 'text', { env: 'ORIGIN_LINK_BIND', value: 'ADDR' }),
+  settingFlag('link-secret', 'linkSecret', 'text', { env: 'ORIGIN_LINK_SECRET', value: 'S' }),
+  settingFlag('link-secret-file', 'linkSecretFile', 'text', { value: 'FILE' }),
+  settingFlag('link-tls-cert', 'linkTlsCert', 'text', { value: 'FILE' }),
+  settingFlag('link-tls-key', 'linkTlsKey', 'text', { value: 'FILE' }),
+  settingFlag('cluster', 'cluster', 'text', { env: 'ORIGIN_CLUSTER', value: 'redis://HOST:PORT' }),
+  settingFlag('cluster-origin-id', 'clusterOriginId', 'text', { env: 'ORIGIN_CLUSTER_ORIGIN_ID', value: 'NAME' }),
+  settingFlag('cluster-link-address', 'clusterLinkAddress', 'text', { env: 'ORIGIN_CLUSTER_LINK_ADDRESS', value: 'HOST:PORT' }),
+  settingFlag('cluster-room-grace-ms', 'clusterRoomGraceMs', 'number', { env: 'ORIGIN_CLUSTER_ROOM_GRACE_MS' }),
+  { flag: 'auth', env: 'ORIGIN_AUTH', value: `APP=${AUTH_POLICIES.join('|')},...`, keys: ['authPolicies'], set: (value) => ({ authPolicies: authPolicyEntries(value) }) },
+  settingFlag('anonymous-publish', 'anonymousPublish', 'list', { env: 'ORIGIN_ANONYMOUS_PUBLISH', value: 'APP,...' }),
+  settingFlag('token-secret-file', 'tokenSecretFile', 'text', { value: 'FILE' }),
   ...LOG_FLAGS,
 ];
 
-export const ORIGIN_USAGE = `usage: node origin/main.ts ${CONFIG_USAGE} ${READY_USAGE} [--bind ADDR] [--rtmp-port N] [--data-dir DIR] [--apps a,b] [--handshake-timeout MS] [--ping-interval-ms MS] [--media-flush-ms MS]
-  [--http-port N] [--http-bind ADDR] [--record-rooms always|never] [--record-flush-ms MS] [--so-max-bytes N] [--so-max-changes-per-second N] [--call-timeout-ms MS] ${LOG_USAGE}
-  ${LISTENER_USAGE}
-  ${CLIENT_LIMIT_USAGE} [--max-sessions-per-edge N]
-  [--link-port N] [--link-bind ADDR] [--link-secret S | --link-secret-file FILE] [--link-tls-cert FILE --link-tls-key FILE]
-  [--cluster redis://HOST:PORT [--cluster-origin-id NAME] [--cluster-link-address HOST:PORT] [--cluster-room-grace-ms MS]]
-  [--auth APP=required|optional|legacy,...] [--anonymous-publish APP,...] [--token-secret-file FILE]
-  environment: ${ORIGIN_FLAGS.flatMap((entry) => entry.env ?? []).join(', ')}
-  every setting (README, "Configuration") can be set in the config file's origin section; flags beat the environment, which beats the file`;
+/** The origin's command line; its usage is made from ORIGIN_FLAGS, but for the link secret's two ways, given once. */
+export const ORIGIN_COMMAND_LINE: CommandLine = {
+  command: 'node origin/main.ts',
+  sections: ['origin'],
+  flags: ORIGIN_FLAGS,
+  written: ['[--link-secret S | --link-secret-file FILE]'],
+};
+
+const ORIGIN_USAGE = usageOf(ORIGIN_COMMAND_LINE);
 
 /** Where the origin's settings come from, lowest first after its defaults. */
 export interface OriginSources {

@@ -3,7 +3,8 @@
  * before anything starts (the real programs' exit code and message for a misspelt key or a wrong
  * type), `--print-config` with secret values masked and its output usable as a config file,
  * file < environment < flags (in the loaders and in a running origin), the example files in
- * deploy/config, and README's settings tables made from the schemas.
+ * deploy/config, README's settings tables made from the schemas, and each program's usage naming
+ * exactly the flags it takes.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,9 +15,9 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { RtmpClient } from '#common/rtmp-client.ts';
-import { MASKED, readConfigFile, type Settings } from '#common/config-file.ts';
-import { loadOriginConfig, originSettings } from '../../origin/config.ts';
-import { edgeSettings, loadEdgeConfig } from '../../gateway/config.ts';
+import { flagsNamedIn, MASKED, readConfigFile, type SettingFlag, type Settings } from '#common/config-file.ts';
+import { loadOriginConfig, ORIGIN_FLAGS, originSettings } from '../../origin/config.ts';
+import { EDGE_FLAGS, edgeSettings, LOCAL_EDGE_FLAGS, loadEdgeConfig } from '../../gateway/config.ts';
 import { settingsTables } from '../../scripts/config-reference.ts';
 import { repoRoot, startOrigin, stopAll, tempDir, track } from '../support/processes.ts';
 
@@ -227,4 +228,32 @@ test('every setting is described, and README holds the tables made from the desc
   const tables = settingsTables();
   assert.ok(readme.includes(tables.origin), 'README has the origin\'s settings table as `node scripts/config-reference.ts` prints it');
   assert.ok(readme.includes(tables.edge), 'README has the edge\'s settings table as `node scripts/config-reference.ts` prints it');
+});
+
+/** What every program takes besides its flag list: --help (parseFlags), --config and --print-config (takeConfigOptions), --ready-fd (takeReadyFd). */
+const PROGRAM_OPTIONS = ['help', 'config', 'print-config', 'ready-fd'];
+
+test('each program\'s usage names every flag it takes, and it takes every flag its usage names (origin, edge, npm start)', async () => {
+  const programs: { script: string; flags: readonly SettingFlag[]; env?: Record<string, string> }[] = [
+    { script: 'origin/main.ts', flags: ORIGIN_FLAGS },
+    // Where the origin is and the secret come from the environment, so that each flag can be given empty.
+    { script: 'gateway/main.ts', flags: EDGE_FLAGS, env: { EDGE_ORIGIN: 'o.example', EDGE_SECRET: 'edge-secret' } },
+    { script: 'main.ts', flags: [...ORIGIN_FLAGS, ...LOCAL_EDGE_FLAGS] },
+  ];
+  const emptyConfig = file('');
+  for (const program of programs) {
+    const help = await runProgram(program.script, ['--help']);
+    assert.equal(help.code, 0, help.stderr);
+    const named = new Set(flagsNamedIn(help.stdout));
+    const taken = [...PROGRAM_OPTIONS, ...program.flags.map((entry) => entry.flag)];
+    assert.deepEqual(taken.filter((flag) => !named.has(flag)), [], `${program.script} takes these flags, missing from its usage`);
+    assert.deepEqual([...named].filter((flag) => !taken.includes(flag)), [], `${program.script}'s usage names these flags, which it does not take`);
+    // The program's own parser takes every flag of its usage (an unknown one stops it with exit 2): each
+    // is given empty (ignored) or bare (a switch), and --print-config ends the program before it starts.
+    const switches = new Set(program.flags.filter((entry) => entry.boolean).map((entry) => entry.flag));
+    const given = [...named].filter((flag) => !PROGRAM_OPTIONS.includes(flag)).map((flag) => (switches.has(flag) ? `--${flag}` : `--${flag}=`));
+    const parsed = await runProgram(program.script, [...given, '--config', emptyConfig, '--ready-fd', '9', '--print-config=json'], program.env);
+    assert.equal(parsed.code, 0, `${program.script}: ${parsed.stderr}`);
+    assert.ok(JSON.parse(parsed.stdout), 'the effective settings are printed');
+  }
 });
