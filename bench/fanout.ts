@@ -5,6 +5,7 @@
  *
  *   node_modules/.bin/node bench/fanout.ts [--players 50] [--seconds 30] [--warmup 5] [--baseline 10]
  *                                          [--servers origin,nginx,nms] [--player rtmpdump|ffmpeg]
+ *                                          [--origin-flush-ms 50,100]
  *
  * Method: a 30 s source is encoded once into a temp FLV and published to each server with
  * `ffmpeg -re -stream_loop -1 -c copy`, so the publisher costs little and is identical for every
@@ -16,6 +17,10 @@
  * Before the players join, the server's CPU with the publisher alone is sampled for
  * --baseline seconds; subtracting that gives a "marginal" per-player figure, which matters at
  * small N where a runtime's fixed costs (ingest, GC, timers) dominate the total.
+ *
+ * --origin-flush-ms runs the origin once per merged-write interval given (its --media-flush-ms;
+ * default: the origin's own, 50 ms): what a longer hold buys in CPU, against the latency it adds
+ * (bench:edge measures that), each compared with nginx-rtmp of the same run.
  */
 
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -35,7 +40,7 @@ import {
   type CpuTimes,
   type Started,
 } from './lib/processes.ts';
-import { serverKinds, type ServerKind } from './lib/servers.ts';
+import { originServer, serverKinds, type ServerKind } from './lib/servers.ts';
 import { makeSource, publishSource, SOURCE_SECONDS, type Source } from './lib/source.ts';
 
 /** A player counts as served when it received at least this share of the stream's bitrate. */
@@ -61,12 +66,13 @@ function parseOptions(): Options {
       baseline: { type: 'string', default: '10' },
       servers: { type: 'string', default: 'origin,nginx,nms' },
       player: { type: 'string', default: 'rtmpdump' },
+      'origin-flush-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    console.log('usage: node bench/fanout.ts [--players N] [--seconds S] [--warmup S] [--baseline S|0] [--servers origin,nginx,nms] [--player rtmpdump|ffmpeg]');
+    console.log('usage: node bench/fanout.ts [--players N] [--seconds S] [--warmup S] [--baseline S|0] [--servers origin,nginx,nms] [--player rtmpdump|ffmpeg] [--origin-flush-ms MS,...]');
     process.exit(0);
   }
   const positive = (name: string, value: string): number => {
@@ -74,10 +80,15 @@ function parseOptions(): Options {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${value}"`);
     return n;
   };
-  const servers = values.servers.split(',').map((name) => {
+  const flushes = values['origin-flush-ms']?.split(',').map((ms) => {
+    const n = Number(ms);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--origin-flush-ms takes whole milliseconds (0 or more), got "${ms}"`);
+    return n;
+  });
+  const servers = values.servers.split(',').flatMap((name) => {
     const kind = serverKinds[name.trim()];
     if (!kind) throw new Error(`unknown server "${name}" (known: ${Object.keys(serverKinds).join(', ')})`);
-    return kind;
+    return kind.name === 'origin' && flushes ? flushes.map((ms) => originServer(ms)) : [kind];
   });
   if (values.player !== 'rtmpdump' && values.player !== 'ffmpeg') throw new Error('--player must be rtmpdump or ffmpeg');
   return {
@@ -225,8 +236,12 @@ function marginalPerPlayerMinute(r: Result): number {
   return (r.cpuSeconds - r.baselineCpuPerSecond * r.windowSeconds) / (r.players * (r.windowSeconds / 60));
 }
 
+/** A figure with `digits` decimals, '-' when it was not measured. */
+function fmt(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
 function printTable(results: Result[], opts: Options, source: Source): void {
-  const fmt = (n: number, digits: number): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   const rows = results.map((r) => {
     const sorted = [...r.deliveredMbps].sort((a, b) => a - b);
     const avg = sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1);
@@ -259,9 +274,12 @@ function printTable(results: Result[], opts: Options, source: Source): void {
   }
 
   const byName = new Map(results.map((r) => [r.server, r]));
-  const origin = byName.get('origin');
-  if (!origin) return;
   console.log('');
+  for (const origin of results.filter((r) => r.server.startsWith('origin'))) printRatios(origin, byName);
+}
+
+/** One origin run against each peer of the same run: the ratio the issue's goal is on, and what it is made of. */
+function printRatios(origin: Result, byName: ReadonlyMap<string, Result>): void {
   for (const [other, goal, goalText] of [
     ['nginx', 0.3, 'origin <= 0.3x nginx'],
     ['nms', 1 / 3, 'origin <= nms/3'],
@@ -278,7 +296,7 @@ function printTable(results: Result[], opts: Options, source: Source): void {
     const valid = origin.problems.length === 0 && o.problems.length === 0;
     const verdict = !valid ? 'not comparable (invalid run)' : ratio <= goal ? 'goal met' : 'goal MISSED';
     console.log(
-      `origin/${other} = ${fmt(ratio, 2)} (marginal ${fmt(marginal, 2)}, user-mode only ${fmt(user, 2)}, the origin's kernel time alone ${fmt(kernelFloor, 2)}; ` +
+      `${origin.server}/${other} = ${fmt(ratio, 2)} (marginal ${fmt(marginal, 2)}, user-mode only ${fmt(user, 2)}, the origin's kernel time alone ${fmt(kernelFloor, 2)}; ` +
         `lower is better; goal ${goalText}): ${verdict}`,
     );
   }

@@ -23,19 +23,25 @@ export interface ServerKind {
   start(dir: string, port: number): Started;
 }
 
-const origin: ServerKind = {
-  name: 'origin',
-  start(dir, port) {
-    const dataDir = join(dir, 'data');
-    mkdirSync(dataDir);
-    return start(
-      'origin',
-      nodeBin,
-      [...PRODUCTION_NODE_FLAGS, join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--http-port', '0', '--data-dir', dataDir, ...ONE_ADDRESS_LOAD_ARGS],
-      { logFile: join(dir, 'server.log'), cwd: repoRoot },
-    );
-  },
-};
+/** Our origin; `mediaFlushMs` (its --media-flush-ms) other than the default makes a variant named `origin@<ms>ms`. */
+export function originServer(mediaFlushMs?: number): ServerKind {
+  const flushArgs = mediaFlushMs === undefined ? [] : ['--media-flush-ms', String(mediaFlushMs)];
+  return {
+    name: mediaFlushMs === undefined ? 'origin' : `origin@${mediaFlushMs}ms`,
+    start(dir, port) {
+      const dataDir = join(dir, 'data');
+      mkdirSync(dataDir);
+      return start(
+        'origin',
+        nodeBin,
+        [...PRODUCTION_NODE_FLAGS, join(repoRoot, 'origin/main.ts'), '--bind', '127.0.0.1', '--rtmp-port', String(port), '--http-port', '0', '--data-dir', dataDir, ...flushArgs, ...ONE_ADDRESS_LOAD_ARGS],
+        { logFile: join(dir, 'server.log'), cwd: repoRoot },
+      );
+    },
+  };
+}
+
+const origin = originServer();
 
 const nginx: ServerKind = {
   name: 'nginx',
