@@ -5,7 +5,7 @@
  *
  *   node_modules/.bin/node bench/fanout.ts [--players 50] [--seconds 30] [--warmup 5] [--baseline 10]
  *                                          [--servers origin,nginx,nms] [--player rtmpdump|ffmpeg]
- *                                          [--origin-flush-ms 50,100]
+ *                                          [--origin-flush-ms 50,100] [--rounds 1]
  *
  * Method: a 30 s source is encoded once into a temp FLV and published to each server with
  * `ffmpeg -re -stream_loop -1 -c copy`, so the publisher costs little and is identical for every
@@ -21,6 +21,10 @@
  * --origin-flush-ms runs the origin once per merged-write interval given (its --media-flush-ms;
  * default: the origin's own, 50 ms): what a longer hold buys in CPU, against the latency it adds
  * (bench:edge measures that), each compared with nginx-rtmp of the same run.
+ *
+ * --rounds N measures every server N times, taking turns (so a busy spell of the machine hits them
+ * alike), prints each run and compares the servers on their medians: on a shared 2-core machine one
+ * run of a server varies by a quarter.
  */
 
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
@@ -55,6 +59,7 @@ interface Options {
   baseline: number;
   servers: ServerKind[];
   player: 'rtmpdump' | 'ffmpeg';
+  rounds: number;
 }
 
 function parseOptions(): Options {
@@ -67,12 +72,13 @@ function parseOptions(): Options {
       servers: { type: 'string', default: 'origin,nginx,nms' },
       player: { type: 'string', default: 'rtmpdump' },
       'origin-flush-ms': { type: 'string' },
+      rounds: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
-    console.log('usage: node bench/fanout.ts [--players N] [--seconds S] [--warmup S] [--baseline S|0] [--servers origin,nginx,nms] [--player rtmpdump|ffmpeg] [--origin-flush-ms MS,...]');
+    console.log('usage: node bench/fanout.ts [--players N] [--seconds S] [--warmup S] [--baseline S|0] [--servers origin,nginx,nms] [--player rtmpdump|ffmpeg] [--origin-flush-ms MS,...] [--rounds N]');
     process.exit(0);
   }
   const positive = (name: string, value: string): number => {
@@ -98,6 +104,7 @@ function parseOptions(): Options {
     baseline: values.baseline === '0' ? 0 : positive('baseline', values.baseline),
     servers,
     player: values.player,
+    rounds: Math.floor(positive('rounds', values.rounds)),
   };
 }
 
@@ -131,8 +138,8 @@ function playerArgs(player: Options['player'], url: string): [string, string[]] 
     : ['ffmpeg', ['-nostdin', '-loglevel', 'error', '-i', url, '-c', 'copy', '-f', 'null', '-']];
 }
 
-async function measure(kind: ServerKind, opts: Options, source: Source, runDir: string): Promise<Result> {
-  const dir = join(runDir, kind.name);
+async function measure(kind: ServerKind, opts: Options, source: Source, runDir: string, round: number): Promise<Result> {
+  const dir = join(runDir, opts.rounds > 1 ? `${kind.name}-${round}` : kind.name);
   mkdirSync(dir);
   const port = await freePort();
   const url = `rtmp://127.0.0.1:${port}/live/bench`;
@@ -273,9 +280,30 @@ function printTable(results: Result[], opts: Options, source: Source): void {
     for (const problem of r.problems) console.log(`\n!!! ${r.server} INVALID: ${problem}`);
   }
 
-  const byName = new Map(results.map((r) => [r.server, r]));
+  const byName = new Map(opts.servers.map((kind) => [kind.name, medianRun(results.filter((r) => r.server === kind.name))]));
   console.log('');
-  for (const origin of results.filter((r) => r.server.startsWith('origin'))) printRatios(origin, byName);
+  if (opts.rounds > 1) console.log(`medians of ${opts.rounds} runs each:`);
+  for (const [name, origin] of byName) if (name.startsWith('origin')) printRatios(origin, byName);
+}
+
+/** One server's runs as one: the median of each figure (a single run as it is); invalid if any run was. */
+function medianRun(runs: Result[]): Result {
+  if (runs.length === 1) return runs[0]!;
+  const median = (pick: (r: Result) => number): number => {
+    const sorted = runs.map(pick).sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const windowSeconds = median((r) => r.windowSeconds);
+  return {
+    ...runs[0]!,
+    // Per player-minute and marginal figures are ratios of these: the medians are taken per window second.
+    cpuSeconds: median((r) => r.cpuSeconds / r.windowSeconds) * windowSeconds,
+    systemSeconds: median((r) => r.systemSeconds / r.windowSeconds) * windowSeconds,
+    windowSeconds,
+    baselineCpuPerSecond: median((r) => r.baselineCpuPerSecond),
+    problems: runs.flatMap((r) => r.problems),
+  };
 }
 
 /** One origin run against each peer of the same run: the ratio the issue's goal is on, and what it is made of. */
@@ -313,7 +341,9 @@ await runBench('fanout', async (runDir) => {
   const source = await makeSource(runDir);
   process.stderr.write(`  source: ${(statSync(source.path).size / 1024).toFixed(0)} KiB\n`);
   const results: Result[] = [];
-  for (const kind of opts.servers) results.push(await measure(kind, opts, source, runDir));
+  for (let round = 1; round <= opts.rounds; round++) {
+    for (const kind of opts.servers) results.push(await measure(kind, opts, source, runDir, round));
+  }
   printTable(results, opts, source);
   if (results.some((r) => r.problems.length > 0)) process.exitCode = 1;
 });
