@@ -1,0 +1,63 @@
+/**
+ * The processes of bench:node-floor: Node doing the fan-out benchmark's I/O and nothing else (no
+ * RTMP, none of our modules), so that what Node itself costs for that I/O can be measured apart
+ * from what the origin's code adds.
+ *
+ *   node bench/lib/bare-io.ts sink PORT                     accepts connections, discards what they send
+ *   node bench/lib/bare-io.ts source PORT PER_SECOND BYTES   one connection writing BYTES, PER_SECOND times a second
+ *   node bench/lib/bare-io.ts fanout PORT PLAYERS EVERY_MS BYTES
+ *                                                           once PLAYERS connected: one shared buffer of BYTES to each, every EVERY_MS
+ *   node bench/lib/bare-io.ts players PORT PLAYERS          PLAYERS connections, reading and discarding
+ *
+ * Each runs until it is stopped.
+ */
+import { connect, createServer, type Socket } from 'node:net';
+
+const [role, portText, ...rest] = process.argv.slice(2);
+const port = Number(portText);
+const numbers = rest.map(Number);
+
+function discard(socket: Socket): void {
+  socket.on('data', () => {});
+  socket.on('error', () => {});
+}
+
+function listen(onSocket: (socket: Socket) => void): void {
+  const server = createServer((socket) => {
+    socket.setNoDelay(true);
+    discard(socket);
+    onSocket(socket);
+  });
+  server.listen(port, '127.0.0.1');
+}
+
+switch (role) {
+  case 'sink':
+    listen(() => {});
+    break;
+  case 'source': {
+    const [perSecond, bytes] = numbers as [number, number];
+    const payload = Buffer.alloc(bytes, 0x5a);
+    const socket = connect(port, '127.0.0.1', () => setInterval(() => socket.write(payload), 1000 / perSecond));
+    socket.on('error', () => process.exit(1));
+    break;
+  }
+  case 'fanout': {
+    const [players, everyMs, bytes] = numbers as [number, number, number];
+    const payload = Buffer.alloc(bytes, 0x5a);
+    const sockets: Socket[] = [];
+    listen((socket) => {
+      sockets.push(socket);
+      if (sockets.length === players) setInterval(() => { for (const s of sockets) s.write(payload); }, everyMs);
+    });
+    break;
+  }
+  case 'players': {
+    const [players] = numbers as [number];
+    for (let i = 0; i < players; i++) discard(connect(port, '127.0.0.1'));
+    break;
+  }
+  default:
+    console.error(`unknown role ${role}: sink, source, fanout or players`);
+    process.exit(2);
+}

@@ -1,0 +1,90 @@
+/**
+ * Node's own floor under the fan-out benchmark's load (issue 14's 0.3x goal): the CPU a Node process
+ * spends doing the same I/O as the origin in bench:fanout and nothing else, measured over the same
+ * kind of window, so the origin's figure can be split into what Node costs and what our code adds.
+ *
+ *   npm run bench:node-floor [-- --players 200 --seconds 20 --flush-ms 50 --reads-per-second 110 --read-bytes 1200
+ *                                 --stream-kbps 1000]
+ *
+ * Two bare Node processes (bench/lib/bare-io.ts: production's node flags, none of our modules), each
+ * measured by /proc CPU over the window:
+ * - ingest: one connection receiving --reads-per-second writes of --read-bytes and discarding them
+ *   (ffmpeg publishing bench:fanout's ~1 Mbit/s stream arrives at the origin in about 110 reads a
+ *   second: strace -c of the origin);
+ * - fan-out: --players connections, each written one shared buffer of --flush-ms worth of the stream
+ *   every --flush-ms (the origin's merged writes), read and discarded by another process.
+ * Their sum is what Node alone costs for the origin's I/O in bench:fanout at that many players; the
+ * figures print beside the same window's cost of nginx-rtmp when given (--nginx-cpu S, from bench:fanout).
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { cpuTimes, freePort, runBench, sleep, start, stop, waitForPort, type Started } from './lib/processes.ts';
+import { positiveNumber } from './lib/options.ts';
+import { nodeBin, repoRoot } from './lib/servers.ts';
+import { PRODUCTION_NODE_FLAGS } from '../test/support/processes.ts';
+
+const { values } = parseArgs({
+  options: {
+    players: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '20' },
+    warmup: { type: 'string', default: '5' },
+    'flush-ms': { type: 'string', default: '50' },
+    'reads-per-second': { type: 'string', default: '110' },
+    'read-bytes': { type: 'string', default: '1200' },
+    'stream-kbps': { type: 'string', default: '1000' },
+    'nginx-cpu': { type: 'string' },
+  },
+  strict: true,
+});
+const players = Math.floor(positiveNumber('players', values.players));
+const seconds = positiveNumber('seconds', values.seconds);
+const warmup = positiveNumber('warmup', values.warmup);
+const flushMs = positiveNumber('flush-ms', values['flush-ms']);
+const readsPerSecond = positiveNumber('reads-per-second', values['reads-per-second']);
+const readBytes = Math.floor(positiveNumber('read-bytes', values['read-bytes']));
+const writeBytes = Math.round((positiveNumber('stream-kbps', values['stream-kbps']) * 1000 / 8) * (flushMs / 1000));
+const nginxCpu = values['nginx-cpu'] === undefined ? null : positiveNumber('nginx-cpu', values['nginx-cpu']);
+
+const bareIo = join(repoRoot, 'bench/lib/bare-io.ts');
+
+/** Starts a bare-io role under Node with production's flags; a server is waited for until it listens on `port`. */
+async function role(name: string, args: (string | number)[], port: number | null): Promise<Started> {
+  const started = start(name, nodeBin, [...PRODUCTION_NODE_FLAGS, bareIo, ...args.map(String)]);
+  if (port !== null) await waitForPort(port, started);
+  return started;
+}
+
+/** CPU seconds (user, system) `server` spends over the window, after the warm-up. */
+async function windowCpu(server: Started): Promise<{ user: number; system: number }> {
+  await sleep(warmup * 1000);
+  const before = cpuTimes(server.pid);
+  await sleep(seconds * 1000);
+  const after = cpuTimes(server.pid);
+  return { user: after.user - before.user, system: after.system - before.system };
+}
+
+await runBench('node-floor', async () => {
+  const ingestPort = await freePort();
+  const sink = await role('sink', ['sink', ingestPort], ingestPort);
+  const source = await role('source', ['source', ingestPort, readsPerSecond, readBytes], null);
+  const ingest = await windowCpu(sink);
+  await stop(source);
+  await stop(sink);
+
+  const fanoutPort = await freePort();
+  const fanout = await role('fanout', ['fanout', fanoutPort, players, flushMs, writeBytes], fanoutPort);
+  const readers = await role('players', ['players', fanoutPort, players], null);
+  const writes = await windowCpu(fanout);
+  await stop(readers);
+  await stop(fanout);
+
+  const total = ingest.user + ingest.system + writes.user + writes.system;
+  const perWriteUs = (s: number): string => ((s / ((players * seconds * 1000) / flushMs)) * 1e6).toFixed(1);
+  console.log(`\nNode ${process.versions.node} alone, ${seconds} s window after ${warmup} s warm-up:`);
+  console.log(`  ingest:  ${readsPerSecond} reads/s of ${readBytes} B: user ${ingest.user.toFixed(2)} + system ${ingest.system.toFixed(2)} CPU-s`
+    + ` (${(((ingest.user + ingest.system) / (readsPerSecond * seconds)) * 1e6).toFixed(0)} µs a read)`);
+  console.log(`  fan-out: ${players} players, ${writeBytes} B each every ${flushMs} ms: user ${writes.user.toFixed(2)} + system ${writes.system.toFixed(2)} CPU-s`
+    + ` (${perWriteUs(writes.user)} + ${perWriteUs(writes.system)} µs a write)`);
+  console.log(`  together: ${total.toFixed(2)} CPU-s: Node's floor for the origin's I/O in bench:fanout with ${players} players`
+    + (nginxCpu === null ? '' : `; against nginx-rtmp's ${nginxCpu.toFixed(2)} CPU-s of the same window: ${(total / nginxCpu).toFixed(2)}x (issue 14's goal for the whole origin: 0.3x)`));
+});
