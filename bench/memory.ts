@@ -31,7 +31,7 @@ import type { Socket } from 'node:net';
 import { RtmpClient } from '#common/rtmp-client.ts';
 import { freePort, procStatusMiB, rssMiB, runBench, sleep, start, stop, waitForPort, type Started } from './lib/processes.ts';
 import { serverKinds } from './lib/servers.ts';
-import { InspectorSession } from './lib/inspector.ts';
+import { InspectorSession } from '../test/support/inspector.ts';
 import { makeSource, publishSource, type Source } from './lib/source.ts';
 import { ONE_ADDRESS_LOAD_ARGS, socketFrom } from '../test/support/from-address.ts';
 import { startLocalCluster } from '../test/support/cluster.ts';

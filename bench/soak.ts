@@ -40,7 +40,7 @@ import { scrapeMetrics } from '../test/support/prometheus.ts';
 import { waitForMetric, waitForPublished } from '../test/support/observe.ts';
 import { positiveNumber } from './lib/options.ts';
 import { freePort, rssMiB, sleep } from './lib/processes.ts';
-import { InspectorSession } from './lib/inspector.ts';
+import { InspectorSession } from '../test/support/inspector.ts';
 
 const { values } = parseArgs({
   options: {

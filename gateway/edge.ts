@@ -32,7 +32,6 @@ import { RtmptServer } from './rtmpt/rtmpt-server.ts';
 import { WhipEndpoint } from './webrtc/whip-endpoint.ts';
 import { WhepEndpoint } from './webrtc/whep-endpoint.ts';
 import { LocalPublishers } from './webrtc/local-publishers.ts';
-import { OpusToAac } from './webrtc/opus-to-aac.ts';
 import { serveMetrics } from '#common/metrics/registry.ts';
 import { countEdgeInternalError, countEdgeRefusal, EdgeMetrics } from './edge-metrics.ts';
 import { boundAddress, type ListenAddresses, type ServiceAddresses } from '#common/ready-report.ts';
@@ -140,8 +139,7 @@ export class Edge {
     };
     this.localPublishers = new LocalPublishers(this.http);
     this.whip = new WhipEndpoint(this.http, this.links.sender, this.sessions, {
-      ingest: { ...webrtc, keyframeIntervalMs: config.keyframeIntervalMs, maxVideoBitrate: config.webrtcMaxBitrate }, localPublishers: this.localPublishers,
-      createAudioEncoder: () => new OpusToAac(), tokens: this.tokens,
+      ingest: { ...webrtc, keyframeIntervalMs: config.keyframeIntervalMs, maxVideoBitrate: config.webrtcMaxBitrate }, localPublishers: this.localPublishers, tokens: this.tokens,
     }, this.log.child('whip'));
     this.whep = new WhepEndpoint(this.http, this.links.sender, this.sessions, { egress: webrtc, maxGopBytes: config.maxGopBytes,
       forwarding: { publishers: this.localPublishers, egress: webrtc, detachSession: (id) => this.links.detachSession(id) }, tokens: this.tokens }, this.log.child('whep'));

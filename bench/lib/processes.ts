@@ -8,7 +8,9 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+// Ports come from the tests' own helper; benchmarks import freePort from here as ever.
+export { freePort } from '../../test/support/free-port.ts';
 
 export interface Started {
   name: string;
@@ -237,18 +239,6 @@ export function bytesReceivedByClient(port: number): Map<number, number> {
     }
   }
   return result;
-}
-
-/** A port the kernel reports free on 127.0.0.1 right now (bound and released at once). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** Waits until 127.0.0.1:`port` accepts connections; fails early if `owner` exits first. */

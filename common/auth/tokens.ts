@@ -6,9 +6,12 @@
  * token that is malformed, signed with another secret, expired, or with claims out of shape is
  * refused with an AccessDeniedError saying which; the token itself is never logged.
  */
-import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
 import { AccessDeniedError } from './access-denied.ts';
 import { Identity, RIGHTS, ROLES, type Right, type Role } from './identity.ts';
+import { lazyImport } from '../lazy-require.ts';
+
+/** jose (some 50 modules), loaded by the first token signed or checked: not by a server no token reached. */
+const jose = lazyImport(() => import('jose'));
 
 const ALGORITHM = 'HS256';
 const ISSUER = 'classroom-gateway';
@@ -45,6 +48,7 @@ export class TokenService {
 
   async sign(claims: TokenClaims, ttlSeconds: number): Promise<string> {
     checkClaims({ ...claims });
+    const { SignJWT } = await jose();
     return await new SignJWT({ name: claims.name, room: claims.room, role: claims.role, ...(claims.can ? { can: claims.can } : {}) })
       .setProtectedHeader({ alg: ALGORITHM })
       .setSubject(claims.sub)
@@ -57,6 +61,7 @@ export class TokenService {
   /** The identity a token proves; AccessDeniedError (auth.expired, auth.bad_token) otherwise. */
   async verify(token: string): Promise<Identity> {
     if (token.length > MAX_TOKEN_LENGTH) throw new AccessDeniedError('auth.bad_token', `the token is longer than ${MAX_TOKEN_LENGTH} characters`);
+    const { jwtVerify, errors: joseErrors } = await jose();
     let payload;
     try {
       ({ payload } = await jwtVerify(token, this.#key, { algorithms: [ALGORITHM], issuer: ISSUER, clockTolerance: CLOCK_TOLERANCE_S, requiredClaims: ['exp', 'sub'] }));

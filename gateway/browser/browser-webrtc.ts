@@ -15,10 +15,11 @@ import { SignallingRefusal, type OpenedSession, type SignallingOrigin, type Sign
 import type { ServerMessage } from '#protocol/browser/browser-protocol.ts';
 import { BadMessage, callId, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
 import { TokenBucket } from '#common/token-bucket.ts';
+import { countEdgeInternalError } from '../edge-metrics.ts';
 
 /** What turns an offer into a session: a WebRtcSignaller (publishing or playing). */
 export interface OfferSignaller {
-  open(request: SignallingRequest): OpenedSession;
+  open(request: SignallingRequest): Promise<OpenedSession>;
 }
 
 export interface BrowserSignallers {
@@ -67,6 +68,8 @@ export class BrowserWebRtc {
   readonly #log: Logger;
   /** This connection's sessions, answered or still starting, by their id (the `session` of the messages). */
   readonly #sessions = new Map<number, OpenedSession['session']>();
+  /** Offers whose session is not made yet (the first one loads the WebRTC modules): they count toward maxWebRtcSessions. */
+  #opening = 0;
   #closed = false;
 
   constructor(signallers: BrowserSignallers, origin: Omit<SignallingOrigin, 'connectArgs'>, limits: WebRtcLimits, reply: Reply, log: Logger) {
@@ -78,25 +81,34 @@ export class BrowserWebRtc {
     this.#log = log;
   }
 
-  get size(): number { return this.#sessions.size; }
+  get size(): number { return this.#sessions.size + this.#opening; }
 
-  /** `webrtc.publish` or `webrtc.play` {id, stream, sdp} from a browser joined as `member`. */
+  /**
+   * `webrtc.publish` or `webrtc.play` {id, stream, sdp} from a browser joined as `member`. A bad
+   * message throws a BadMessage; the session's answer or refusal reaches the browser later.
+   */
   offer(kind: 'publish' | 'play', m: Json, member: RoomMember): void {
     const id = callId(m);
     const stream = safeName(m, 'stream');
     const offer = str(m, 'sdp', this.#limits.maxSignallingBytes);
-    if (this.#sessions.size >= this.#limits.maxWebRtcSessions) throw new BadMessage('too_many_webrtc_sessions', `at most ${this.#limits.maxWebRtcSessions} WebRTC sessions per connection`);
+    if (this.size >= this.#limits.maxWebRtcSessions) throw new BadMessage('too_many_webrtc_sessions', `at most ${this.#limits.maxWebRtcSessions} WebRTC sessions per connection`);
     if (!this.#offers.take()) throw new BadMessage('rate_limited', `more than ${this.#limits.offerBurst} WebRTC offers at once or ${this.#limits.offersPerSecond} per second`);
     const connectArgs: AmfObject = { mediaOf: member.name };
     if (member.token !== undefined) connectArgs.token = member.token;
-    let opened: OpenedSession;
-    try {
-      opened = this.#signallers[kind].open({ app: member.app, stream, offer, origin: { ...this.#origin, connectArgs: [connectArgs] } });
-    } catch (error) {
+    this.#opening++;
+    this.#signallers[kind].open({ app: member.app, stream, offer, origin: { ...this.#origin, connectArgs: [connectArgs] } }).then((opened) => {
+      this.#opening--;
+      // The browser left while its session was being made: the session ends with the others.
+      if (this.#closed) return void opened.session.close('the browser disconnected');
+      this.#track(kind, id, stream, opened);
+    }, (error: Error) => {
+      this.#opening--;
+      if (this.#closed) return;
       if (error instanceof SignallingRefusal) return this.#refused(kind, id, stream, error);
-      throw error;
-    }
-    this.#track(kind, id, stream, opened);
+      this.#log.error(`internal error opening a WebRTC ${kind}`, { stream, error: error.stack ?? String(error) });
+      countEdgeInternalError('browser_message');
+      this.#reply({ type: 'error', id, code: 'bad_message', message: 'internal error' });
+    });
   }
 
   /** `webrtc.stop` {session}: ends one of this connection's sessions (`webrtc.closed` follows). */

@@ -13,11 +13,13 @@
  */
 import { EventEmitter, once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '#common/logger.ts';
 import { countBrowserClose, countEdgeInternalError } from '../edge-metrics.ts';
 import { RemoteSharedObject } from '#common/remote-shared-object.ts';
 import { watchLiveness } from '#common/ws-keepalive.ts';
+import { WebSocketUpgrades } from '#common/websocket-upgrades.ts';
 import { nextSessionId } from '#common/session-transport.ts';
 import type { AmfObject, AmfValue } from '#protocol/amf/types.ts';
 import type { RtmpMessage } from '#protocol/rtmp/message.ts';
@@ -478,7 +480,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
 
 /** The `/ws` endpoint: accepts WebSocket upgrades on the edge's HTTP server into the edge's sessions. */
 export class BrowserGateway {
-  readonly #wss: WebSocketServer;
+  readonly #wss: WebSocketUpgrades;
   readonly #sessions: SessionRegistry;
   readonly #link: LinkSender;
   readonly #signallers: BrowserSignallers;
@@ -496,20 +498,29 @@ export class BrowserGateway {
     this.#limits = { ...defaultBrowserLimits, ...limits };
     // Messages up to 16x the largest accepted (an offer) get a `too_large` reply; beyond that ws closes the socket (1009).
     const maxPayload = Math.max(this.#limits.maxMessageBytes, this.#limits.maxSignallingBytes) * 16;
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload, perMessageDeflate: false });
+    this.#wss = new WebSocketUpgrades({ maxPayload, perMessageDeflate: false });
     http.upgrade('/ws', (req, socket, head) => {
-      // Browsers have their own cap, and count against the edge's maxConnections like every client.
-      if (!sessions.hasRoom) {
-        sessions.logRefusal(this.#log, 'ws', req.socket.remoteAddress);
-        return refuseUpgrade(socket, 503, 'the edge has too many clients');
-      }
-      if (this.size >= this.#limits.maxSessions) {
-        this.#log.warn('browser refused: too many sessions', { limit: this.#limits.maxSessions });
-        return refuseUpgrade(socket, 503, 'the edge has too many browser sessions');
-      }
-      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+      this.#wss.handleUpgrade(req, socket, head, () => this.#admits(req, socket), (ws) => this.#accept(ws, req)).catch((error: Error) => {
+        this.#log.error('browser upgrade failed', { error: error.stack ?? String(error) });
+        socket.destroy();
+      });
     });
     http.onClose(() => this.close());
+  }
+
+  /** Browsers have their own cap, and count against the edge's maxConnections like every client: false when refused (and answered). */
+  #admits(req: IncomingMessage, socket: Duplex): boolean {
+    if (!this.#sessions.hasRoom) {
+      this.#sessions.logRefusal(this.#log, 'ws', req.socket.remoteAddress);
+      refuseUpgrade(socket, 503, 'the edge has too many clients');
+      return false;
+    }
+    if (this.size >= this.#limits.maxSessions) {
+      this.#log.warn('browser refused: too many sessions', { limit: this.#limits.maxSessions });
+      refuseUpgrade(socket, 503, 'the edge has too many browser sessions');
+      return false;
+    }
+    return true;
   }
 
   get size(): number { return this.#sessions.count('ws'); }

@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import { parseAudioTag, parseVideoTag, AudioFormat, VideoCodec } from '#protocol/flv/codecs.ts';
 import type { MediaOutput } from '#common/media/live-delivery.ts';
 import type { MediaPacket } from '#common/media/media-packet.ts';
@@ -27,6 +27,7 @@ import { FlvMediaOutput, type ByteSink } from './flv-output.ts';
 import { FlvViewerSession } from './flv-viewer-session.ts';
 import { TRANSCODE_JOB, Transcoder } from './transcoder.ts';
 import { watchLiveness } from '#common/ws-keepalive.ts';
+import { WebSocketUpgrades } from '#common/websocket-upgrades.ts';
 import { LogThrottle } from '#common/log-throttle.ts';
 import { countViewerClose } from '../edge-metrics.ts';
 
@@ -130,7 +131,7 @@ export class EdgePlayback {
   /** What playback keeps of each viewer (the sessions themselves are in the edge's registry). */
   readonly #viewers = new Map<number, Viewer>();
   readonly #transcoders = new Map<string, Transcoder>();
-  readonly #wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+  readonly #wss = new WebSocketUpgrades({ maxPayload: 1024 });
   #transcodersStarted = 0;
   #transcodersFailed = 0;
   /** The edge is stopping: viewers' WebSockets close with 1001. */
@@ -219,8 +220,12 @@ export class EdgePlayback {
     const refused = await this.#options.tokens.refusal('ws-flv', requestToken(req), target.app, 'play');
     if (refused) return refuseUpgrade(socket, refused.httpStatus, refused.message);
     if (socket.destroyed) return;
-    if (!this.#admits(req, 'ws-flv')) return refuseUpgrade(socket, 503, 'the edge has too many clients');
-    this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+    const admit = (): boolean => {
+      if (this.#admits(req, 'ws-flv')) return true;
+      refuseUpgrade(socket, 503, 'the edge has too many clients');
+      return false;
+    };
+    await this.#wss.handleUpgrade(req, socket, head, admit, (ws: WebSocket) => {
       const sink: ByteSink = { get backlogBytes() { return ws.bufferedAmount; }, write: (bytes) => ws.send(bytes, { binary: true }) };
       const viewer = this.#open(target, 'ws-flv', requestTcUrl(req, 'ws'), req, sink);
       viewer.session.once('close', (reason) => {

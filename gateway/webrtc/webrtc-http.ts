@@ -115,7 +115,7 @@ export class SignallingEndpoint<Choice> {
     const { tokens, route, right } = this.#access;
     const refused = await tokens.refusal(route, token, target.app, right);
     if (refused) throw new SignallingRefusal(refused.httpStatus, refused.message);
-    const { session, answer } = this.signaller.open({ ...target, offer: offerText(body), origin: requestOrigin(req, this.#protocol.name.toLowerCase(), token) });
+    const { session, answer } = await this.signaller.open({ ...target, offer: offerText(body), origin: requestOrigin(req, this.#protocol.name.toLowerCase(), token) });
     const resource = String(session.id);
     this.#resources.set(resource, session);
     session.once('close', () => this.#resources.delete(resource));

@@ -58,9 +58,16 @@ export interface SignallingProtocol<Choice> {
   prefix: string;
   /** Picks what the session uses from the offer's sections; throws SdpError (a 400) when nothing fits. */
   choose(sections: SdpMediaSection[]): Choice;
-  /** Makes the (not yet started) session for the request. */
-  create(request: { app: string; stream: string; offer: string; choice: Choice; origin: SignallingOrigin }): SignalledSession;
+  /**
+   * What makes the (not yet started) session for a request, loaded by the first offer: the sessions'
+   * modules (WebRTC, RTP, transcoders) are not loaded by an edge no browser reached over WebRTC,
+   * which a restarted edge's clients would wait for (common/lazy-require.ts lazyImport).
+   */
+  loadCreate(): Promise<CreateSession<Choice>>;
 }
+
+/** Makes the (not yet started) session for a request whose offer chose `choice`. */
+export type CreateSession<Choice> = (request: { app: string; stream: string; offer: string; choice: Choice; origin: SignallingOrigin }) => SignalledSession;
 
 /** An offer for APP/STREAM from `origin`. */
 export interface SignallingRequest {
@@ -86,16 +93,19 @@ export class WebRtcSignaller<Choice> {
   }
 
   /**
-   * Creates, registers and starts the session for an offer. A bad offer or a full edge throws a
-   * SignallingRefusal at once (nothing was created); the origin's refusal rejects `answer`.
+   * Creates, registers and starts the session for an offer. A bad offer or a full edge rejects with
+   * a SignallingRefusal (nothing was created); the origin's refusal rejects `answer`. The limits are
+   * asked once the sessions' modules are loaded, with nothing awaited between them and the session's
+   * registration, so offers racing the first load cannot pass a check together.
    */
-  open(request: SignallingRequest): OpenedSession {
+  async open(request: SignallingRequest): Promise<OpenedSession> {
     let choice: Choice;
     try {
       choice = this.protocol.choose(parseSdp(request.offer));
     } catch (error) {
       throw badOfferRefusal(error);
     }
+    const create = await this.protocol.loadCreate();
     const lease = this.#sessions.addresses.admit(request.origin.remoteAddress, this.protocol.name.toLowerCase());
     if (lease instanceof AddressRefusal) throw new SignallingRefusal(429, lease.message);
     lease.handshakeDone();
@@ -105,7 +115,7 @@ export class WebRtcSignaller<Choice> {
     }
     let created: SignalledSession;
     try {
-      created = this.protocol.create({ ...request, choice });
+      created = create({ ...request, choice });
     } catch (error) {
       lease.release();
       // The WebRTC stack may refuse an offer our SDP reading let through (it leaves nothing behind).

@@ -10,21 +10,21 @@ import type { EdgeHttpServer } from '../http/edge-http-server.ts';
 import type { LinkSender } from '../session/edge-session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
 import type { WebRtcIngestOptions } from './webrtc-ingest.ts';
-import { WebRtcPublishSession } from './webrtc-publish-session.ts';
-import type { OpusToAac } from './opus-to-aac.ts';
 import type { LocalPublishers } from './local-publishers.ts';
 import { SignallingEndpoint } from './webrtc-http.ts';
 import type { EdgeTokenCheck } from '../http/edge-token-check.ts';
-import type { WebRtcSignaller } from './webrtc-signalling.ts';
+import type { CreateSession, WebRtcSignaller } from './webrtc-signalling.ts';
+import { lazyImport } from '#common/lazy-require.ts';
 
 export const WHIP_PREFIX = '/whip/';
+
+/** A publisher's session and its Opus to AAC encoder (WebRTC, RTP, ffmpeg): loaded by the first WebRTC publisher. */
+const publishModules = lazyImport(() => Promise.all([import('./webrtc-publish-session.ts'), import('./opus-to-aac.ts')]));
 
 export interface WhipOptions {
   ingest: WebRtcIngestOptions;
   /** The edge's token check, before a publisher's session is opened. */
   tokens: EdgeTokenCheck;
-  /** Opus to AAC for RTMP; null when ffmpeg cannot (the stream is published without audio). */
-  createAudioEncoder: (() => OpusToAac) | null;
   /** Streams published here, for WebRTC viewers on this edge to get forwarded. */
   localPublishers?: LocalPublishers;
 }
@@ -37,12 +37,17 @@ export class WhipEndpoint {
       name: 'WHIP',
       prefix: WHIP_PREFIX,
       choose: chooseIngestCodecs,
-      create: ({ app, stream, offer, choice, origin }) => {
-        const session = new WebRtcPublishSession({
-          app, stream, ...origin, offer, choice, ingest: options.ingest, createAudioEncoder: choice.audio ? options.createAudioEncoder : null,
-          localPublishers: options.localPublishers,
-        }, link, log);
-        return { session, start: () => session.start() };
+      loadCreate: async (): Promise<CreateSession<IngestChoice>> => {
+        const [{ WebRtcPublishSession }, { OpusToAac }] = await publishModules();
+        // The browser's Opus as AAC for RTMP players and recordings (an offer with audio).
+        const createAudioEncoder = () => new OpusToAac();
+        return ({ app, stream, offer, choice, origin }) => {
+          const session = new WebRtcPublishSession({
+            app, stream, ...origin, offer, choice, ingest: options.ingest, createAudioEncoder: choice.audio ? createAudioEncoder : null,
+            localPublishers: options.localPublishers,
+          }, link, log);
+          return { session, start: () => session.start() };
+        };
       },
     }, { tokens: options.tokens, route: 'whip', right: 'publish' }, log);
   }

@@ -4,14 +4,17 @@
  * turns Node's compile cache on before it loads the server's modules and has written them to the
  * cache folder before it listens, so by its ready report (common/compile-cache.ts): the next
  * start, even after a kill -9, reads them compiled. And an edge no browser reached over WebRTC has
- * not loaded node-datachannel's native library (common/lazy-require.ts).
+ * not loaded node-datachannel's native library, nor the WebRTC sessions' modules, nor (with no
+ * token checked and no WebSocket) jose and ws: those load on first use (common/lazy-require.ts).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startOrigin, stop, stopAll, tempDir } from '../support/processes.ts';
+import { PRODUCTION_NODE_FLAGS, startOrigin, stop, stopAll, tempDir } from '../support/processes.ts';
 import { startEdge, startLocalCluster } from '../support/cluster.ts';
+import { InspectorSession } from '../support/inspector.ts';
+import { freePort } from '../support/free-port.ts';
 
 after(stopAll);
 
@@ -63,6 +66,36 @@ test('an edge no browser reached over WebRTC has not loaded node-datachannel\'s 
     const edge = await startEdge('no-webrtc', `127.0.0.1:${origin.linkPort}`, 'start-cost-secret');
     const mapped = readFileSync(join('/proc', String(edge.child.pid), 'maps'), 'utf8');
     assert.ok(!mapped.includes('node_datachannel'), 'libdatachannel is not mapped into the edge');
+    await edge.stop();
+  } finally {
+    await origin.stop();
+  }
+});
+
+/** What an idle edge must not have loaded: the WebRTC sessions (RTP, transcoders, feeds), jose and ws. */
+const LOADED_ON_FIRST_USE = [
+  /\/gateway\/webrtc\/(webrtc-publish-session|webrtc-play-session|webrtc-ingest|webrtc-egress|webrtc-feeds|forwarded-play|opus-to-aac)\.ts$/,
+  /\/protocol\/rtp\//, /\/node_modules\/jose\//, /\/node_modules\/ws\//,
+];
+
+test('an idle edge has not loaded the WebRTC sessions\' modules, jose nor ws', async () => {
+  const origin = await startOrigin(['--link-port', '0', '--link-secret', 'start-cost-secret']);
+  try {
+    const inspectorPort = await freePort();
+    const edge = await startEdge('idle', `127.0.0.1:${origin.linkPort}`, 'start-cost-secret', { nodeFlags: [...PRODUCTION_NODE_FLAGS, InspectorSession.nodeOption(inspectorPort)] });
+    const inspector = await InspectorSession.attach(inspectorPort);
+    let loaded: string[];
+    try {
+      loaded = await inspector.loadedScripts();
+    } finally {
+      inspector.close();
+    }
+    // What routes WHIP and WHEP offers is there: the list is the edge's modules.
+    for (const routing of ['/gateway/edge.ts', '/gateway/webrtc/whip-endpoint.ts', '/gateway/webrtc/whep-endpoint.ts']) {
+      assert.ok(loaded.some((url) => url.endsWith(routing)), `${routing} among the ${loaded.length} scripts loaded`);
+    }
+    const early = loaded.filter((url) => LOADED_ON_FIRST_USE.some((pattern) => pattern.test(url)));
+    assert.deepEqual(early, [], 'loaded on first use only');
     await edge.stop();
   } finally {
     await origin.stop();

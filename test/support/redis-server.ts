@@ -4,8 +4,8 @@
  * stops it and starts a new, empty one on the same port, as a Redis restarted without a disk would be.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './free-port.ts';
 import { stop, track } from './processes.ts';
 
 export interface RedisServer {
@@ -17,16 +17,6 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Starts it again on the same port (empty) after stop(). */
   start(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Resolves once the server answers PING on `port` with PONG; rejects if `child` exits first. */

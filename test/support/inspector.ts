@@ -1,20 +1,23 @@
 /**
- * A benchmark's hold on a Node server it started with `--inspect=127.0.0.1:PORT` (one of its node
- * flags: startServer's nodeFlags): a full garbage collection before a memory sample, so heap figures count what is
- * live rather than when V8 last collected, and heap snapshots to compare (Chrome DevTools format).
- * Loopback only, and only for processes a benchmark started itself.
+ * A test's or benchmark's hold on a Node server it started with `--inspect=127.0.0.1:PORT` (one of
+ * its node flags: startServer's nodeFlags): a full garbage collection before a memory sample, so heap
+ * figures count what is live rather than when V8 last collected (bench:soak, bench:memory), heap
+ * snapshots to compare (Chrome DevTools format), and the modules it has loaded
+ * (test/common/start-cost.test.ts: what an idle edge leaves unloaded). Loopback only, and only for
+ * processes the caller started itself.
  */
 import { createWriteStream } from 'node:fs';
 import WebSocket from 'ws';
 import { CodedError } from '#protocol/errors.ts';
 
-interface InspectorReply { id?: number; method?: string; params?: { chunk?: string }; error?: { message: string } }
+interface InspectorReply { id?: number; method?: string; params?: { chunk?: string; url?: string }; error?: { message: string } }
 
 export class InspectorSession {
   readonly #socket: WebSocket;
   #nextId = 1;
   readonly #waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   #onChunk: ((chunk: string) => void) | null = null;
+  #onScript: ((url: string) => void) | null = null;
 
   private constructor(socket: WebSocket) {
     this.#socket = socket;
@@ -61,6 +64,22 @@ export class InspectorSession {
     }
   }
 
+  /**
+   * The URLs of the scripts the server has compiled and still holds (its modules: `file:///...ts`,
+   * `node:...`): what it has loaded. Enabling the debugger reports each one before it answers.
+   */
+  async loadedScripts(): Promise<string[]> {
+    const urls: string[] = [];
+    this.#onScript = (url) => urls.push(url);
+    try {
+      await this.#call('Debugger.enable');
+    } finally {
+      this.#onScript = null;
+    }
+    await this.#call('Debugger.disable');
+    return urls;
+  }
+
   close(): void {
     this.#socket.close();
   }
@@ -74,6 +93,10 @@ export class InspectorSession {
   }
 
   #onMessage(reply: InspectorReply): void {
+    if (reply.method === 'Debugger.scriptParsed') {
+      this.#onScript?.(reply.params?.url ?? '');
+      return;
+    }
     if (reply.method === 'HeapProfiler.addHeapSnapshotChunk') {
       this.#onChunk?.(reply.params?.chunk ?? '');
       return;
