@@ -23,7 +23,7 @@
  * `npm start` and the systemd units run it; `--node-options=` measures V8's defaults); --script runs another
  * checkout's main.ts (a baseline: `git archive HEAD | tar -x -C DIR`, with DIR/node_modules linked to this one's).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ChildProcess } from 'node:child_process';
@@ -32,6 +32,7 @@ import { RtmpClient } from '#common/rtmp-client.ts';
 import { freePort, procStatusMiB, rssMiB, runBench, sleep, start, stop, waitForPort, type Started } from './lib/processes.ts';
 import { serverKinds } from './lib/servers.ts';
 import { InspectorSession } from '../test/support/inspector.ts';
+import { mallocMemory } from './lib/malloc-arenas.ts';
 import { makeSource, publishSource, type Source } from './lib/source.ts';
 import { ONE_ADDRESS_LOAD_ARGS, socketFrom } from '../test/support/from-address.ts';
 import { startLocalCluster } from '../test/support/cluster.ts';
@@ -78,15 +79,6 @@ const SERVERS = values.servers.split(',');
  */
 interface MemorySample { rssMiB: number; anonMiB: number; brkMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number }
 
-/** RSS of the process's [heap] mapping (malloc's main arena: native objects such as sockets' handles), from /proc/PID/smaps. */
-function brkMiB(pid: number): number {
-  const smaps = readFileSync(`/proc/${pid}/smaps`, 'utf8');
-  const at = smaps.indexOf('[heap]');
-  if (at < 0) return 0;
-  const m = /\nRss:\s+(\d+) kB/.exec(smaps.slice(at));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
 /** Ours, after a full garbage collection (so the heap counts what is live), with a heap snapshot in --snapshots if asked. */
 async function sampleOurs(pid: number, httpPort: number, inspector: InspectorSession, label: string): Promise<MemorySample> {
   if (values.snapshots) await inspector.heapSnapshot(join(values.snapshots, `${String(++snapshotCount).padStart(2, '0')}-${label.replaceAll(/\W+/g, '-')}.heapsnapshot`));
@@ -99,7 +91,7 @@ let snapshotCount = 0;
 
 /** What /proc says of any process (nginx's too); V8's figures NaN. */
 function sampleProcess(pid: number): MemorySample {
-  return { rssMiB: rssMiB(pid), anonMiB: procStatusMiB(pid, 'RssAnon'), brkMiB: brkMiB(pid), heapUsedMiB: NaN, heapTotalMiB: NaN, externalMiB: NaN };
+  return { rssMiB: rssMiB(pid), anonMiB: procStatusMiB(pid, 'RssAnon'), brkMiB: mallocMemory(pid).mainArenaMiB, heapUsedMiB: NaN, heapTotalMiB: NaN, externalMiB: NaN };
 }
 
 const fmt = (n: number, digits = 1): string => (Number.isFinite(n) ? n.toFixed(digits) : '-');

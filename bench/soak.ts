@@ -1,7 +1,7 @@
 /**
  * Soak benchmark (issue 14): a class's worth of everything for minutes, and nothing may creep.
  *
- *   npm run bench:soak [-- --minutes 10 --warmup 2 --players 300 --stayers 30 --classroom 20 --browsers 20 --snapshots DIR]
+ *   npm run bench:soak [-- --minutes 10 --warmup 2 --players 300 --stayers 30 --classroom 20 --browsers 20 --snapshots DIR --malloc-arena-max N]
  *
  * A real cluster on loopback (an origin and edges A and B as separate processes; the per-address
  * limits lifted, since every client here comes from 127.0.0.1). Three ffmpeg publishers (two into
@@ -22,6 +22,12 @@
  * lowest sample, of the second half of the window against the first half's: a leak raises the floor,
  * a passing spike does not); file descriptors flat (within the clients' churn), no error line logged,
  * and every stayer got every keyframe the reference saw from its first one to 3 s before the end.
+ * glibc malloc's memory is sampled too, after the collection (bench/lib/malloc-arenas.ts): its main arena
+ * ([heap]) and its thread arenas (native memory of the libuv threadpool, zlib, crypto, V8's helper threads),
+ * printed with their first- and second-half floors as figures, not a goal: whether the arenas level off
+ * (fragmentation) or keep growing (a native leak) is for a long run to show (--minutes 60). CPU seconds each
+ * process used in the window (/proc, with the forced collections) are printed per minute.
+ * --malloc-arena-max N runs the three servers with MALLOC_ARENA_MAX=N (glibc's cap on arenas), to compare.
  * --snapshots DIR writes each process's heap snapshot before the clients come and after they all left,
  * to compare what a run leaves behind. A snapshot stops the process for seconds and glibc keeps the
  * memory it took (tens of MiB), so they are taken outside the window sampled, and the RSS figures of
@@ -39,7 +45,8 @@ import { ONE_ADDRESS_LOAD_ARGS } from '../test/support/from-address.ts';
 import { scrapeMetrics } from '../test/support/prometheus.ts';
 import { waitForMetric, waitForPublished } from '../test/support/observe.ts';
 import { positiveNumber } from './lib/options.ts';
-import { freePort, rssMiB, sleep } from './lib/processes.ts';
+import { cpuTimes, freePort, rssMiB, sleep } from './lib/processes.ts';
+import { mallocMemory } from './lib/malloc-arenas.ts';
 import { InspectorSession } from '../test/support/inspector.ts';
 
 const { values } = parseArgs({
@@ -51,12 +58,13 @@ const { values } = parseArgs({
     classroom: { type: 'string', default: '20' },
     browsers: { type: 'string', default: '20' },
     snapshots: { type: 'string' },
+    'malloc-arena-max': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
 });
 if (values.help) {
-  console.log('usage: node bench/soak.ts [--minutes 10] [--warmup 2] [--players 300] [--stayers 30] [--classroom 20] [--browsers 20] [--snapshots DIR]');
+  console.log('usage: node bench/soak.ts [--minutes 10] [--warmup 2] [--players 300] [--stayers 30] [--classroom 20] [--browsers 20] [--snapshots DIR] [--malloc-arena-max N]');
   process.exit(0);
 }
 const MINUTES = positiveNumber('minutes', values.minutes);
@@ -65,6 +73,7 @@ const PLAYERS = positiveNumber('players', values.players);
 const STAYERS = Math.min(PLAYERS, positiveNumber('stayers', values.stayers));
 const CLASSROOM_CLIENTS = positiveNumber('classroom', values.classroom);
 const BROWSERS = positiveNumber('browsers', values.browsers);
+const MALLOC_ARENA_MAX = values['malloc-arena-max'] === undefined ? undefined : positiveNumber('malloc-arena-max', values['malloc-arena-max']);
 if (WARMUP_MINUTES >= MINUTES) throw new Error('--warmup must be shorter than --minutes');
 
 const STREAMS = ['soak-0', 'soak-1', 'soak-2'];
@@ -202,17 +211,26 @@ async function browserClient(slot: number, edges: EdgeProcess[]): Promise<void> 
 
 /** A process of the cluster as sampled: its pid, its /metrics port and an inspector session on it. */
 interface Watched { pid: number; httpPort: number; inspector: InspectorSession }
-/** `rawRssMiB`: RSS as found; `rssMiB`: after a full collection (what the process retains); heap and external also after it. */
-interface ProcessSample { rawRssMiB: number; rssMiB: number; fds: number; heapMiB: number; externalMiB: number; errors: number; warnings: number }
+/**
+ * `rawRssMiB`: RSS as found; `rssMiB`: after a full collection (what the process retains); heap, external and
+ * malloc's arenas also after it. `cpuSeconds`: user and kernel time the process has used so far.
+ */
+interface ProcessSample {
+  rawRssMiB: number; rssMiB: number; fds: number; heapMiB: number; externalMiB: number; errors: number; warnings: number;
+  mainArenaMiB: number; threadArenasMiB: number; threadArenaHeaps: number; cpuSeconds: number;
+}
 interface Sample { at: number; processes: Record<string, ProcessSample> }
 
 async function sampleProcess({ pid, httpPort, inspector }: Watched): Promise<ProcessSample> {
   const rawRssMiB = rssMiB(pid);
   await inspector.collectGarbage();
   const scrape = await scrapeMetrics(httpPort);
+  const cpu = cpuTimes(pid);
   return {
     rawRssMiB,
     rssMiB: rssMiB(pid),
+    ...mallocMemory(pid),
+    cpuSeconds: cpu.user + cpu.system,
     fds: readdirSync(`/proc/${pid}/fd`).length,
     heapMiB: scrape.value('nodejs_heap_size_used_bytes') / 2 ** 20,
     // Buffers' memory (media packets) lives outside the V8 heap.
@@ -244,8 +262,11 @@ async function main(): Promise<void> {
   const edgeNames = ['soak-edge-a', 'soak-edge-b'];
   const inspectorPorts = new Map<string, number>();
   for (const name of ['origin', ...edgeNames]) inspectorPorts.set(name, await freePort());
+  // The servers inherit this process's environment; glibc reads MALLOC_ARENA_MAX as a process starts, so it is
+  // set only while they start (not for the ffmpeg publishers started later, nor this process, started already).
+  if (MALLOC_ARENA_MAX !== undefined) process.env.MALLOC_ARENA_MAX = String(MALLOC_ARENA_MAX);
   const cluster = await startCluster(edgeNames, { originArgs: ONE_ADDRESS_LOAD_ARGS, edgeArgs: ONE_ADDRESS_LOAD_ARGS,
-    extraNodeFlags: (name) => [InspectorSession.nodeOption(inspectorPorts.get(name)!)] });
+    extraNodeFlags: (name) => [InspectorSession.nodeOption(inspectorPorts.get(name)!)] }).finally(() => { delete process.env.MALLOC_ARENA_MAX; });
   const edges = cluster.edges;
   const originBase = `rtmp://127.0.0.1:${cluster.origin.port}`;
   const watched: Record<string, Watched> = {};
@@ -262,7 +283,7 @@ async function main(): Promise<void> {
     await snapshots('before-clients');
     const references = await Promise.all(STREAMS.map((stream) => play(originBase, stream)));
     const stayers = await Promise.all(Array.from({ length: STAYERS }, async (_, i) => ({ stream: i % STREAMS.length, edge: pick(edges, i).name, ...await play(pick(edges, i).base, pick(STREAMS, i)) })));
-    console.log(`soak: ${MINUTES} min (warm-up ${WARMUP_MINUTES}), node ${PRODUCTION_NODE_FLAGS.join(' ')}, 3 streams, ${PLAYERS} players (${STAYERS} stay), ${CLASSROOM_CLIENTS} classroom clients, ${BROWSERS} browsers, over ${edges.length} edges`);
+    console.log(`soak: ${MINUTES} min (warm-up ${WARMUP_MINUTES}), node ${PRODUCTION_NODE_FLAGS.join(' ')}, 3 streams, ${PLAYERS} players (${STAYERS} stay), ${CLASSROOM_CLIENTS} classroom clients, ${BROWSERS} browsers, over ${edges.length} edges, MALLOC_ARENA_MAX ${MALLOC_ARENA_MAX ?? 'unset (glibc default: 8 per core)'}`);
     const loops = [
       ...Array.from({ length: PLAYERS - STAYERS }, (_, i) => churningPlayer(i, edges)),
       ...Array.from({ length: CLASSROOM_CLIENTS }, (_, i) => classroomClient(i, edges)),
@@ -276,7 +297,7 @@ async function main(): Promise<void> {
       const processes = Object.fromEntries(await Promise.all(Object.entries(watched).map(async ([name, target]) => [name, await sampleProcess(target)] as const)));
       const at = (Date.now() - started) / 1000;
       samples.push({ at, processes });
-      console.log(`  ${at.toFixed(0).padStart(4)} s: ${Object.entries(processes).map(([name, p]) => `${name} ${p.rawRssMiB.toFixed(0)}/${p.rssMiB.toFixed(0)} MiB ${p.fds} fds heap ${p.heapMiB.toFixed(0)} ext ${p.externalMiB.toFixed(0)} MiB`).join('; ')}`
+      console.log(`  ${at.toFixed(0).padStart(4)} s: ${Object.entries(processes).map(([name, p]) => `${name} ${p.rawRssMiB.toFixed(0)}/${p.rssMiB.toFixed(0)} MiB ${p.fds} fds heap ${p.heapMiB.toFixed(0)} ext ${p.externalMiB.toFixed(0)} malloc ${p.mainArenaMiB.toFixed(1)}+${p.threadArenasMiB.toFixed(1)} MiB`).join('; ')}`
         + ` | players ${tally.playerJoins} joined ${tally.playerLeaves} left; classroom ${tally.classroomCalls} calls; browsers ${tally.browserSessions} sessions; failures ${tally.playerFailures}/${tally.classroomFailures}/${tally.browserFailures}`);
     }
     running = false;
@@ -310,6 +331,13 @@ async function main(): Promise<void> {
       console.log(`  ${name}: heap used after a collection ${from.heapMiB.toFixed(1)} -> ${to.heapMiB.toFixed(1)} MiB, floor of the first half ${heapGrowth.first.toFixed(1)}, of the second ${heapGrowth.second.toFixed(1)} MiB: `
         + `growth ${(heapGrowth.growth * 100).toFixed(1)} %   goal < 5 %   ${ok(heapGrowth.growth < GOAL_GROWTH)}`);
       console.log(`  ${name}: external (Buffers) ${from.externalMiB.toFixed(1)} -> ${to.externalMiB.toFixed(1)} MiB; file descriptors ${from.fds} -> ${to.fds}   goal flat (within the churn of ${PLAYERS - STAYERS + CLASSROOM_CLIENTS + BROWSERS} clients)   ${ok(to.fds <= from.fds + (PLAYERS - STAYERS + CLASSROOM_CLIENTS + BROWSERS) * 0.1)}`);
+      const mainArena = floorGrowth(window.map((p) => p.mainArenaMiB));
+      const threadArenas = floorGrowth(window.map((p) => p.threadArenasMiB));
+      console.log(`  ${name}: malloc main arena ([heap]) ${from.mainArenaMiB.toFixed(1)} -> ${to.mainArenaMiB.toFixed(1)} MiB, floor of the first half ${mainArena.first.toFixed(1)}, of the second ${mainArena.second.toFixed(1)} MiB; `
+        + `thread arenas (${from.threadArenaHeaps} -> ${to.threadArenaHeaps} heaps of 64 MiB) ${from.threadArenasMiB.toFixed(1)} -> ${to.threadArenasMiB.toFixed(1)} MiB (max ${Math.max(...window.map((p) => p.threadArenasMiB)).toFixed(1)}), `
+        + `floor of the first half ${threadArenas.first.toFixed(1)}, of the second ${threadArenas.second.toFixed(1)} MiB   (figures, no goal)`);
+      console.log(`  ${name}: malloc thread arenas every sample after warm-up (MiB): ${window.map((p) => p.threadArenasMiB.toFixed(1)).join(' ')}`);
+      console.log(`  ${name}: CPU ${((to.cpuSeconds - from.cpuSeconds) / ((last.at - afterWarmup.at) / 60)).toFixed(1)} s per minute over the window (with the forced collections)`);
       console.log(`  ${name}: log lines error ${to.errors}, warn ${to.warnings}   goal no error   ${ok(to.errors === 0)}`);
     }
     const missed = stayers.map((s) => missedKeyframes(references[s.stream]!.keyframes, s.keyframes));
