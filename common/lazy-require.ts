@@ -4,8 +4,12 @@
  * with --cluster) and node-datachannel (only once a browser comes over WebRTC); loaded at start,
  * the two cost every edge's restart some 0.05 CPU-seconds, 7 MB and libdatachannel's 4 threads,
  * the memory a kill -9 must also free before the edge's connections close (README, "The edge").
- * That load is synchronous: constructors stay as they are. Our own ES modules (and ESM-only
- * packages) come through lazyImport: the edge's WebRTC sessions, RTP and transcoders (the first
+ * yaml too, only with a config file (--config, --print-config; common/config-file.ts). And one ES
+ * module of ours, the edge's cluster mode (gateway/link/cluster-links.ts with the Redis directory's
+ * modules, only with --cluster): Node requires an ES module without a top-level await synchronously,
+ * and the edge makes its links in a constructor.
+ * That load is synchronous: constructors stay as they are. Our other ES modules (and ESM-only
+ * packages) come through lazyImport, where the first use can wait: the edge's WebRTC sessions, RTP and transcoders (the first
  * WHIP/WHEP or WebSocket offer), jose (the first token checked), ws (the first WebSocket,
  * websocket-upgrades.ts): an edge restarts with fewer modules to load before its clients can come
  * back (README, "Start time").

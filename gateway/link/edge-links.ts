@@ -7,13 +7,18 @@
  * per link holds. The edge sees one sender for its sessions and the links' totals.
  */
 import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { lazyRequire } from '#common/lazy-require.ts';
 import type { Logger } from '#common/logger.ts';
 import type { EdgeConfig } from '../config.ts';
 import { EdgeRelay, type EdgeRelayOptions } from '../relay/edge-relay.ts';
 import type { LinkSender } from '../session/edge-session.ts';
 import type { SessionRegistry } from '../session/session-registry.ts';
-import { ClusterLinks } from './cluster-links.ts';
+import type { ClusterLinks } from './cluster-links.ts';
 import { OriginLink, type OriginFrame, type OriginLinkOptions } from './origin-link.ts';
+
+/** Cluster mode's routing and the Redis directory's modules, loaded only with --cluster (lazyRequire: the constructor stays synchronous). */
+const clusterLinks = lazyRequire<typeof import('./cluster-links.ts')>(fileURLToPath(import.meta.resolve('./cluster-links.ts')));
 
 export interface EdgeLinksOptions {
   /** The edge's load report, sent on every link. */
@@ -54,7 +59,7 @@ export class EdgeLinks extends EventEmitter<EdgeLinksEvents> {
     };
     if (config.cluster !== null) {
       this.#single = null;
-      this.cluster = new ClusterLinks({ url: config.cluster, link, routeTimeoutMs: config.connectHoldMs }, sessions, log.child('cluster'));
+      this.cluster = new (clusterLinks().ClusterLinks)({ url: config.cluster, link, routeTimeoutMs: config.connectHoldMs }, sessions, log.child('cluster'));
       this.cluster.on('link', (made) => this.#attach(made));
       this.cluster.on('linkRemoved', (gone) => this.#detach(gone));
       this.sender = this.cluster;

@@ -4,17 +4,18 @@
  * work per packet beyond its own counters; a MetricGroup's gauges and counters are read at scrape
  * time, come out as Prometheus text that an independent parser reads, and leave the registry when
  * the group closes; a second group with the same names is refused whole; connect refusals without a
- * code get a bounded one.
+ * code get a bounded one; the process registry has every default metric prom-client makes (made
+ * without prom-client's index, which loads @opentelemetry/api).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { LiveDelivery, type MediaOutput } from '#common/media/live-delivery.ts';
 import { MediaPacket } from '#common/media/media-packet.ts';
 import { Logger } from '#common/logger.ts';
 import { RunningTotals } from '#common/metrics/running-totals.ts';
 import { deliveryTotals } from '#common/metrics/delivery-totals.ts';
-import { MetricGroup } from '#common/metrics/registry.ts';
+import { MetricGroup, processRegistry } from '#common/metrics/registry.ts';
 import { connectRefusalCode } from '../../origin/origin-metrics.ts';
 import { avcVideo } from '../support/synthetic-media.ts';
 import { Scrape } from '../support/prometheus.ts';
@@ -104,6 +105,19 @@ test('a metric group is read at scrape time, parses with an independent parser, 
 
   group.close();
   assert.equal((await registry.metrics()).trim(), '');
+});
+
+test('the process registry has every default metric of prom-client\'s, of the same type, the CPU counted from the process\'s start', async () => {
+  const defaults = new Registry();
+  collectDefaultMetrics({ register: defaults });
+  const expected = new Scrape(await defaults.metrics());
+  const usedBefore = process.cpuUsage();
+  const scrape = new Scrape(await processRegistry().metrics());
+  for (const name of expected.families.keys()) assert.equal(scrape.type(name), expected.type(name), name);
+  // Counted since the process started, not since the registry was made (after its modules loaded).
+  assert.ok(scrape.value('process_cpu_seconds_total') >= (usedBefore.user + usedBefore.system) / 1e6, 'the CPU used before the scrape is counted');
+  assert.ok(scrape.value('process_cpu_user_seconds_total') >= usedBefore.user / 1e6);
+  assert.ok(scrape.value('process_cpu_system_seconds_total') >= usedBefore.system / 1e6);
 });
 
 test('connect refusals without a code get one of a few', () => {

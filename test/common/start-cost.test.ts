@@ -5,7 +5,9 @@
  * cache folder before it listens, so by its ready report (common/compile-cache.ts): the next
  * start, even after a kill -9, reads them compiled. And an edge no browser reached over WebRTC has
  * not loaded node-datachannel's native library, nor the WebRTC sessions' modules, nor (with no
- * token checked and no WebSocket) jose and ws: those load on first use (common/lazy-require.ts).
+ * token checked and no WebSocket) jose and ws, nor (with no config file) yaml, nor (without
+ * --cluster) cluster mode's modules: those load on first use (common/lazy-require.ts); nor
+ * @opentelemetry/api, which only prom-client's CPU metric's exemplars use (common/metrics/registry.ts).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -72,13 +74,14 @@ test('an edge no browser reached over WebRTC has not loaded node-datachannel\'s 
   }
 });
 
-/** What an idle edge must not have loaded: the WebRTC sessions (RTP, transcoders, feeds), jose and ws. */
+/** What an idle edge without a config file nor --cluster must not have loaded: the WebRTC sessions (RTP, transcoders, feeds), jose, ws, yaml, @opentelemetry/api, cluster mode. */
 const LOADED_ON_FIRST_USE = [
   /\/gateway\/webrtc\/(webrtc-publish-session|webrtc-play-session|webrtc-ingest|webrtc-egress|webrtc-feeds|forwarded-play|opus-to-aac)\.ts$/,
-  /\/protocol\/rtp\//, /\/node_modules\/jose\//, /\/node_modules\/ws\//,
+  /\/protocol\/rtp\//, /\/node_modules\/jose\//, /\/node_modules\/ws\//, /\/node_modules\/yaml\//, /\/node_modules\/@opentelemetry\//,
+  /\/gateway\/link\/cluster-links\.ts$/, /\/origin\/cluster\//,
 ];
 
-test('an idle edge has not loaded the WebRTC sessions\' modules, jose nor ws', async () => {
+test('an idle edge has not loaded the WebRTC sessions\' modules, jose, ws, yaml, @opentelemetry/api nor cluster mode\'s modules', async () => {
   const origin = await startOrigin(['--link-port', '0', '--link-secret', 'start-cost-secret']);
   try {
     const inspectorPort = await freePort();
