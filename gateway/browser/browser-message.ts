@@ -5,7 +5,9 @@
  * message types and codes themselves are protocol/browser/browser-protocol.ts, which the web client
  * imports too.
  */
-import { SAFE_NAME_RE, type BrowserErrorCode } from '#protocol/browser/browser-protocol.ts';
+import { SAFE_NAME_RE, type BrowserErrorCode, type CallId, type ServerMessage } from '#protocol/browser/browser-protocol.ts';
+import type { Logger } from '#common/logger.ts';
+import { countEdgeInternalError } from '../edge-metrics.ts';
 
 export type { BrowserErrorCode };
 
@@ -18,6 +20,17 @@ export class BadMessage extends Error {
 }
 
 export type Json = Record<string, unknown>;
+
+/**
+ * A failure of ours, not the browser's, while handling one of its messages (now or after an await):
+ * logged with its stack and counted (internal errors, `browser_message`); the reply tells the browser
+ * only that its message (`id`) failed.
+ */
+export function internalErrorReply(log: Logger, what: string, error: unknown, id: CallId | undefined, fields: Record<string, unknown> = {}): ServerMessage {
+  log.error(`internal error ${what}`, { ...fields, error: (error as Error).stack ?? String(error) });
+  countEdgeInternalError('browser_message');
+  return { type: 'error', code: 'bad_message', message: 'internal error', ...(id === undefined ? {} : { id }) };
+}
 
 export function field(message: Json, key: string, kind: 'string' | 'boolean', options: { optional?: boolean; max?: number; min?: number } = {}): string | boolean | undefined {
   const value = message[key];

@@ -13,9 +13,8 @@ import type { Logger } from '#common/logger.ts';
 import type { AmfObject } from '#protocol/amf/types.ts';
 import { SignallingRefusal, type OpenedSession, type SignallingOrigin, type SignallingRequest } from '../webrtc/webrtc-signalling.ts';
 import type { ServerMessage } from '#protocol/browser/browser-protocol.ts';
-import { BadMessage, callId, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
+import { BadMessage, callId, internalErrorReply, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
 import { TokenBucket } from '#common/token-bucket.ts';
-import { countEdgeInternalError } from '../edge-metrics.ts';
 
 /** What turns an offer into a session: a WebRtcSignaller (publishing or playing). */
 export interface OfferSignaller {
@@ -105,9 +104,7 @@ export class BrowserWebRtc {
       this.#opening--;
       if (this.#closed) return;
       if (error instanceof SignallingRefusal) return this.#refused(kind, id, stream, error);
-      this.#log.error(`internal error opening a WebRTC ${kind}`, { stream, error: error.stack ?? String(error) });
-      countEdgeInternalError('browser_message');
-      this.#reply({ type: 'error', id, code: 'bad_message', message: 'internal error' });
+      this.#reply(internalErrorReply(this.#log, `opening a WebRTC ${kind}`, error, id, { stream }));
     });
   }
 

@@ -16,7 +16,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '#common/logger.ts';
-import { countBrowserClose, countEdgeInternalError } from '../edge-metrics.ts';
+import { countBrowserClose } from '../edge-metrics.ts';
 import { RemoteSharedObject } from '#common/remote-shared-object.ts';
 import { watchLiveness } from '#common/ws-keepalive.ts';
 import { WebSocketUpgrades } from '#common/websocket-upgrades.ts';
@@ -34,7 +34,7 @@ import type { EdgeTokenCheck } from '../http/edge-token-check.ts';
 import { amfToJson, jsonToAmf, JsonAmfError, type JsonValue } from './amf-json.ts';
 import { TokenBucket } from '#common/token-bucket.ts';
 import { BrowserWebRtc, WEBRTC_OFFER_TYPES, WEBRTC_PROTOCOL, type BrowserSignallers, type RoomMember } from './browser-webrtc.ts';
-import { BadMessage, callId, field, optStr, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
+import { BadMessage, callId, field, internalErrorReply, optStr, safeName, str, type BrowserErrorCode, type Json } from './browser-message.ts';
 import { BROWSER_PROTOCOL_VERSION, type CallId, type ServerMessage } from '#protocol/browser/browser-protocol.ts';
 
 export { BROWSER_PROTOCOL_VERSION };
@@ -286,9 +286,7 @@ export class BrowserSession extends EventEmitter<BrowserSessionEvents> implement
       this.#handle(message);
     } catch (error) {
       if (!(error instanceof BadMessage)) {
-        this.log.error('internal error handling a browser message', { error: (error as Error).stack ?? String(error) });
-        countEdgeInternalError('browser_message');
-        this.#error('bad_message', 'internal error', { id });
+        this.#sendJson(internalErrorReply(this.log, 'handling a browser message', error, id));
         return;
       }
       this.#error(error.code, error.message, { id });
