@@ -19,7 +19,9 @@ import { BandwidthLimit, ChunkStreamId, MessageType, UserControlEvent, type Rtmp
 import { Logger } from './logger.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { closeReasonCode } from './metrics/close-reasons.ts';
-import { sharedWriteBatcher, type Flushable, type WriteBatcher } from './write-batcher.ts';
+import { sharedWriteBatcher, type DeferredReader, type Flushable, type WriteBatcher } from './write-batcher.ts';
+import { readSwitch, type ReadSwitch } from './read-switch.ts';
+import { sharedInterval } from './shared-interval.ts';
 import type { MediaPacket } from './media/media-packet.ts';
 import type { MediaBatch } from './media/media-batch.ts';
 import { nextSessionId, type SessionTransport, type SessionTransportEvents } from './session-transport.ts';
@@ -43,6 +45,7 @@ export interface RtmpConnectionOptions {
   /**
    * Media written with `sendEncoded` is held at most this long and merged into one write
    * (0 writes each packet at once). Trades a few milliseconds of latency for far fewer system calls.
+   * A peer that sends media over TCP may also be read once per interval (`mergeReadsWhile`).
    */
   mediaFlushMs: number;
   /** Pending media beyond this many bytes is written at once, whatever the interval. */
@@ -89,7 +92,7 @@ export const defaultConnectionOptions: RtmpConnectionOptions = {
 /** A client can make the server close it as often as it likes: the lines are rate-limited per address and reason. */
 const closeWarnings = new LogThrottle(new Logger('rtmp'));
 
-export class RtmpConnection extends EventEmitter<SessionTransportEvents> implements Flushable, SessionTransport {
+export class RtmpConnection extends EventEmitter<SessionTransportEvents> implements Flushable, DeferredReader, SessionTransport {
   readonly id = nextSessionId();
   /** A socket of our own: the client reached this server directly. */
   readonly via = null;
@@ -111,11 +114,16 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   /** The peer sent `connect`: the connect deadline no longer applies. */
   #connectSeen = false;
   #rttMs: number | null = null;
-  #timer: NodeJS.Timeout;
+  /** This connection's deadlines and pings, checked on the process's shared one-second beat. */
+  readonly #check: () => void;
   #closed = false;
   readonly #batcher: WriteBatcher | null;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** Merged reads: undefined until the peer sends media; then the socket's read switch, or null (no merged writes, or no switch). */
+  #mergedReads: ReadSwitch | null | undefined;
+  #readStopQueued = false;
+  #readsMayWait: () => boolean = () => false;
 
   constructor(socket: RtmpSocket, options: Partial<RtmpConnectionOptions>, log: Logger) {
     super();
@@ -138,8 +146,8 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     socket.on('close', () => this.close(null));
     const started = Date.now();
     this.#tickMs = Math.min(1000, this.#options.pingIntervalMs);
-    this.#timer = setInterval(() => this.#tick(started), this.#tickMs);
-    this.#timer.unref();
+    this.#check = () => this.#tick(started);
+    sharedInterval(this.#tickMs).add(this.#check);
   }
 
   get closed(): boolean { return this.#closed; }
@@ -210,8 +218,9 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   close(reason: string | null): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearInterval(this.#timer);
+    sharedInterval(this.#tickMs).delete(this.#check);
     this.#batcher?.cancel(this);
+    this.#batcher?.cancelRead(this);
     this.#pending = [];
     this.#pendingBytes = 0;
     if (reason) closeWarnings.warn(`${this.remoteAddress} ${closeReasonCode(reason)}`, 'closing connection', { peer: `${this.remoteAddress}:${this.remotePort}`, reason }, this.log);
@@ -240,6 +249,13 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
         this.#handleMessage(message);
       }
       this.#acknowledge();
+      if (this.#mergedReads && !this.#readStopQueued && this.#readsMayWait()) {
+        // Stopped once this turn's reads are done: libuv reads up to 32 buffers of 64 KiB in a row
+        // while the kernel has more, and stopping inside the first would cap a publisher at 64 KiB
+        // an interval (10 Mbit/s at 50 ms).
+        this.#readStopQueued = true;
+        setImmediate(() => this.#deferReading());
+      }
     } catch (error) {
       if (error instanceof ProtocolError) {
         this.close(`${error.code}: ${error.message}`);
@@ -250,8 +266,32 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     }
   }
 
+  /**
+   * Merged reads (common/write-batcher.ts): while `mayWait` answers true (asked after each read), a
+   * peer that sends media over TCP is read once per merged-write interval instead of as it comes.
+   */
+  mergeReadsWhile(mayWait: () => boolean): void {
+    this.#readsMayWait = mayWait;
+  }
+
+  #deferReading(): void {
+    this.#readStopQueued = false;
+    if (this.#closed) return;
+    this.#mergedReads!.stop();
+    this.#batcher!.deferRead(this);
+  }
+
+  /** The merged-write interval ended: read what gathered meanwhile. */
+  resumeReading(): void {
+    if (!this.#closed) this.#mergedReads!.start();
+  }
+
   #handleMessage(message: RtmpMessage): void {
     switch (message.type) {
+      case MessageType.Audio:
+      case MessageType.Video:
+        if (this.#mergedReads === undefined) this.#mergedReads = this.#batcher ? readSwitch(this.#socket) : null;
+        break;
       case MessageType.SetChunkSize:
       case MessageType.Abort:
         return; // applied by the decoder itself

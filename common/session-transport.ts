@@ -52,6 +52,11 @@ export interface SessionTransport extends EventEmitter<SessionTransportEvents>, 
   close(reason: string | null): void;
   /** Non-null when live media reaches this client through a relay instead of `sendMedia`. */
   readonly liveRelay: LiveRelay | null;
+  /**
+   * Merged reads (common/write-batcher.ts), where the transport has them: while `mayWait` answers
+   * true, a peer that sends media is read once per merged-write interval instead of as it comes.
+   */
+  mergeReadsWhile?(mayWait: () => boolean): void;
 }
 
 let lastSessionId = 0;

@@ -7,15 +7,29 @@
  *
  * Live streams are flushed here too (their batches for players, common/media/media-batch.ts): a
  * stream's flush hands packets to connections, which may schedule themselves in the same pass.
+ *
+ * Merged reads ride the same timer: a publisher's connection that stops reading after a read
+ * (`deferRead`, common/read-switch.ts) is read again when the interval ends, and what that read
+ * brings is written out in the same turn of the event loop, before the next timer. A packet then
+ * waits in the kernel instead of in a batch, at most one interval either way, and the process
+ * wakes once per interval instead of once per arriving segment.
  */
+
+import { perProcess } from './per-process.ts';
 
 export interface Flushable {
   flush(): void;
 }
 
+/** A connection whose reads wait for the interval's end. */
+export interface DeferredReader {
+  resumeReading(): void;
+}
+
 export class WriteBatcher {
   readonly intervalMs: number;
   readonly #dirty = new Set<Flushable>();
+  readonly #readers = new Set<DeferredReader>();
   #timer: NodeJS.Timeout | null = null;
   #flushing = false;
 
@@ -28,7 +42,7 @@ export class WriteBatcher {
     this.#dirty.add(target);
     // Scheduled while flushing all (a stream's batch handed to a player that holds it a packet at a
     // time): flushed in the same pass below, no timer needed.
-    if (!this.#flushing) this.#timer ??= setTimeout(() => this.#flushAll(), this.intervalMs);
+    if (!this.#flushing) this.#arm();
   }
 
   /** `target` flushed on its own (or closed): nothing to do for it at the interval's end. */
@@ -36,8 +50,36 @@ export class WriteBatcher {
     this.#dirty.delete(target);
   }
 
-  #flushAll(): void {
+  /** `reader` has stopped reading: resume it when the current interval ends. */
+  deferRead(reader: DeferredReader): void {
+    this.#readers.add(reader);
+    this.#arm();
+  }
+
+  /** `reader` closed: not to be resumed. */
+  cancelRead(reader: DeferredReader): void {
+    this.#readers.delete(reader);
+  }
+
+  #arm(): void {
+    this.#timer ??= setTimeout(() => this.#onInterval(), this.intervalMs);
+  }
+
+  #onInterval(): void {
     this.#timer = null;
+    if (this.#readers.size === 0) {
+      this.#flushAll();
+      return;
+    }
+    const readers = [...this.#readers];
+    this.#readers.clear();
+    for (const reader of readers) reader.resumeReading();
+    // The resumed reads come in this turn's poll phase; an immediate runs right after it, so what
+    // they bring goes out with what was held, in one write per connection.
+    setImmediate(() => this.#flushAll());
+  }
+
+  #flushAll(): void {
     this.#flushing = true;
     try {
       // Streams flush into connections: what they schedule meanwhile goes out in this pass too.
@@ -48,19 +90,10 @@ export class WriteBatcher {
       }
     } finally {
       this.#flushing = false;
-      if (this.#dirty.size > 0) this.#timer ??= setTimeout(() => this.#flushAll(), this.intervalMs);
+      if (this.#dirty.size > 0) this.#arm();
     }
   }
 }
 
-const shared = new Map<number, WriteBatcher>();
-
 /** The process-wide batcher for this interval (one timer for all connections that use it). */
-export function sharedWriteBatcher(intervalMs: number): WriteBatcher {
-  let batcher = shared.get(intervalMs);
-  if (!batcher) {
-    batcher = new WriteBatcher(intervalMs);
-    shared.set(intervalMs, batcher);
-  }
-  return batcher;
-}
+export const sharedWriteBatcher = perProcess((intervalMs: number) => new WriteBatcher(intervalMs));

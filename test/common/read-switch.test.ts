@@ -1,0 +1,105 @@
+/**
+ * Merged reads (common/read-switch.ts with WriteBatcher.deferRead) over real loopback sockets: a
+ * plain net.Socket has a read switch (this fails if a Node upgrade takes away the handle it uses),
+ * a reader stopped after each read is read again once an interval, everything sent still arrives in
+ * order, and what a resumed read brings is flushed in the same turn, before the next interval.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { readSwitch, type ReadSwitch } from '#common/read-switch.ts';
+import { WriteBatcher, type DeferredReader, type Flushable } from '#common/write-batcher.ts';
+
+/** A loopback server and one connected client; `close` ends both. */
+async function socketPair(): Promise<{ server: Socket; client: Socket; close: () => Promise<void> }> {
+  const listener = createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const client = connect((listener.address() as AddressInfo).port, '127.0.0.1');
+  const [server] = (await once(listener, 'connection')) as [Socket];
+  return {
+    server,
+    client,
+    close: async () => {
+      client.destroy();
+      server.destroy();
+      await new Promise<void>((resolve) => listener.close(() => resolve()));
+    },
+  };
+}
+
+test('a plain TCP socket has a read switch; something else has none', async () => {
+  const pair = await socketPair();
+  try {
+    assert.notEqual(readSwitch(pair.server), null, 'net.Socket lost the libuv handle merged reads rely on');
+    assert.equal(readSwitch(new PassThrough()), null);
+    assert.equal(readSwitch({}), null);
+  } finally {
+    await pair.close();
+  }
+});
+
+/** Reads like RtmpConnection with merged reads: stops once a turn's reads are done, resumed by the batcher. */
+class Reader implements DeferredReader, Flushable {
+  readonly events: string[] = [];
+  readonly received: Buffer[] = [];
+  readonly #switch: ReadSwitch;
+  readonly #batcher: WriteBatcher;
+  #stopQueued = false;
+
+  constructor(socket: Socket, batcher: WriteBatcher) {
+    this.#switch = readSwitch(socket)!;
+    this.#batcher = batcher;
+    socket.on('data', (data: Buffer) => {
+      this.events.push('data');
+      this.received.push(data);
+      batcher.schedule(this);
+      if (this.#stopQueued) return;
+      this.#stopQueued = true;
+      setImmediate(() => {
+        this.#stopQueued = false;
+        this.#switch.stop();
+        this.#batcher.deferRead(this);
+      });
+    });
+  }
+
+  resumeReading(): void {
+    this.events.push('resume');
+    this.#switch.start();
+  }
+
+  flush(): void {
+    this.events.push('flush');
+  }
+}
+
+test('merged reads: one read an interval, every byte in order, flushed in the turn that read it', async () => {
+  const pair = await socketPair();
+  try {
+    const batcher = new WriteBatcher(40);
+    const reader = new Reader(pair.server, batcher);
+    const writes = 40;
+    for (let i = 0; i < writes; i++) {
+      pair.client.write(Buffer.from([i]));
+      await sleep(5);
+    }
+    pair.client.end();
+    await once(pair.server, 'end');
+    assert.deepEqual([...Buffer.concat(reader.received)], Array.from({ length: writes }, (_, i) => i), 'every byte, in order');
+
+    const reads = reader.events.filter((event) => event === 'data').length;
+    // Read as they come, 40 writes 5 ms apart are about 40 reads; once every 40 ms, about 6.
+    assert.ok(reads <= writes / 2, `${reads} reads for ${writes} writes 5 ms apart: reads were not merged`);
+    assert.ok(reader.events.includes('resume'), 'the batcher resumed the stopped reader');
+
+    // After a resume, the data it read is flushed before the next resume.
+    const sequence = reader.events.join(' ');
+    assert.doesNotMatch(sequence, /resume data (data )*resume/, `a resumed read waited an interval for its flush: ${sequence}`);
+  } finally {
+    await pair.close();
+  }
+});
