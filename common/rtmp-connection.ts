@@ -21,7 +21,7 @@ import { LogThrottle } from './log-throttle.ts';
 import { closeReasonCode } from './metrics/close-reasons.ts';
 import { sharedWriteBatcher, type DeferredReader, type Flushable, type WriteBatcher } from './write-batcher.ts';
 import { readSwitch, type ReadSwitch } from './read-switch.ts';
-import { sharedInterval } from './shared-interval.ts';
+import { sharedInterval, type SharedInterval } from './shared-interval.ts';
 import type { MediaPacket } from './media/media-packet.ts';
 import type { MediaBatch } from './media/media-batch.ts';
 import { nextSessionId, type SessionTransport, type SessionTransportEvents } from './session-transport.ts';
@@ -45,7 +45,7 @@ export interface RtmpConnectionOptions {
   /**
    * Media written with `sendEncoded` is held at most this long and merged into one write
    * (0 writes each packet at once). Trades a few milliseconds of latency for far fewer system calls.
-   * A peer that sends media over TCP may also be read once per interval (`mergeReadsWhile`).
+   * A peer over TCP may also be read once per interval (`mergeReadsWhile`).
    */
   mediaFlushMs: number;
   /** Pending media beyond this many bytes is written at once, whatever the interval. */
@@ -116,12 +116,13 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   #rttMs: number | null = null;
   /** This connection's deadlines and pings, checked on the process's shared one-second beat. */
   readonly #check: () => void;
+  readonly #ticker: SharedInterval;
   #closed = false;
   readonly #batcher: WriteBatcher | null;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
-  /** Merged reads: undefined until the peer sends media; then the socket's read switch, or null (no merged writes, or no switch). */
-  #mergedReads: ReadSwitch | null | undefined;
+  /** Merged reads: the socket's read switch, null without merged writes or without a switch (TLS, RTMPT). */
+  readonly #reads: ReadSwitch | null;
   #readStopQueued = false;
   #readsMayWait: () => boolean = () => false;
 
@@ -135,6 +136,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.log = log.with({ session: `conn#${this.id}`, peer: `${this.remoteAddress}:${this.remotePort}` });
     this.#decoder = new ChunkDecoder(this.#options.decoderLimits);
     this.#batcher = this.#options.mediaFlushMs > 0 ? sharedWriteBatcher(this.#options.mediaFlushMs) : null;
+    this.#reads = this.#batcher ? readSwitch(socket) : null;
     socket.setNoDelay?.(true);
     socket.on('data', (data) => this.#onData(data));
     socket.on('end', () => this.close(null));
@@ -147,7 +149,8 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     const started = Date.now();
     this.#tickMs = Math.min(1000, this.#options.pingIntervalMs);
     this.#check = () => this.#tick(started);
-    sharedInterval(this.#tickMs).add(this.#check);
+    this.#ticker = sharedInterval(this.#tickMs);
+    this.#ticker.add(this.#check);
   }
 
   get closed(): boolean { return this.#closed; }
@@ -218,7 +221,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   close(reason: string | null): void {
     if (this.#closed) return;
     this.#closed = true;
-    sharedInterval(this.#tickMs).delete(this.#check);
+    this.#ticker.delete(this.#check);
     this.#batcher?.cancel(this);
     this.#batcher?.cancelRead(this);
     this.#pending = [];
@@ -249,7 +252,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
         this.#handleMessage(message);
       }
       this.#acknowledge();
-      if (this.#mergedReads && !this.#readStopQueued && this.#readsMayWait()) {
+      if (this.#reads && !this.#readStopQueued && this.#readsMayWait()) {
         // Stopped once this turn's reads are done: libuv reads up to 32 buffers of 64 KiB in a row
         // while the kernel has more, and stopping inside the first would cap a publisher at 64 KiB
         // an interval (10 Mbit/s at 50 ms).
@@ -268,7 +271,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
 
   /**
    * Merged reads (common/write-batcher.ts): while `mayWait` answers true (asked after each read), a
-   * peer that sends media over TCP is read once per merged-write interval instead of as it comes.
+   * peer over TCP is read once per merged-write interval instead of as it comes.
    */
   mergeReadsWhile(mayWait: () => boolean): void {
     this.#readsMayWait = mayWait;
@@ -277,21 +280,17 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   #deferReading(): void {
     this.#readStopQueued = false;
     if (this.#closed) return;
-    this.#mergedReads!.stop();
+    this.#reads!.stop();
     this.#batcher!.deferRead(this);
   }
 
   /** The merged-write interval ended: read what gathered meanwhile. */
   resumeReading(): void {
-    if (!this.#closed) this.#mergedReads!.start();
+    if (!this.#closed) this.#reads!.start();
   }
 
   #handleMessage(message: RtmpMessage): void {
     switch (message.type) {
-      case MessageType.Audio:
-      case MessageType.Video:
-        if (this.#mergedReads === undefined) this.#mergedReads = this.#batcher ? readSwitch(this.#socket) : null;
-        break;
       case MessageType.SetChunkSize:
       case MessageType.Abort:
         return; // applied by the decoder itself

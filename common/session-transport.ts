@@ -54,7 +54,7 @@ export interface SessionTransport extends EventEmitter<SessionTransportEvents>, 
   readonly liveRelay: LiveRelay | null;
   /**
    * Merged reads (common/write-batcher.ts), where the transport has them: while `mayWait` answers
-   * true, a peer that sends media is read once per merged-write interval instead of as it comes.
+   * true (the origin's session: the client publishes), the peer is read once per merged-write interval instead of as it comes.
    */
   mergeReadsWhile?(mayWait: () => boolean): void;
 }
