@@ -63,6 +63,16 @@ function boardPixel(page: Page, x: number, y: number): Promise<number> {
   }, [x, y]);
 }
 
+/**
+ * Waits until the pixel read is `color`. The page paints its canvas in an effect, after the frame
+ * that follows the board's data: the data (window.classroom.snapshot) can be read a frame or more
+ * before the pixels show it, longer on a loaded machine.
+ */
+async function canvasShows(read: () => Promise<number>, color: number, what: string): Promise<void> {
+  let last = -1;
+  await eventually(async () => (last = await read()) === color, 5000, () => `${what} (the pixel reads ${last.toString(16)})`);
+}
+
 test('mute state, the active speaker and a pinned tile show on the other page', async () => {
   const teacher = await joinAs('Ms Li', 'teacher');
   const student = await joinAs('Sam', 'student');
@@ -119,7 +129,8 @@ test('whiteboard: a red stroke 6 wide reaches the other page, the student undoes
   assert.deepEqual([red!.byName, red!.tool, red!.color, red!.width], ['Kim', 'pen', 0xff0000, 6]);
   assert.ok(red!.points.length >= 4);
   const middle = Math.floor(red!.points.length / 4) * 2;
-  assert.equal(await boardPixel(teacher, red!.points[middle]!, red!.points[middle + 1]!), 0xff0000, 'the teacher\'s canvas shows it red');
+  const redAt = (): Promise<number> => boardPixel(teacher, red!.points[middle]!, red!.points[middle + 1]!);
+  await canvasShows(redAt, 0xff0000, 'the teacher\'s canvas to show it red');
   assert.equal(await teacher.getByRole('img', { name: 'Whiteboard, 1 stroke' }).count(), 1);
 
   // Mr Wu draws after Kim (black, the default pen); Kim's undo takes Kim's stroke only.
@@ -130,7 +141,7 @@ test('whiteboard: a red stroke 6 wide reaches the other page, the student undoes
     await eventually(async () => (await strokes(page)).map((s) => s.byName).join() === 'Mr Wu', 10_000, `only Mr Wu's stroke left on ${who}'s page`);
   }
   await eventually(() => student.getByRole('button', { name: 'Undo my last stroke' }).isDisabled(), 5000, 'Kim\'s undo to have nothing left');
-  assert.equal(await boardPixel(teacher, red!.points[middle]!, red!.points[middle + 1]!), 0xffffff, 'the red stroke is gone from the teacher\'s canvas');
+  await canvasShows(redAt, 0xffffff, 'the red stroke to be gone from the teacher\'s canvas');
 
   // Kim has no clear button, and the classroom refuses Kim's clear through the page's API.
   assert.equal(await student.getByRole('button', { name: 'Clear the board' }).count(), 0);
