@@ -51,6 +51,8 @@ export interface RecordingSummary {
   failed: boolean;
   /** The onMetaData the file ends with (what a listing shows of it); null when none was written. */
   metadata: Record<string, AmfValue> | null;
+  /** The file's modification time after its last write (what a listing reads from the disk); null when not known. */
+  modified: Date | null;
 }
 
 export interface FlvRecorderEvents {
@@ -87,6 +89,7 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
   #bytesWritten = 0;
   /** The final onMetaData once it is in the file. */
   #writtenMetadata: Record<string, AmfValue> | null = null;
+  #modified: Date | null = null;
 
   /** Subscribes at once (so nothing published from now on is missed); the file opens meanwhile. */
   constructor(stream: LiveStream, target: Promise<RecordingTarget>, options: FlvRecorderOptions, log: Logger) {
@@ -191,7 +194,7 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
   #summary(): RecordingSummary {
     return {
       path: this.#path, startedAt: this.#startedAt, durationMs: this.#index.durationMs, bytes: this.#position, keyframes: this.#index.keyframes.length,
-      failed: this.#failed, metadata: this.#writtenMetadata,
+      failed: this.#failed, metadata: this.#writtenMetadata, modified: this.#modified,
     };
   }
 
@@ -205,6 +208,7 @@ export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements Stre
         this.#log.warn('keyframe index thinned to fit recordMetadataReserveBytes', { file: this.#path, keyframes: this.#index.keyframes.length, indexed, limit: this.#options.metadataReserveBytes });
       }
       await handle.sync();
+      this.#modified = (await handle.stat()).mtime;
     } finally {
       await handle.close();
     }

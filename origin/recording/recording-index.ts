@@ -138,11 +138,13 @@ export class RecordingIndex {
     const rel = this.#store.relative(summary.path);
     this.#writing.delete(rel);
     this.#bump(rel);
-    if (summary.failed || summary.metadata === null) {
+    if (summary.failed || summary.metadata === null || summary.modified === null) {
       this.#reread(summary.path);
       return;
     }
-    this.#set(rel, { path: rel, kind: 'flv', size: summary.bytes, modified: new Date().toISOString(), recording: false, ...listedMetadata(summary.metadata) });
+    // The file's own time, not the clock's: the watcher's read of the same file (its last writes
+    // are seen after this) then lists the same entry.
+    this.#set(rel, { path: rel, kind: 'flv', size: summary.bytes, modified: summary.modified.toISOString(), recording: false, ...listedMetadata(summary.metadata) });
   }
 
   /** A room recorder saved its manifest at `path` (absolute). */

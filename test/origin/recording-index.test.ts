@@ -3,7 +3,7 @@
  * origin: 25 files already in its folder at start are listed in pages of 7 that give each exactly
  * once, in path order, the last page without `next`; a room's teacher pages through that room's
  * only; a bad `limit` or an empty `after` is a 400; a recording ffmpeg publishes is listed as being
- * recorded, then (ffmpeg stopped) finished with its size, duration and codecs; a file an operator copies
+ * recorded, then (ffmpeg stopped) finished with its size, modification time, duration and codecs; a file an operator copies
  * into the folder, or into a new folder, is listed with its metadata, and is gone once deleted.
  */
 import { after, before, test } from 'node:test';
@@ -83,7 +83,7 @@ test('a bad limit or an empty after is refused with 400 saying why', async () =>
   assert.equal((await fetch(`${http}/api/recordings?limit=1000`, { headers: bearer(admin) })).status, 200);
 });
 
-test('a recording published by ffmpeg is listed as being recorded, then finished with its size, duration and codecs', async () => {
+test('a recording published by ffmpeg is listed as being recorded, then finished with its size, modification time, duration and codecs', async () => {
   const listed = async () => (await everyFile('/api/recordings?room=live')).find((file) => file.path.endsWith('/indexed-cam.flv'));
   // ffmpeg publishes PUBLISH_SECONDS in real time and stops by itself: the file then holds all of them.
   const ffmpeg = publishTestStream(`rtmp://127.0.0.1:${origin.port}/live/indexed-cam`, { seconds: PUBLISH_SECONDS });
@@ -93,7 +93,10 @@ test('a recording published by ffmpeg is listed as being recorded, then finished
   assert.equal(code, 0, 'ffmpeg published to the end');
   await eventually(async () => (await listed())?.recording === false, 30_000, 'the recording listed as finished');
   const finished = (await listed())!;
-  assert.equal(finished.size, (await stat(join(recordings, ...finished.path.split('/')))).size, 'the final size');
+  const onDisk = await stat(join(recordings, ...finished.path.split('/')));
+  assert.equal(finished.size, onDisk.size, 'the final size');
+  // The file's own time, as the watcher's later read of it lists it too: an entry does not change under a client paging through.
+  assert.equal(finished.modified, onDisk.mtime.toISOString(), 'the file\'s modification time');
   assert.ok(Math.abs(finished.duration! - PUBLISH_SECONDS) < 0.5 && finished.videocodecid === 7 && finished.audiocodecid === 10 && finished.width === 320 && finished.size > 10_000, JSON.stringify(finished));
   const { rooms } = await listingPage(http, '/api/recordings?room=live', admin);
   assert.ok(rooms.some((room) => room.path === finished.path.replace(/[^/]+$/, 'manifest.json')), 'the room recording\'s manifest is listed beside it');
