@@ -21,6 +21,7 @@ import { LogThrottle } from './log-throttle.ts';
 import { closeReasonCode } from './metrics/close-reasons.ts';
 import { sharedWriteBatcher, type DeferredReader, type Flushable, type WriteBatcher } from './write-batcher.ts';
 import { readSwitch, type ReadSwitch } from './read-switch.ts';
+import { directWriter, type DirectWriter } from './direct-write.ts';
 import { sharedInterval, type SharedInterval } from './shared-interval.ts';
 import type { MediaPacket } from './media/media-packet.ts';
 import type { MediaBatch } from './media/media-batch.ts';
@@ -104,6 +105,8 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   readonly remotePort: number;
   readonly log: Logger;
   readonly #socket: RtmpSocket;
+  /** Writes to the descriptor itself while nothing is queued (common/direct-write.ts); null for TLS and RTMPT. */
+  readonly #direct: DirectWriter | null;
   readonly #options: RtmpConnectionOptions;
   #handshake: ServerHandshake | null = new ServerHandshake();
   readonly #decoder: ChunkDecoder;
@@ -131,6 +134,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   constructor(socket: RtmpSocket, options: Partial<RtmpConnectionOptions>, log: Logger) {
     super();
     this.#socket = socket;
+    this.#direct = directWriter(socket);
     this.#options = { ...defaultConnectionOptions, ...options };
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.remotePort = socket.remotePort ?? 0;
@@ -160,7 +164,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   get backlogBytes(): number { return this.#socket.writableLength + this.#pendingBytes; }
   get chunkSize(): number { return this.#encoder.chunkSize; }
   get bytesReceived(): number { return this.#decoder.bytesReceived; }
-  get bytesSent(): number { return this.#socket.bytesWritten; }
+  get bytesSent(): number { return this.#socket.bytesWritten + (this.#direct?.bytesDirect ?? 0); }
   /** Last measured ping round trip, null until the first ping response. */
   get rttMs(): number | null { return this.#rttMs; }
 
@@ -175,7 +179,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   send(message: RtmpMessage, chunkStreamId: number): void {
     if (this.#closed) return;
     this.flush();
-    this.#socket.write(this.#encoder.encode(message, chunkStreamId));
+    this.#write(this.#encoder.encode(message, chunkStreamId));
   }
 
   /** A live packet on this client's stream `streamId`: the chunks every player with this chunk size shares. */
@@ -191,7 +195,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     if (this.#closed) return;
     this.flush();
     for (const chunkStreamId of batch.chunkStreamIds) this.#encoder.forget(chunkStreamId);
-    this.#socket.write(batch.mainTrackChunks(streamId, this.#encoder.chunkSize));
+    this.#write(batch.mainTrackChunks(streamId, this.#encoder.chunkSize));
   }
 
   /** Writes chunks encoded once for many connections (same chunk size, type-0 header on `chunkStreamId`). */
@@ -199,7 +203,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     if (this.#closed) return;
     this.#encoder.forget(chunkStreamId);
     if (!this.#batcher) {
-      this.#socket.write(chunks);
+      this.#write(chunks);
       return;
     }
     this.#pending.push(chunks);
@@ -216,7 +220,12 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.#pendingBytes = 0;
     this.#batcher!.cancel(this);
     if (this.#closed) return;
-    this.#socket.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+    this.#write(pending.length === 1 ? pending[0]! : Buffer.concat(pending));
+  }
+
+  #write(data: Buffer): void {
+    if (this.#direct) this.#direct.write(data);
+    else this.#socket.write(data);
   }
 
   /** Closes the connection; `reason` (null for a normal close) is logged and passed to `close` listeners. */
@@ -240,7 +249,7 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     try {
       if (this.#handshake) {
         const step = this.#handshake.push(data);
-        if (step.send) this.#socket.write(step.send);
+        if (step.send) this.#write(step.send);
         if (!step.done) return;
         this.log.debug('handshake complete', { scheme: this.#handshake.scheme });
         this.#handshake = null;
