@@ -144,13 +144,12 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.#batcher = this.#options.mediaFlushMs > 0 ? sharedWriteBatcher(this.#options.mediaFlushMs) : null;
     this.#reads = this.#batcher ? readSwitch(socket) : null;
     socket.setNoDelay?.(true);
-    socket.on('data', (data) => this.#onData(data));
-    socket.on('end', () => this.close(null));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
-      // A peer that vanishes mid-write (killed, network gone) is an ordinary disconnect, not a fault.
-      if (error.code === 'ECONNRESET' || error.code === 'EPIPE') this.close(null);
-      else this.close(`socket error: ${error.message}`);
+    socket.on('data', (data) => {
+      this.#onData(data);
+      this.#maybeDeferReads();
     });
+    socket.on('end', () => this.close(null));
+    socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
     socket.on('close', () => this.close(null));
     const started = Date.now();
     this.#tickMs = Math.min(1000, this.#options.pingIntervalMs);
@@ -263,13 +262,6 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
         this.#handleMessage(message);
       }
       this.#acknowledge();
-      if (this.#reads && !this.#readStopQueued && this.#readsMayWait()) {
-        // Stopped once this turn's reads are done: libuv reads up to 32 buffers of 64 KiB in a row
-        // while the kernel has more, and stopping inside the first would cap a publisher at 64 KiB
-        // an interval (10 Mbit/s at 50 ms).
-        this.#readStopQueued = true;
-        setImmediate(() => this.#deferReading());
-      }
     } catch (error) {
       if (error instanceof ProtocolError) {
         this.close(`${error.code}: ${error.message}`);
@@ -288,6 +280,22 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.#readsMayWait = mayWait;
   }
 
+  #onSocketError(error: NodeJS.ErrnoException): void {
+    // A peer that vanishes mid-write (killed, network gone) is an ordinary disconnect, not a fault.
+    if (error.code === 'ECONNRESET' || error.code === 'EPIPE') this.close(null);
+    else this.close(`socket error: ${error.message}`);
+  }
+
+  /** After a read by the socket: with merged reads, stop its reads once this turn's are done. */
+  #maybeDeferReads(): void {
+    if (this.#closed || !this.#reads || this.#readStopQueued || !this.#readsMayWait()) return;
+    // Stopped once this turn's reads are done: libuv reads up to 32 buffers of 64 KiB in a row
+    // while the kernel has more, and stopping inside the first would cap a publisher at 64 KiB
+    // an interval (10 Mbit/s at 50 ms).
+    this.#readStopQueued = true;
+    setImmediate(() => this.#deferReading());
+  }
+
   #deferReading(): void {
     this.#readStopQueued = false;
     if (this.#closed) return;
@@ -295,9 +303,30 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.#batcher!.deferRead(this);
   }
 
-  /** The merged-write interval ended: read what gathered meanwhile. */
+  /**
+   * The merged-write interval ended: read what gathered meanwhile, from the socket's descriptor
+   * while reads may still wait (the socket's reads stay stopped: one wake-up an interval,
+   * common/read-switch.ts), or start the socket's reads again once they may not.
+   */
   resumeReading(): void {
-    if (!this.#closed) this.#reads!.start();
+    if (this.#closed) return;
+    if (!this.#readsMayWait()) {
+      this.#reads!.start();
+      return;
+    }
+    let reads: Buffer[] | null;
+    try {
+      reads = this.#reads!.pull();
+    } catch (error) {
+      this.#onSocketError(error as NodeJS.ErrnoException);
+      return;
+    }
+    if (reads === null) {
+      this.close(null);
+      return;
+    }
+    for (const data of reads) this.#onData(data);
+    if (!this.#closed) this.#batcher!.deferRead(this);
   }
 
   #handleMessage(message: RtmpMessage): void {

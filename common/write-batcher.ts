@@ -9,10 +9,10 @@
  * stream's flush hands packets to connections, which may schedule themselves in the same pass.
  *
  * Merged reads ride the same timer: a publisher's connection that stops reading after a read
- * (`deferRead`, common/read-switch.ts) is read again when the interval ends, and what that read
- * brings is written out in the same turn of the event loop, before the next timer. A packet then
- * waits in the kernel instead of in a batch, at most one interval either way, and the process
- * wakes once per interval instead of once per arriving segment.
+ * (`deferRead`, common/read-switch.ts) is read again when the interval ends (it pulls what waits
+ * from its descriptor), and what that read brings is written out in the same turn of the event
+ * loop, before the next timer. A packet then waits in the kernel instead of in a batch, at most one
+ * interval either way, and the process wakes once per interval instead of once per arriving segment.
  */
 
 import { perProcess } from './per-process.ts';
@@ -74,8 +74,9 @@ export class WriteBatcher {
     const readers = [...this.#readers];
     this.#readers.clear();
     for (const reader of readers) reader.resumeReading();
-    // The resumed reads come in this turn's poll phase; an immediate runs right after it, so what
-    // they bring goes out with what was held, in one write per connection.
+    // A resumed reader pulls what waits right here (common/read-switch.ts); one whose socket reads
+    // again instead gets it in this turn's poll phase. An immediate runs right after that, so what
+    // either brings goes out with what was held, in one write per connection.
     setImmediate(() => this.#flushAll());
   }
 

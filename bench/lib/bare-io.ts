@@ -4,7 +4,7 @@
  * from what the origin's code adds.
  *
  *   node bench/lib/bare-io.ts sink PORT [EVERY_MS]          accepts connections, discards what they send; with EVERY_MS,
- *                                                           reads each once every EVERY_MS (the origin's merged reads)
+ *                                                           pulls each once every EVERY_MS (the origin's merged reads)
  *   node bench/lib/bare-io.ts source PORT PER_SECOND BYTES   one connection writing BYTES, PER_SECOND times a second
  *   node bench/lib/bare-io.ts fanout PORT PLAYERS EVERY_MS BYTES
  *                                                           once PLAYERS connected: one shared buffer of BYTES to each, every EVERY_MS
@@ -39,9 +39,16 @@ switch (role) {
     listen((socket) => {
       const reads = everyMs ? readSwitch(socket) : null;
       if (!reads) return;
-      // As the origin does (common/write-batcher.ts): stop once a turn's reads are done, read again at the interval.
-      socket.on('data', () => setImmediate(() => reads.stop()));
-      setInterval(() => reads.start(), everyMs);
+      // As the origin does (common/rtmp-connection.ts): the socket's reads stop once its first turn's
+      // are done; then what waits is pulled from the descriptor once an interval.
+      socket.once('data', () => setImmediate(() => {
+        reads.stop();
+        const timer = setInterval(() => {
+          if (reads.pull() !== null) return;
+          clearInterval(timer);
+          socket.destroy();
+        }, everyMs);
+      }));
     });
     break;
   }
