@@ -12,6 +12,7 @@ import { createServer, connect, type AddressInfo, type Socket } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readSwitch, type ReadSwitch } from '#common/read-switch.ts';
+import { socketHandle } from '#common/socket-handle.ts';
 import { WriteBatcher, type DeferredReader, type Flushable } from '#common/write-batcher.ts';
 
 /** A loopback server and one connected client; `close` ends both. */
@@ -155,11 +156,11 @@ test('pull reads what waits in the kernel, nothing when nothing does, and null o
 test('a destroyed socket pulls nothing, and never from a newer connection that reuses its descriptor number', async () => {
   const first = await socketPair();
   const reads = readSwitch(first.server)!;
-  const oldFd = (first.server as unknown as { _handle: { fd: number } })._handle.fd;
+  const oldFd = socketHandle(first.server)!.fd;
   first.server.destroy();
   const second = await socketPair();
   try {
-    const fds = [second.server, second.client].map((socket) => (socket as unknown as { _handle: { fd: number } })._handle.fd);
+    const fds = [second.server, second.client].map((socket) => socketHandle(socket)!.fd);
     second.client.write('for the second connection');
     second.server.write('for the second client');
     await sleep(20);
