@@ -308,25 +308,26 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
    * while reads may still wait (the socket's reads stay stopped: one wake-up an interval,
    * common/read-switch.ts), or start the socket's reads again once they may not.
    */
-  resumeReading(): void {
-    if (this.#closed) return;
+  resumeReading(): boolean {
+    if (this.#closed) return true;
     if (!this.#readsMayWait()) {
       this.#reads!.start();
-      return;
+      return false;
     }
     let reads: Buffer[] | null;
     try {
       reads = this.#reads!.pull();
     } catch (error) {
       this.#onSocketError(error as NodeJS.ErrnoException);
-      return;
+      return true;
     }
     if (reads === null) {
       this.close(null);
-      return;
+      return true;
     }
     for (const data of reads) this.#onData(data);
     if (!this.#closed) this.#batcher!.deferRead(this);
+    return true;
   }
 
   #handleMessage(message: RtmpMessage): void {

@@ -23,7 +23,12 @@ export interface Flushable {
 
 /** A connection whose reads wait for the interval's end. */
 export interface DeferredReader {
-  resumeReading(): void;
+  /**
+   * The interval ended: read what waits. True when it was read right here (pulled from the
+   * descriptor); false when the socket's own reads were started again instead, so what waits
+   * arrives in this turn's poll phase.
+   */
+  resumeReading(): boolean;
 }
 
 export class WriteBatcher {
@@ -73,11 +78,14 @@ export class WriteBatcher {
     }
     const readers = [...this.#readers];
     this.#readers.clear();
-    for (const reader of readers) reader.resumeReading();
-    // A resumed reader pulls what waits right here (common/read-switch.ts); one whose socket reads
-    // again instead gets it in this turn's poll phase. An immediate runs right after that, so what
-    // either brings goes out with what was held, in one write per connection.
-    setImmediate(() => this.#flushAll());
+    let allPulled = true;
+    for (const reader of readers) if (!reader.resumeReading()) allPulled = false;
+    // A resumed reader pulls what waits right here (common/read-switch.ts): then all goes out now.
+    // One whose socket reads again instead gets it in this turn's poll phase; an immediate runs
+    // right after that, so what it brings goes out with what was held, in one write per connection.
+    // (Flushing now when all pulled saves the process a turn of its loop each interval.)
+    if (allPulled) this.#flushAll();
+    else setImmediate(() => this.#flushAll());
   }
 
   #flushAll(): void {

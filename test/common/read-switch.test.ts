@@ -73,15 +73,16 @@ class Reader implements DeferredReader, Flushable {
     });
   }
 
-  resumeReading(): void {
+  resumeReading(): boolean {
     this.events.push('resume');
     const reads = this.#switch.pull();
     if (reads === null) {
       this.#end();
-      return;
+      return true;
     }
     for (const data of reads) this.#take(data);
     this.#batcher.deferRead(this);
+    return true;
   }
 
   flush(): void {
