@@ -26,13 +26,18 @@ declare global {
 
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 
-/** Re-renders whenever the session changes. */
+/**
+ * Re-renders whenever the session changes. The listener comes in an effect, which runs only after
+ * the next frame: what the session heard between the render and then (a roster change announcing a
+ * stream, right after the join) changed nobody's view, so the effect renders once more to show it.
+ */
 function useSession(session: ClassroomSession | null): void {
   const [, setTick] = useState(0);
   useEffect(() => {
     if (!session) return;
     const onChange = () => setTick((n) => n + 1);
     session.addEventListener('change', onChange);
+    onChange();
     return () => session.removeEventListener('change', onChange);
   }, [session]);
 }
