@@ -22,6 +22,16 @@
  * the fraction as the binary fraction, so its times are whole seconds): two such reports agree by
  * chance one time in 25, three one time in 600; a sender caught lying goes back to arrival placement.
  *
+ * A trusted sender's track may also be re-timed: its RTP clock counts the samples it produced, and
+ * a starved sender (Chromium's audio renderer on a loaded machine, a WebAudio source most of all)
+ * produces none for a while, so its RTP timestamps fall behind its wallclock by the stall, for good,
+ * and its next report says so (158 ms after one 170 ms stall of Chromium, measured). Such a report
+ * disagrees with the track's previous one, but its NTP time is as honest as the sender's other
+ * reports: it reaches us as long after that time as theirs do (a wrong NTP time, werift's, lands
+ * hundreds of ms off). It re-places its track (audio then has a gap where none was produced)
+ * instead of distrusting the sender, whose fall-back to arrival placement would leave the track
+ * off by the stall for the rest of the stream (audio 140-170 ms early, every pair after it).
+ *
  * Times never go backwards within a track. A track keeps its report until a newer one moves it by
  * more than REANCHOR_MS, and its arrival anchor until a packet beats it by as much, so jitter does
  * not shift audio by a millisecond here and there.
@@ -56,6 +66,8 @@ const AGREEMENTS_TO_TRUST = 2;
 const ARRIVAL_LEARNING_MS = 2000;
 /** A placement (a believed report, or a less delayed packet) replaces a track's current one only when it moves the track by more than this (ms). */
 const REANCHOR_MS = 5;
+/** How many of the latest believed reports' lags (arrival here minus their NTP time) a report that re-times its track is checked against. */
+const LAGS_KEPT = 4;
 
 export interface MediaClockOptions {
   /** The publisher's clock (ms); performance.now() by default. */
@@ -75,6 +87,8 @@ export class MediaClock {
   #senderTrusted = false;
   /** Two reports of a track disagreed with its RTP clock: the sender's wallclock is not used at all. */
   #senderUntrusted = false;
+  /** Arrival (our elapsed ms) minus NTP time (sender ms) of the latest believed reports, any track: transit plus the clocks' offset. */
+  readonly #reportLags: number[] = [];
 
   constructor(options: MediaClockOptions = {}) {
     this.#now = options.now ?? (() => performance.now());
@@ -110,8 +124,17 @@ export class MediaClock {
     const previous = clock.latestReport;
     clock.latestReport = report;
     const reported = unixMillisFromNtp(report.ntpTimestamp);
+    const lag = this.#elapsed() - reported;
     if (previous) {
       if (Math.abs(rtpTimestampToUnixMillis(report.rtpTimestamp, previous, clock.clockRate) - reported) > REPORT_TOLERANCE_MS) {
+        if (this.#senderTrusted && this.#wallclockHonest(lag)) {
+          // The track's RTP clock jumped, not the sender's wallclock (see the top): placed by this report from now on.
+          this.#keepLag(lag);
+          clock.agreeingReports = 0;
+          if (this.#senderOffset === null) this.#lineUp();
+          else clock.report = report;
+          return;
+        }
         this.#senderUntrusted = true;
         this.#senderOffset = null;
         for (const other of this.#tracks.values()) other.report = null;
@@ -119,6 +142,7 @@ export class MediaClock {
       }
       if (++clock.agreeingReports >= AGREEMENTS_TO_TRUST) this.#senderTrusted = true;
     }
+    this.#keepLag(lag);
     if (this.#senderOffset === null) this.#lineUp();
     else if (!clock.report || Math.abs(rtpTimestampToUnixMillis(report.rtpTimestamp, clock.report, clock.clockRate) - reported) > REANCHOR_MS) clock.report = report;
   }
@@ -133,6 +157,20 @@ export class MediaClock {
     const report = steady.latestReport!;
     this.#senderOffset = this.#byArrival(steady, report.rtpTimestamp) - unixMillisFromNtp(report.ntpTimestamp);
     for (const clock of this.#tracks.values()) clock.report = clock.latestReport;
+  }
+
+  /**
+   * Whether a report's NTP time agrees with when it arrived as the latest believed reports' did: its
+   * lag within REPORT_TOLERANCE_MS of their least (the least delayed; a report held up on the way only
+   * adds lag, and only recent reports count, which keeps the two clocks' drift out).
+   */
+  #wallclockHonest(lag: number): boolean {
+    return this.#reportLags.length > 0 && Math.abs(lag - Math.min(...this.#reportLags)) <= REPORT_TOLERANCE_MS;
+  }
+
+  #keepLag(lag: number): void {
+    this.#reportLags.push(lag);
+    if (this.#reportLags.length > LAGS_KEPT) this.#reportLags.shift();
   }
 
   #track(track: string, clockRate: number, rtpTimestamp: number): TrackClock {

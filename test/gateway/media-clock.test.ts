@@ -30,6 +30,8 @@ const report = (rtp: number, ms: number, errorMs = 0) => ({ rtpTimestamp: rtp, n
  */
 function publisher(audioLateMs: number) {
   let now = 0;
+  /** Audio the sender never produced (a stalled renderer): its RTP clock, counting samples, is this far behind its wallclock. */
+  let audioLostMs = 0;
   const clock = new MediaClock({ now: () => now, steadyTrack: 'audio' });
   const last = { video: -1, audio: -1 };
   const place = (track: 'video' | 'audio', rtp: number, arrival: number) => {
@@ -43,9 +45,11 @@ function publisher(audioLateMs: number) {
   return {
     clock,
     video: (ms: number, heldMs = 0) => place('video', videoRtp(ms), ms + 10 + heldMs),
-    audio: (ms: number, heldMs = 0) => place('audio', audioRtp(ms), ms + 10 + audioLateMs + heldMs),
+    audio: (ms: number, heldMs = 0) => place('audio', audioRtp(ms - audioLostMs), ms + 10 + audioLateMs + heldMs),
     videoReport: (ms: number, errorMs = 0) => clock.senderReport('video', report(videoRtp(ms), ms, errorMs)),
-    audioReport: (ms: number, errorMs = 0) => clock.senderReport('audio', report(audioRtp(ms), ms, errorMs)),
+    audioReport: (ms: number, errorMs = 0) => clock.senderReport('audio', report(audioRtp(ms - audioLostMs), ms, errorMs)),
+    /** The sender makes no audio for `ms` (its audio RTP clock stops while its wallclock goes on). */
+    stallAudio: (ms: number) => { audioLostMs += ms; },
   };
 }
 
@@ -135,4 +139,38 @@ test('report jitter of a few ms does not move a track: 20 ms packets stay 20 ms 
     previous = time;
   }
   assert.ok(p.clock.usesSenderClock);
+});
+
+/** Chromium's report pattern (video every second, audio every 2.5 s from 2 s) over `from`..`to` ms, with 20 ms packets of both tracks, each report after the packets of its time. */
+function play(p: ReturnType<typeof publisher>, from: number, to: number): void {
+  for (let ms = from; ms <= to; ms += 20) {
+    p.video(ms);
+    p.audio(ms);
+    if (ms % 1000 === 0 && ms > 0) p.videoReport(ms);
+    if (ms >= 2000 && (ms - 2000) % 2500 === 0) p.audioReport(ms);
+  }
+}
+
+test('a trusted sender whose audio RTP clock falls behind (a stalled renderer made no samples) keeps lip sync: its next audio report re-places the audio, leaving the gap', () => {
+  const p = publisher(0);
+  play(p, 0, 5000);
+  assert.ok(p.clock.usesSenderClock);
+  assert.equal(p.audio(5000) - p.video(5000), 0);
+  // Chromium starved for 150 ms: no audio samples then, so every later RTP timestamp is 150 ms behind.
+  p.stallAudio(150);
+  play(p, 5160, 7000);
+  assert.ok(p.clock.usesSenderClock, 'the report that says so (its NTP time as honest as the others) does not make the sender untrusted');
+  const before = p.audio(7020);
+  assert.equal(before - p.video(7020), 0, 'in sync again from the report at 7 s');
+  assert.equal(p.audio(7040) - before, 20, 'and on without a further jump');
+  play(p, 7060, 12_000);
+  assert.equal(p.audio(12_020) - p.video(12_020), 0);
+});
+
+test('a trusted sender\'s report whose NTP time is wrong (it arrives 300 ms off the others) still makes the sender untrusted', () => {
+  const p = publisher(0);
+  play(p, 0, 5000);
+  assert.ok(p.clock.usesSenderClock);
+  p.videoReport(5000, 300);
+  assert.equal(p.clock.usesSenderClock, false);
 });
