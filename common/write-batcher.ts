@@ -24,9 +24,9 @@ export interface Flushable {
 /** A connection whose reads wait for the interval's end. */
 export interface DeferredReader {
   /**
-   * The interval ended: read what waits. True when it was read right here (pulled from the
-   * descriptor); false when the socket's own reads were started again instead, so what waits
-   * arrives in this turn's poll phase.
+   * The interval ended: read what waits. False when the socket's own reads were started again, so
+   * what waits arrives in this turn's poll phase; true otherwise (it was pulled from the descriptor
+   * right here, or the connection closed and nothing will come).
    */
   resumeReading(): boolean;
 }

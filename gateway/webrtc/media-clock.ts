@@ -126,21 +126,18 @@ export class MediaClock {
     const reported = unixMillisFromNtp(report.ntpTimestamp);
     const lag = this.#elapsed() - reported;
     if (previous) {
-      if (Math.abs(rtpTimestampToUnixMillis(report.rtpTimestamp, previous, clock.clockRate) - reported) > REPORT_TOLERANCE_MS) {
-        if (this.#senderTrusted && this.#wallclockHonest(lag)) {
-          // The track's RTP clock jumped, not the sender's wallclock (see the top): placed by this report from now on.
-          this.#keepLag(lag);
-          clock.agreeingReports = 0;
-          if (this.#senderOffset === null) this.#lineUp();
-          else clock.report = report;
-          return;
-        }
+      if (Math.abs(rtpTimestampToUnixMillis(report.rtpTimestamp, previous, clock.clockRate) - reported) <= REPORT_TOLERANCE_MS) {
+        if (++clock.agreeingReports >= AGREEMENTS_TO_TRUST) this.#senderTrusted = true;
+      } else if (this.#senderTrusted && this.#wallclockHonest(lag)) {
+        // The track's RTP clock jumped, not the sender's wallclock (see the top): it is re-placed by
+        // this report below (it moves the track by far more than REANCHOR_MS).
+        clock.agreeingReports = 0;
+      } else {
         this.#senderUntrusted = true;
         this.#senderOffset = null;
         for (const other of this.#tracks.values()) other.report = null;
         return;
       }
-      if (++clock.agreeingReports >= AGREEMENTS_TO_TRUST) this.#senderTrusted = true;
     }
     this.#keepLag(lag);
     if (this.#senderOffset === null) this.#lineUp();
