@@ -133,6 +133,17 @@ export interface CpuTimes {
   system: number;
 }
 
+/**
+ * CPU seconds the hypervisor gave to others while this guest wanted them ("steal", summed over the
+ * guest's CPUs, from /proc/stat): a window with steal ran on a busy host, and its figures are not
+ * comparable with a quiet window's. 0 on bare metal or a kernel that does not count it.
+ */
+export function hostStealSeconds(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  // cpu user nice system idle iowait irq softirq steal ...
+  return Number(cpu[8] ?? 0) / clockTicks;
+}
+
 /** The fields of /proc/PID/stat after the command name (which is in parentheses and may itself contain spaces): state, ppid, ... */
 function statFields(pid: number): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
