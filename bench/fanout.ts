@@ -358,7 +358,7 @@ function printRatios(origin: Result, byName: ReadonlyMap<string, Result>, runs: 
       `user-mode only ${fmt(user, 2)}`,
       `the origin's kernel time alone ${fmt(kernelFloor, 2)}`,
     ];
-    console.log(`${origin.server}/${other} = ${fmt(ratio, 2)} (${details.join('; ')}; lower is better; goal ${goalText}): ${verdict}`);
+    console.log(`${origin.server}/${other} = ${fmt(ratio, 3)} (${details.join('; ')}; lower is better; goal ${goalText}): ${verdict}`);
   }
 }
 

@@ -16,6 +16,7 @@
  */
 
 import { perProcess } from './per-process.ts';
+import { recordTimerLateness } from './metrics/event-loop-lag.ts';
 
 export interface Flushable {
   flush(): void;
@@ -36,6 +37,8 @@ export class WriteBatcher {
   readonly #dirty = new Set<Flushable>();
   readonly #readers = new Set<DeferredReader>();
   #timer: NodeJS.Timeout | null = null;
+  /** When the timer was set (performance.now()): how late it fires is the process's event-loop lag (common/metrics/event-loop-lag.ts). */
+  #armedAt = 0;
   #flushing = false;
 
   constructor(intervalMs: number) {
@@ -67,11 +70,14 @@ export class WriteBatcher {
   }
 
   #arm(): void {
-    this.#timer ??= setTimeout(() => this.#onInterval(), this.intervalMs);
+    if (this.#timer) return;
+    this.#armedAt = performance.now();
+    this.#timer = setTimeout(() => this.#onInterval(), this.intervalMs);
   }
 
   #onInterval(): void {
     this.#timer = null;
+    recordTimerLateness(performance.now() - this.#armedAt - this.intervalMs);
     if (this.#readers.size === 0) {
       this.#flushAll();
       return;

@@ -16,6 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import { logLinesWritten } from '#common/logger.ts';
+import { registerEventLoopLag } from './event-loop-lag.ts';
 
 /*
  * prom-client's parts used here, required from their own files: its index also loads what no process
@@ -35,11 +36,14 @@ type Gauge<L extends string> = PromClient.Gauge<L>;
  * prom-client's default process metrics (what its collectDefaultMetrics registers), each from its
  * own file, but for the process's CPU: its processCpuTotal.js loads @opentelemetry/api (51 modules,
  * some 0.03 CPU-seconds of every start) for exemplars no metric here has. processCpuCounters makes
- * the same three counters. test/common/metrics.test.ts checks that no default metric is missing.
+ * the same three counters. And for event-loop lag, whose collector samples with a timer of its own
+ * and reports the time between its firings: common/metrics/event-loop-lag.ts makes the same eight
+ * gauges from how late the process's own timers fire. test/common/metrics.test.ts checks that no
+ * default metric is missing.
  */
 type DefaultMetric = (register: Registry, config: PromClient.DefaultMetricsCollectorConfiguration<PromClient.RegistryContentType>) => void;
 const DEFAULT_METRICS_BUT_CPU = [
-  'processStartTime', 'osMemoryHeap', 'processOpenFileDescriptors', 'processMaxFileDescriptors', 'eventLoopLag',
+  'processStartTime', 'osMemoryHeap', 'processOpenFileDescriptors', 'processMaxFileDescriptors',
   'processResources', 'processHandles', 'processRequests', 'heapSizeAndUsed', 'heapSpacesSizeAndUsed', 'version', 'gc',
 ].map((name) => require(`prom-client/lib/metrics/${name}`) as DefaultMetric);
 
@@ -61,11 +65,9 @@ let registry: Registry | null = null;
 export function processRegistry(): Registry {
   if (!registry) {
     registry = new Registry();
-    // Event-loop lag sampled every 100 ms, not prom-client's 10: the 10 ms timer woke an idle process
-    // 100 times a second (a quarter of a publisher-only origin's CPU, bench:fanout's baseline), and a
-    // stall long enough to matter still delays a sample.
-    for (const register of DEFAULT_METRICS_BUT_CPU) register(registry, { eventLoopMonitoringPrecision: 100 });
+    for (const register of DEFAULT_METRICS_BUT_CPU) register(registry, {});
     processCpuCounters(registry);
+    registerEventLoopLag(registry);
     registry.registerMetric(new Counter({
       name: 'classroom_log_lines_total',
       help: 'Log lines the process wrote, by level (lines below the configured level are not written and not counted).',
