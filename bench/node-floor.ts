@@ -3,15 +3,14 @@
  * spends doing the same I/O as the origin in bench:fanout and nothing else, measured over the same
  * kind of window, so the origin's figure can be split into what Node costs and what our code adds.
  *
- *   npm run bench:node-floor [-- --players 200 --seconds 20 --flush-ms 50 --read-every-ms 50 --reads-per-second 110
+ *   npm run bench:node-floor [-- --players 200 --seconds 20 --flush-ms 50 --reads-per-second 110
  *                                 --read-bytes 1200 --stream-kbps 1000]
  *
- * Two bare Node processes (bench/lib/bare-io.ts: production's node flags, none of our modules but the
- * read switch), each measured by /proc CPU over the window:
+ * Two bare Node processes (bench/lib/bare-io.ts: production's node flags, none of our modules), each
+ * measured by /proc CPU over the window:
  * - ingest: one connection receiving --reads-per-second writes of --read-bytes and discarding them
  *   (ffmpeg publishing bench:fanout's ~1 Mbit/s stream arrives at the origin in about 110 segments a
- *   second: strace -c of the origin), read once every --read-every-ms as the origin's merged reads
- *   do (default: the flush interval; 0 reads each segment as it comes);
+ *   second: strace -c of the origin), each read as it comes, as the origin reads a publisher;
  * - fan-out: --players connections, each written one shared buffer of --flush-ms worth of the stream
  *   every --flush-ms (the origin's merged writes), read and discarded by another process.
  * Their sum is what Node alone costs for the origin's I/O in bench:fanout at that many players; the
@@ -30,7 +29,6 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '5' },
     'flush-ms': { type: 'string', default: '50' },
-    'read-every-ms': { type: 'string' },
     'reads-per-second': { type: 'string', default: '110' },
     'read-bytes': { type: 'string', default: '1200' },
     'stream-kbps': { type: 'string', default: '1000' },
@@ -42,9 +40,6 @@ const players = Math.floor(positiveNumber('players', values.players));
 const seconds = positiveNumber('seconds', values.seconds);
 const warmup = positiveNumber('warmup', values.warmup);
 const flushMs = positiveNumber('flush-ms', values['flush-ms']);
-/** 0: each segment read as it comes (the origin before merged reads). */
-const readEveryMs = values['read-every-ms'] === undefined ? flushMs
-  : values['read-every-ms'] === '0' ? 0 : positiveNumber('read-every-ms', values['read-every-ms']);
 const readsPerSecond = positiveNumber('reads-per-second', values['reads-per-second']);
 const readBytes = Math.floor(positiveNumber('read-bytes', values['read-bytes']));
 const writeBytes = Math.round((positiveNumber('stream-kbps', values['stream-kbps']) * 1000 / 8) * (flushMs / 1000));
@@ -70,7 +65,7 @@ async function windowCpu(server: Started): Promise<{ user: number; system: numbe
 
 await runBench('node-floor', async () => {
   const ingestPort = await freePort();
-  const sink = await role('sink', ['sink', ingestPort, readEveryMs], ingestPort);
+  const sink = await role('sink', ['sink', ingestPort], ingestPort);
   const source = await role('source', ['source', ingestPort, readsPerSecond, readBytes], null);
   const ingest = await windowCpu(sink);
   await stop(source);
@@ -86,7 +81,7 @@ await runBench('node-floor', async () => {
   const total = ingest.user + ingest.system + writes.user + writes.system;
   const perWriteUs = (s: number): string => ((s / ((players * seconds * 1000) / flushMs)) * 1e6).toFixed(1);
   console.log(`\nNode ${process.versions.node} alone, ${seconds} s window after ${warmup} s warm-up:`);
-  console.log(`  ingest:  ${readsPerSecond} writes/s of ${readBytes} B, ${readEveryMs > 0 ? `read once every ${readEveryMs} ms` : 'each read as it comes'}:`
+  console.log(`  ingest:  ${readsPerSecond} writes/s of ${readBytes} B, each read as it comes:`
     + ` user ${ingest.user.toFixed(2)} + system ${ingest.system.toFixed(2)} CPU-s`);
   console.log(`  fan-out: ${players} players, ${writeBytes} B each every ${flushMs} ms: user ${writes.user.toFixed(2)} + system ${writes.system.toFixed(2)} CPU-s`
     + ` (${perWriteUs(writes.user)} + ${perWriteUs(writes.system)} µs a write)`);

@@ -13,7 +13,7 @@ export const clientLimitSettings = {
   handshakeTimeoutMs: wholeNumber(1, 600_000).describe('A client must complete the RTMP handshake (or a Flash policy request) within this time.'),
   idleTimeoutMs: wholeNumber(1000, 3_600_000).describe('An RTMP client that sends nothing at all (not even ping responses or acknowledgements) for this long is closed.'),
   pingIntervalMs: wholeNumber(100, 600_000).describe('Each RTMP client is pinged this often (round-trip time; keeps NATs open).'),
-  mediaFlushMs: wholeNumber(0, 1000).describe('Media to a player is merged into one write per this many ms (0: a write per packet); at the origin, a publisher whose stream only feeds such players and recordings is read once per this many ms too (see README, the fan-out benchmark).'),
+  mediaFlushMs: wholeNumber(0, 1000).describe('Media to a player is merged into one write per this many ms (0: a write per packet).'),
   maxPlayerBacklogBytes: wholeNumber(1024).describe('Unsent bytes per player past which its frames are dropped to the next keyframe.'),
   maxGopBytes: wholeNumber(1024).describe('Largest group of pictures cached per stream for instant start.'),
   maxMessageBytes: wholeNumber(1024, MAX_MESSAGE_LENGTH).describe('Largest RTMP message accepted from a client (RTMP itself allows 16 MiB - 1).'),

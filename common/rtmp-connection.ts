@@ -19,8 +19,7 @@ import { BandwidthLimit, ChunkStreamId, MessageType, UserControlEvent, type Rtmp
 import { Logger } from './logger.ts';
 import { LogThrottle } from './log-throttle.ts';
 import { closeReasonCode } from './metrics/close-reasons.ts';
-import { sharedWriteBatcher, type DeferredReader, type Flushable, type WriteBatcher } from './write-batcher.ts';
-import { readSwitch, type ReadSwitch } from './read-switch.ts';
+import { sharedWriteBatcher, type Flushable, type WriteBatcher } from './write-batcher.ts';
 import { directWriter, type DirectWriter } from './direct-write.ts';
 import { sharedInterval, type SharedInterval } from './shared-interval.ts';
 import type { MediaPacket } from './media/media-packet.ts';
@@ -46,7 +45,6 @@ export interface RtmpConnectionOptions {
   /**
    * Media written with `sendEncoded` is held at most this long and merged into one write
    * (0 writes each packet at once). Trades a few milliseconds of latency for far fewer system calls.
-   * A peer over TCP may also be read once per interval (`mergeReadsWhile`).
    */
   mediaFlushMs: number;
   /** Pending media beyond this many bytes is written at once, whatever the interval. */
@@ -95,7 +93,7 @@ export const defaultConnectionOptions: RtmpConnectionOptions = {
 /** A client can make the server close it as often as it likes: the lines are rate-limited per address and reason. */
 const closeWarnings = new LogThrottle(new Logger('rtmp'));
 
-export class RtmpConnection extends EventEmitter<SessionTransportEvents> implements Flushable, DeferredReader, SessionTransport {
+export class RtmpConnection extends EventEmitter<SessionTransportEvents> implements Flushable, SessionTransport {
   readonly id = nextSessionId();
   /** A socket of our own: the client reached this server directly. */
   readonly via = null;
@@ -126,10 +124,6 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
   readonly #batcher: WriteBatcher | null;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
-  /** Merged reads: the socket's read switch, null without merged writes or without a switch (TLS, RTMPT). */
-  readonly #reads: ReadSwitch | null;
-  #readStopQueued = false;
-  #readsMayWait: () => boolean = () => false;
 
   constructor(socket: RtmpSocket, options: Partial<RtmpConnectionOptions>, log: Logger) {
     super();
@@ -142,12 +136,8 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.log = log.with({ session: `conn#${this.id}`, peer: `${this.remoteAddress}:${this.remotePort}` });
     this.#decoder = new ChunkDecoder(this.#options.decoderLimits);
     this.#batcher = this.#options.mediaFlushMs > 0 ? sharedWriteBatcher(this.#options.mediaFlushMs) : null;
-    this.#reads = this.#batcher ? readSwitch(socket) : null;
     socket.setNoDelay?.(true);
-    socket.on('data', (data) => {
-      this.#onData(data);
-      this.#maybeDeferReads();
-    });
+    socket.on('data', (data) => this.#onData(data));
     socket.on('end', () => this.close(null));
     socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
     socket.on('close', () => this.close(null));
@@ -233,7 +223,6 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     this.#closed = true;
     this.#ticker.delete(this.#check);
     this.#batcher?.cancel(this);
-    this.#batcher?.cancelRead(this);
     this.#pending = [];
     this.#pendingBytes = 0;
     if (reason) closeWarnings.warn(`${this.remoteAddress} ${closeReasonCode(reason)}`, 'closing connection', { peer: `${this.remoteAddress}:${this.remotePort}`, reason }, this.log);
@@ -272,62 +261,10 @@ export class RtmpConnection extends EventEmitter<SessionTransportEvents> impleme
     }
   }
 
-  /**
-   * Merged reads (common/write-batcher.ts): while `mayWait` answers true (asked after each read), a
-   * peer over TCP is read once per merged-write interval instead of as it comes.
-   */
-  mergeReadsWhile(mayWait: () => boolean): void {
-    this.#readsMayWait = mayWait;
-  }
-
   #onSocketError(error: NodeJS.ErrnoException): void {
     // A peer that vanishes mid-write (killed, network gone) is an ordinary disconnect, not a fault.
     if (error.code === 'ECONNRESET' || error.code === 'EPIPE') this.close(null);
     else this.close(`socket error: ${error.message}`);
-  }
-
-  /** After a read by the socket: with merged reads, stop its reads once this turn's are done. */
-  #maybeDeferReads(): void {
-    if (this.#closed || !this.#reads || this.#readStopQueued || !this.#readsMayWait()) return;
-    // Stopped once this turn's reads are done: libuv reads up to 32 buffers of 64 KiB in a row
-    // while the kernel has more, and stopping inside the first would cap a publisher at 64 KiB
-    // an interval (10 Mbit/s at 50 ms).
-    this.#readStopQueued = true;
-    setImmediate(() => this.#deferReading());
-  }
-
-  #deferReading(): void {
-    this.#readStopQueued = false;
-    if (this.#closed) return;
-    this.#reads!.stop();
-    this.#batcher!.deferRead(this);
-  }
-
-  /**
-   * The merged-write interval ended: read what gathered meanwhile, from the socket's descriptor
-   * while reads may still wait (the socket's reads stay stopped: one wake-up an interval,
-   * common/read-switch.ts), or start the socket's reads again once they may not.
-   */
-  resumeReading(): boolean {
-    if (this.#closed) return true;
-    if (!this.#readsMayWait()) {
-      this.#reads!.start();
-      return false;
-    }
-    let reads: Buffer[] | null;
-    try {
-      reads = this.#reads!.pull();
-    } catch (error) {
-      this.#onSocketError(error as NodeJS.ErrnoException);
-      return true;
-    }
-    if (reads === null) {
-      this.close(null);
-      return true;
-    }
-    for (const data of reads) this.#onData(data);
-    if (!this.#closed) this.#batcher!.deferRead(this);
-    return true;
   }
 
   #handleMessage(message: RtmpMessage): void {

@@ -52,11 +52,6 @@ export interface SessionTransport extends EventEmitter<SessionTransportEvents>, 
   close(reason: string | null): void;
   /** Non-null when live media reaches this client through a relay instead of `sendMedia`. */
   readonly liveRelay: LiveRelay | null;
-  /**
-   * Merged reads (common/write-batcher.ts), where the transport has them: while `mayWait` answers
-   * true (the origin's session: the client publishes), the peer is read once per merged-write interval instead of as it comes.
-   */
-  mergeReadsWhile?(mayWait: () => boolean): void;
 }
 
 let lastSessionId = 0;

@@ -1,17 +1,13 @@
 /**
- * The libuv stream handle under a plain TCP net.Socket, and its descriptor: what merged reads
- * (common/read-switch.ts: stop and start reads, pull from the descriptor) and direct writes
+ * The libuv stream handle under a plain TCP net.Socket, and its descriptor: what direct writes
  * (common/direct-write.ts) work with. Node has no public way to reach either, so the handle is
- * found by feature test (`_handle` with `readStop`, `readStart` and `fd`): a socket without one
- * (TLS, the RTMPT tunnel, a future Node that renames it) gets `null` and is used as a stream, as
- * before. test/common/read-switch.test.ts and direct-write.test.ts fail if a plain net.Socket stops
- * having it.
+ * found by feature test (`_handle` with a numeric `fd`): a socket without one (TLS, the RTMPT
+ * tunnel, a future Node that renames it) gets `null` and is used as a stream, as before.
+ * test/common/direct-write.test.ts fails if a plain net.Socket stops having it.
  */
 import { Socket } from 'node:net';
 
 export interface LibuvStreamHandle {
-  readStop(): number;
-  readStart(): number;
   readonly fd: number;
 }
 
@@ -32,10 +28,7 @@ function handleOf(socket: Socket): unknown {
 }
 
 function isStreamHandle(handle: unknown): handle is LibuvStreamHandle {
-  return typeof handle === 'object' && handle !== null
-    && typeof (handle as Partial<LibuvStreamHandle>).readStop === 'function'
-    && typeof (handle as Partial<LibuvStreamHandle>).readStart === 'function'
-    && typeof (handle as Partial<LibuvStreamHandle>).fd === 'number';
+  return typeof handle === 'object' && handle !== null && typeof (handle as Partial<LibuvStreamHandle>).fd === 'number';
 }
 
 /** The handle of a plain, open TCP socket (not TLS), or null when it has none. */

@@ -8,11 +8,11 @@
  * Live streams are flushed here too (their batches for players, common/media/media-batch.ts): a
  * stream's flush hands packets to connections, which may schedule themselves in the same pass.
  *
- * Merged reads ride the same timer: a publisher's connection that stops reading after a read
- * (`deferRead`, common/read-switch.ts) is read again when the interval ends (it pulls what waits
- * from its descriptor), and what that read brings is written out in the same turn of the event
- * loop, before the next timer. A packet then waits in the kernel instead of in a batch, at most one
- * interval either way, and the process wakes once per interval instead of once per arriving segment.
+ * The timer is armed by the first write held after a flush, so a packet waits at most one interval
+ * and a stream that goes quiet costs no wake-ups. Reading is never held back: a publisher's socket
+ * is read as data arrives. (Holding reads too, to wake once an interval, stalls a publisher whose
+ * TCP uses Nagle's algorithm, ffmpeg's default: unread data is not acknowledged, so its next small
+ * segments wait for the delayed ACK or the next read, which added up to 90 ms to such a stream.)
  */
 
 import { perProcess } from './per-process.ts';
@@ -22,20 +22,9 @@ export interface Flushable {
   flush(): void;
 }
 
-/** A connection whose reads wait for the interval's end. */
-export interface DeferredReader {
-  /**
-   * The interval ended: read what waits. False when the socket's own reads were started again, so
-   * what waits arrives in this turn's poll phase; true otherwise (it was pulled from the descriptor
-   * right here, or the connection closed and nothing will come).
-   */
-  resumeReading(): boolean;
-}
-
 export class WriteBatcher {
   readonly intervalMs: number;
   readonly #dirty = new Set<Flushable>();
-  readonly #readers = new Set<DeferredReader>();
   #timer: NodeJS.Timeout | null = null;
   /** When the timer was set (performance.now()): how late it fires is the process's event-loop lag (common/metrics/event-loop-lag.ts). */
   #armedAt = 0;
@@ -58,17 +47,6 @@ export class WriteBatcher {
     this.#dirty.delete(target);
   }
 
-  /** `reader` has stopped reading: resume it when the current interval ends. */
-  deferRead(reader: DeferredReader): void {
-    this.#readers.add(reader);
-    this.#arm();
-  }
-
-  /** `reader` closed: not to be resumed. */
-  cancelRead(reader: DeferredReader): void {
-    this.#readers.delete(reader);
-  }
-
   #arm(): void {
     if (this.#timer) return;
     this.#armedAt = performance.now();
@@ -78,20 +56,7 @@ export class WriteBatcher {
   #onInterval(): void {
     this.#timer = null;
     recordTimerLateness(performance.now() - this.#armedAt - this.intervalMs);
-    if (this.#readers.size === 0) {
-      this.#flushAll();
-      return;
-    }
-    const readers = [...this.#readers];
-    this.#readers.clear();
-    let allPulled = true;
-    for (const reader of readers) if (!reader.resumeReading()) allPulled = false;
-    // A resumed reader pulls what waits right here (common/read-switch.ts): then all goes out now.
-    // One whose socket reads again instead gets it in this turn's poll phase; an immediate runs
-    // right after that, so what it brings goes out with what was held, in one write per connection.
-    // (Flushing now when all pulled saves the process a turn of its loop each interval.)
-    if (allPulled) this.#flushAll();
-    else setImmediate(() => this.#flushAll());
+    this.#flushAll();
   }
 
   #flushAll(): void {

@@ -1,10 +1,9 @@
 /**
  * The processes of bench:node-floor: Node doing the fan-out benchmark's I/O and nothing else (no
- * RTMP, none of our modules but common/read-switch.ts), so that what Node itself costs for that I/O can be measured apart
+ * RTMP, none of our modules), so that what Node itself costs for that I/O can be measured apart
  * from what the origin's code adds.
  *
- *   node bench/lib/bare-io.ts sink PORT [EVERY_MS]          accepts connections, discards what they send; with EVERY_MS,
- *                                                           pulls each once every EVERY_MS (the origin's merged reads)
+ *   node bench/lib/bare-io.ts sink PORT                     accepts connections, discards what they send
  *   node bench/lib/bare-io.ts source PORT PER_SECOND BYTES   one connection writing BYTES, PER_SECOND times a second
  *   node bench/lib/bare-io.ts fanout PORT PLAYERS EVERY_MS BYTES
  *                                                           once PLAYERS connected: one shared buffer of BYTES to each, every EVERY_MS
@@ -13,7 +12,6 @@
  * Each runs until it is stopped.
  */
 import { connect, createServer, type Socket } from 'node:net';
-import { readSwitch } from '../../common/read-switch.ts';
 
 const [role, portText, ...rest] = process.argv.slice(2);
 const port = Number(portText);
@@ -34,24 +32,9 @@ function listen(onSocket: (socket: Socket) => void): void {
 }
 
 switch (role) {
-  case 'sink': {
-    const [everyMs] = numbers;
-    listen((socket) => {
-      const reads = everyMs ? readSwitch(socket) : null;
-      if (!reads) return;
-      // As the origin does (common/rtmp-connection.ts): the socket's reads stop once its first turn's
-      // are done; then what waits is pulled from the descriptor once an interval.
-      socket.once('data', () => setImmediate(() => {
-        reads.stop();
-        const timer = setInterval(() => {
-          if (reads.pull() !== null) return;
-          clearInterval(timer);
-          socket.destroy();
-        }, everyMs);
-      }));
-    });
+  case 'sink':
+    listen(() => {});
     break;
-  }
   case 'source': {
     const [perSecond, bytes] = numbers as [number, number];
     const payload = Buffer.alloc(bytes, 0x5a);

@@ -28,11 +28,6 @@ export interface StreamSubscriber {
    */
   readonly takesBatches?: boolean;
   onBatch?(batch: MediaBatch): void;
-  /**
-   * True for a subscriber that does not mind when a packet comes (a recorder): the publisher may
-   * then be read once per merged-write interval without delaying anyone (`deliversByInterval`).
-   */
-  readonly toleratesDelay?: boolean;
 }
 
 export interface LiveStreamLimits {
@@ -174,18 +169,6 @@ export class LiveStream extends EventEmitter<LiveStreamEvents> implements Flusha
     this.#subscribers.delete(subscriber);
     this.#batched.delete(subscriber);
     this.#emitIfIdle();
-  }
-
-  /**
-   * Every subscriber takes batches or does not mind waiting: the publisher's packets may reach this
-   * stream up to one merged-write interval late (merged reads, common/write-batcher.ts) without
-   * adding to anyone's latency, since the batches they join wait that long anyway. False with an
-   * edge link or any other subscriber that forwards each packet as it comes.
-   */
-  get deliversByInterval(): boolean {
-    if (!this.#batcher) return false;
-    for (const subscriber of this.#subscribers) if (subscriber.toleratesDelay !== true) return false;
-    return true;
   }
 
   /** Hands the pending batch to the subscribers that take batches (the merged-write timer, or before an event they must see in order). */

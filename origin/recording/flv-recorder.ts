@@ -63,8 +63,6 @@ export interface FlvRecorderEvents {
 }
 
 export class FlvRecorder extends EventEmitter<FlvRecorderEvents> implements StreamSubscriber {
-  /** A file is written on its own schedule: its packets may come an interval late. */
-  readonly toleratesDelay = true;
   readonly #stream: LiveStream;
   readonly #options: FlvRecorderOptions;
   readonly #log: Logger;

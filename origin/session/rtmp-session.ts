@@ -110,18 +110,6 @@ export class RtmpSession extends EventEmitter<RtmpSessionEvents> implements NetS
     this.#options = options;
     connection.on('message', (message) => this.#onMessage(message));
     connection.on('close', () => this.#onClose());
-    connection.mergeReadsWhile?.(() => this.#publishesByInterval());
-  }
-
-  /** This client publishes, and only into streams whose every subscriber waits for batches anyway. */
-  #publishesByInterval(): boolean {
-    let publishes = false;
-    for (const role of this.#streams.values()) {
-      if (!(role instanceof Publisher)) continue;
-      if (!role.stream.deliversByInterval) return false;
-      publishes = true;
-    }
-    return publishes;
   }
 
   get scope(): Scope | null { return this.#scope; }

@@ -178,20 +178,3 @@ test('a batch joins its track-0 chunks once per (stream id, chunk size), leaving
   const messages = [...new ChunkDecoder().push(batch.mainTrackChunks(1, 128))];
   assert.deepEqual(messages.map((m) => [m.type, m.timestamp, m.payload.length]), frames.map((p) => [p.type, p.timestamp, p.payload.length]));
 });
-
-test('deliversByInterval: only while every subscriber takes batches or does not mind waiting', () => {
-  const batched: StreamSubscriber = { onPublish() {}, onPacket() {}, onUnpublish() {}, takesBatches: true, onBatch() {} };
-  const file: StreamSubscriber = { onPublish() {}, onPacket() {}, onUnpublish() {}, toleratesDelay: true };
-  const forwarder = new Recorder();
-
-  assert.equal(new LiveStream('live/plain', { maxGopBytes: 1_000_000 }).deliversByInterval, false, 'no batches: nothing waits an interval anyway');
-  const stream = new LiveStream('live/batched', { maxGopBytes: 1_000_000, mediaBatchMs: 50 });
-  stream.startPublish({});
-  stream.subscribe(batched);
-  stream.subscribe(file);
-  assert.equal(stream.deliversByInterval, true, 'batched players and a recorder');
-  stream.subscribe(forwarder);
-  assert.equal(stream.deliversByInterval, false, 'a subscriber given each packet as it comes');
-  stream.unsubscribe(forwarder);
-  assert.equal(stream.deliversByInterval, true, 'and again once it left');
-});

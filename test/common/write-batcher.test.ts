@@ -1,12 +1,11 @@
 /**
  * WriteBatcher: held media flushed once per interval on one timer, and targets scheduled while it
- * flushes (a live stream's batch handed to a connection that holds it) flushed in the same pass;
- * deferred readers resumed first, and the flush in the same turn when they all read right there.
+ * flushes (a live stream's batch handed to a connection that holds it) flushed in the same pass.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WriteBatcher, type DeferredReader, type Flushable } from '#common/write-batcher.ts';
+import { WriteBatcher, type Flushable } from '#common/write-batcher.ts';
 
 /** A target that records its flushes and, when given `next`, schedules it from inside its own flush. */
 class Target implements Flushable {
@@ -60,34 +59,4 @@ test('a target that flushed on its own is not flushed again at the interval', as
   batcher.cancel(target);
   await interval(batcher);
   assert.equal(target.flushes, 0);
-});
-
-/** A deferred reader that either reads at once (pulled) or has its socket read later in the turn; it logs what happens when. */
-class Reader implements DeferredReader {
-  readonly #log: string[];
-  readonly #pulls: boolean;
-  constructor(log: string[], pulls: boolean) {
-    this.#log = log;
-    this.#pulls = pulls;
-  }
-  resumeReading(): boolean {
-    this.#log.push('resume');
-    // Whatever runs in the loop's next phases: an immediate queued here.
-    setImmediate(() => this.#log.push('next phase'));
-    return this.#pulls;
-  }
-}
-
-test('deferred readers that pull are resumed and flushed in the same turn; one whose socket reads again is flushed after the poll phase', async () => {
-  for (const pulls of [true, false]) {
-    const log: string[] = [];
-    const batcher = new WriteBatcher(5);
-    const target: Flushable = { flush: () => log.push('flush') };
-    batcher.schedule(target);
-    batcher.deferRead(new Reader(log, true));
-    batcher.deferRead(new Reader(log, pulls));
-    await interval(batcher);
-    const expected = pulls ? ['resume', 'resume', 'flush', 'next phase', 'next phase'] : ['resume', 'resume', 'next phase', 'next phase', 'flush'];
-    assert.deepEqual(log, expected, pulls ? 'all pulled' : 'one reads through its socket');
-  }
 });
