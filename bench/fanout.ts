@@ -341,6 +341,14 @@ function medianRun(runs: Result[]): Result {
   };
 }
 
+/** Each of the origin's runs with the `other` server's run of the same round (the one right after it). */
+function sameRoundPairs(origin: Result, other: string, runs: Result[]): [mine: Result, theirs: Result][] {
+  return runs.filter((r) => r.server === origin.server).flatMap((mine) => {
+    const theirs = runs.find((r) => r.server === other && r.round === mine.round);
+    return theirs ? [[mine, theirs] as [Result, Result]] : [];
+  });
+}
+
 function medianLatency(runs: Result[]): LatencySummary | null {
   const measured = runs.flatMap((r) => (r.latency ? [r.latency] : []));
   if (measured.length === 0) return null;
@@ -354,11 +362,8 @@ function medianLatency(runs: Result[]): LatencySummary | null {
 
 /** The latency the origin adds over a server that holds nothing: its p99 minus the other's, by rounds as the CPU ratio is. */
 function addedLatencyP99(origin: Result, other: string, runs: Result[]): number {
-  const added: number[] = [];
-  for (const mine of runs.filter((r) => r.server === origin.server)) {
-    const theirs = runs.find((r) => r.server === other && r.round === mine.round);
-    if (mine.latency && theirs?.latency) added.push(mine.latency.p99Ms - theirs.latency.p99Ms);
-  }
+  const added = sameRoundPairs(origin, other, runs).flatMap(([mine, theirs]) =>
+    (mine.latency && theirs.latency ? [mine.latency.p99Ms - theirs.latency.p99Ms] : []));
   return added.length ? median(added) : NaN;
 }
 
@@ -383,11 +388,7 @@ function printRatios(origin: Result, byName: ReadonlyMap<string, Result>, runs: 
     // the floor of the ratio at this write count (merged writes: one per player per mediaFlushMs).
     const user = (origin.cpuSeconds - origin.systemSeconds) / (o.cpuSeconds - o.systemSeconds);
     const kernelFloor = origin.systemSeconds / o.cpuSeconds;
-    const byRound: number[] = [];
-    for (const mine of runs.filter((r) => r.server === origin.server)) {
-      const theirs = runs.find((r) => r.server === other && r.round === mine.round);
-      if (theirs) byRound.push(perPlayerMinute(mine) / perPlayerMinute(theirs));
-    }
+    const byRound = sameRoundPairs(origin, other, runs).map(([mine, theirs]) => perPlayerMinute(mine) / perPlayerMinute(theirs));
     const ratio = byRound.length > 1 ? median(byRound) : ofMedians;
     const added = addedLatencyP99(origin, other, runs);
     const valid = origin.problems.length === 0 && o.problems.length === 0 && Number.isFinite(ratio)

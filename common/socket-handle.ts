@@ -12,7 +12,6 @@ export interface LibuvStreamHandle {
 }
 
 export interface SocketHandle {
-  readonly handle: LibuvStreamHandle;
   /** The socket's descriptor; to be used only while `live()`. */
   readonly fd: number;
   /**
@@ -37,5 +36,5 @@ export function socketHandle(socket: unknown): SocketHandle | null {
   const handle = handleOf(socket);
   // `fd` is a getter calling into Node: read once, here.
   if (!isStreamHandle(handle) || handle.fd < 0) return null;
-  return { handle, fd: handle.fd, live: () => !socket.destroyed && handleOf(socket) === handle };
+  return { fd: handle.fd, live: () => !socket.destroyed && handleOf(socket) === handle };
 }

@@ -9,7 +9,8 @@
  * timer woke every process ten times a second for it (on this project's VMs a wake-up costs ~65 µs
  * of CPU whatever runs: an idle origin used 1.2-1.3 ms a second with it, 0.5 without). Here the
  * timers that run anyway report:
- * the merged-write interval (common/write-batcher.ts, 20 times a second while media flows) and a
+ * the merged-write interval (common/write-batcher.ts: once per batch while media flows, at most 20
+ * times a second) and a
  * one-second probe on the process's shared one-second beat (common/shared-interval.ts, which the
  * RTMP connections' checks use too), so an idle process wakes once a second and reads ~0.
  *
