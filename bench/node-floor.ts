@@ -3,16 +3,22 @@
  * spends doing the same I/O as the origin in bench:fanout and nothing else, measured over the same
  * kind of window, so the origin's figure can be split into what Node costs and what our code adds.
  *
- *   npm run bench:node-floor [-- --players 200 --seconds 20 --flush-ms 50 --reads-per-second 110
- *                                 --read-bytes 1200 --stream-kbps 1000]
+ *   npm run bench:node-floor [-- --players 200 --seconds 20 --flush-ms 68 --reads-per-second 60
+ *                                 --read-bytes 2000 --stream-kbps 1000 --readers processes|one]
  *
  * Two bare Node processes (bench/lib/bare-io.ts: production's node flags, none of our modules), each
  * measured by /proc CPU over the window:
- * - ingest: one connection receiving --reads-per-second writes of --read-bytes and discarding them
- *   (ffmpeg publishing bench:fanout's ~1 Mbit/s stream arrives at the origin in about 110 segments a
- *   second: strace -c of the origin), each read as it comes, as the origin reads a publisher;
+ * - ingest: one connection receiving --reads-per-second writes of --read-bytes and discarding them,
+ *   each read as it comes, as the origin reads a publisher. ffmpeg publishing bench:fanout's ~1 Mbit/s
+ *   stream arrives in about 60 reads a second (strace of the origin): each burst's 8-byte chunk header
+ *   first, then, once the origin's read has acknowledged it (ffmpeg's Nagle), the ~4 KB after it.
  * - fan-out: --players connections, each written one shared buffer of --flush-ms worth of the stream
- *   every --flush-ms (the origin's merged writes), read and discarded by another process.
+ *   every --flush-ms. The origin's merged writes come about 14.7 times a second per player (each holds
+ *   two of ffmpeg's ~30 bursts a second at the 50 ms bound), hence 68 ms.
+ * The fan-out's readers are, by default, one process per player (`cat` reading a socket), as
+ * bench:fanout's players are (one rtmpdump each): each write then wakes a process of its own, which the
+ * writer's kernel time pays. `--readers one` reads every socket in one Node process instead, which a
+ * write wakes at most once per pass and so understates that cost.
  * Their sum is what Node alone costs for the origin's I/O in bench:fanout at that many players; the
  * figures print beside the same window's cost of nginx-rtmp when given (--nginx-cpu S, from bench:fanout).
  */
@@ -28,11 +34,12 @@ const { values } = parseArgs({
     players: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '5' },
-    'flush-ms': { type: 'string', default: '50' },
-    'reads-per-second': { type: 'string', default: '110' },
-    'read-bytes': { type: 'string', default: '1200' },
+    'flush-ms': { type: 'string', default: '68' },
+    'reads-per-second': { type: 'string', default: '60' },
+    'read-bytes': { type: 'string', default: '2000' },
     'stream-kbps': { type: 'string', default: '1000' },
     'nginx-cpu': { type: 'string' },
+    readers: { type: 'string', default: 'processes' },
   },
   strict: true,
 });
@@ -43,6 +50,8 @@ const flushMs = positiveNumber('flush-ms', values['flush-ms']);
 const readsPerSecond = positiveNumber('reads-per-second', values['reads-per-second']);
 const readBytes = Math.floor(positiveNumber('read-bytes', values['read-bytes']));
 const writeBytes = Math.round((positiveNumber('stream-kbps', values['stream-kbps']) * 1000 / 8) * (flushMs / 1000));
+if (values.readers !== 'processes' && values.readers !== 'one') throw new Error(`--readers must be processes or one, got ${values.readers}`);
+const readerProcesses = values.readers === 'processes';
 const nginxCpu = values['nginx-cpu'] === undefined ? null : positiveNumber('nginx-cpu', values['nginx-cpu']);
 
 const bareIo = join(repoRoot, 'bench/lib/bare-io.ts');
@@ -73,9 +82,11 @@ await runBench('node-floor', async () => {
 
   const fanoutPort = await freePort();
   const fanout = await role('fanout', ['fanout', fanoutPort, players, flushMs, writeBytes], fanoutPort);
-  const readers = await role('players', ['players', fanoutPort, players], null);
+  const readers = readerProcesses
+    ? Array.from({ length: players }, (_, i) => start(`reader ${i}`, 'bash', ['-c', `exec cat < /dev/tcp/127.0.0.1/${fanoutPort} > /dev/null`]))
+    : [await role('players', ['players', fanoutPort, players], null)];
   const writes = await windowCpu(fanout);
-  await stop(readers);
+  await Promise.all(readers.map((reader) => stop(reader)));
   await stop(fanout);
 
   const total = ingest.user + ingest.system + writes.user + writes.system;
@@ -83,7 +94,7 @@ await runBench('node-floor', async () => {
   console.log(`\nNode ${process.versions.node} alone, ${seconds} s window after ${warmup} s warm-up:`);
   console.log(`  ingest:  ${readsPerSecond} writes/s of ${readBytes} B, each read as it comes:`
     + ` user ${ingest.user.toFixed(2)} + system ${ingest.system.toFixed(2)} CPU-s`);
-  console.log(`  fan-out: ${players} players, ${writeBytes} B each every ${flushMs} ms: user ${writes.user.toFixed(2)} + system ${writes.system.toFixed(2)} CPU-s`
+  console.log(`  fan-out: ${players} players (${readerProcesses ? 'a reader process each' : 'read by one process'}), ${writeBytes} B each every ${flushMs} ms: user ${writes.user.toFixed(2)} + system ${writes.system.toFixed(2)} CPU-s`
     + ` (${perWriteUs(writes.user)} + ${perWriteUs(writes.system)} µs a write)`);
   console.log(`  together: ${total.toFixed(2)} CPU-s: Node's floor for the origin's I/O in bench:fanout with ${players} players`
     + (nginxCpu === null ? '' : `; against nginx-rtmp's ${nginxCpu.toFixed(2)} CPU-s of the same window: ${(total / nginxCpu).toFixed(2)}x (issue 14's goal for the whole origin: 0.3x)`));
