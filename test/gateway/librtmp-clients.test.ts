@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { startCluster, streamViewers, type Cluster } from '../support/cluster.ts';
+import { startCluster, type Cluster } from '../support/cluster.ts';
+import { apiStreams } from '../support/observe.ts';
 import { decodeFrames, eventually, largestGap, mediaTimeline, playToFile, run, stopAll, tempDir, track } from '../support/processes.ts';
 import { librtmp, librtmpPublish } from '../support/peers.ts';
 import { mintToken } from '../support/tokens.ts';
@@ -48,7 +49,7 @@ describe('python3-librtmp', () => {
       const playerExit = once(playToFile(`${base}/live/${name}`, file), 'exit');
       // The player waits for the publisher (Play.PublishNotify), so it gets the stream from its start:
       // the publisher starts once the origin counts the player (on a loaded machine ffmpeg may take seconds to get there).
-      await eventually(async () => await streamViewers(cluster.origin, `live/${name}`) > 0, 30_000, `${name}: ffmpeg playing, waiting for the publisher`);
+      await eventually(async () => ((await apiStreams(cluster.origin)).find((s) => s.key === `live/${name}`)?.viewers.total ?? 0) > 0, 30_000, `${name}: ffmpeg playing, waiting for the publisher`);
       const publish = await librtmpPublish(`${base}/live`, name, type, source);
       const report = await publish.done;
       assert.ok(report.pings >= SECONDS / 2, `${name}: the server pinged and the peer answered (${report.pings} pings)`);

@@ -6,10 +6,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { startOrigin, startServer, stop, PRODUCTION_NODE_FLAGS, type OriginProcess } from './processes.ts';
-import { metricValue, waitForMetric } from './observe.ts';
-import { adminToken, bearer } from './tokens.ts';
+import { metricValue, originApi, waitForMetric } from './observe.ts';
 import type { ReadyReport } from '#common/ready-report.ts';
-import type { StreamView } from '../../origin/http/admin-api.ts';
 import { startRedis, type RedisServer } from './redis-server.ts';
 
 export interface EdgeProcess {
@@ -80,14 +78,8 @@ export async function startCluster(edgeNames: string[], options: { originArgs?: 
 
 /** Clients of `protocol` ('whip', 'whep', 'rtmp', ...) on one edge, as the origin's /api/edges reports them (from the edge's Load reports). */
 export async function reportedClients(cluster: Cluster, edgeName: string, protocol: string): Promise<number> {
-  const { edges } = await (await fetch(`http://127.0.0.1:${cluster.origin.httpPort}/api/edges`, { headers: bearer(await adminToken(cluster.origin.dataDir)) })).json() as { edges: Array<{ name: string; load: { protocols?: Record<string, number> } | null }> };
+  const { edges } = await originApi<{ edges: Array<{ name: string; load: { protocols?: Record<string, number> } | null }> }>(cluster.origin, '/api/edges');
   return edges.find((e) => e.name === edgeName)?.load?.protocols?.[protocol] ?? 0;
-}
-
-/** Live plays of stream `key` (`app/name`) the origin's /api/streams counts, direct and through edges; 0 for a stream it does not have. */
-export async function streamViewers(origin: OriginProcess, key: string): Promise<number> {
-  const { streams } = await (await fetch(`http://127.0.0.1:${origin.httpPort}/api/streams`, { headers: bearer(await adminToken(origin.dataDir)) })).json() as { streams: StreamView[] };
-  return streams.find((s) => s.key === key)?.viewers.total ?? 0;
 }
 
 /**
