@@ -25,7 +25,7 @@ const node = process.execPath;
  * and test/deploy/node-flags.test.ts fails when one of them drifts. Every server started here runs with
  * them, so what a test or benchmark measures is what a school runs.
  * --max-semi-space-size=4: V8's young generation capped at 4 MiB a semi-space (default 16), so what a
- * burst of allocation made is given back (README, the memory benchmark).
+ * burst of allocation made is given back (docs/benchmarks.md, "Memory").
  */
 export const PRODUCTION_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=4'];
 
