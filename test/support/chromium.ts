@@ -3,7 +3,7 @@
  * (never a browser playwright downloads), with the flags that keep it off the network, and a
  * fresh profile folder per launch (removed with the test's temp dirs).
  */
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { after, before } from 'node:test';
 import { startCluster, type Cluster } from './cluster.ts';
 import { stopAll, tempDir } from './processes.ts';
@@ -19,12 +19,18 @@ export const MEDIA_ARGS = [
 ];
 
 /** `handleSignals: false` leaves Ctrl-C to the caller (a bench that stops its servers first); playwright's own handler exits at once. */
-export function launchChromium(extraArgs: readonly string[] = MEDIA_ARGS, options: { handleSignals?: boolean } = {}): Promise<BrowserContext> {
+export async function launchChromium(extraArgs: readonly string[] = MEDIA_ARGS, options: { handleSignals?: boolean } = {}): Promise<BrowserContext> {
   const signals = options.handleSignals ?? true;
   // playwright passes the profile folder as --user-data-dir.
-  return chromium.launchPersistentContext(tempDir('cg-chromium-'), {
+  const context = await chromium.launchPersistentContext(tempDir('cg-chromium-'), {
     executablePath: '/usr/bin/chromium', args: [...BASE_ARGS, ...extraArgs], handleSIGINT: signals, handleSIGTERM: signals, handleSIGHUP: signals,
   });
+  // A page whose renderer dies shows up in a test only as "Target page, context or browser has been closed":
+  // say which page it was and when, for whoever reads the failed run.
+  const reportCrash = (page: Page) => page.on('crash', () => process.stderr.write(`chromium: the renderer of ${page.url()} crashed at ${new Date().toISOString()}\n`));
+  context.pages().forEach(reportCrash);
+  context.on('page', reportCrash);
+  return context;
 }
 
 export interface BrowserCluster {
