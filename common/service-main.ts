@@ -11,6 +11,7 @@ import { saveCompileCache } from './compile-cache.ts';
 import { exitOnSignals } from './graceful-shutdown.ts';
 import { configureLogging, type Logger, type LogSettings } from './logger.ts';
 import { takeReadyFd, writeReadyReport, type ServiceAddresses } from './ready-report.ts';
+import { nativeWritesStatus } from './native/write-many.ts';
 
 export interface Service {
   readonly log: Logger;
@@ -50,6 +51,8 @@ export async function runService<C extends LogSettings & { shutdownDeadlineMs: n
     await service.close().catch(() => undefined);
     process.exit(1);
   }
+  // How merged media writes reach the sockets (common/direct-write.ts): without the addon, at more CPU per player.
+  service.log.info('media writes', { sockets: nativeWritesStatus });
   exitOnSignals(service.log, () => (service.shutdown ? service.shutdown() : service.close()), { deadlineMs: config.shutdownDeadlineMs });
   if (readyFd !== null) writeReadyReport(readyFd, service.listening());
   return service;

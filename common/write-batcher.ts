@@ -8,6 +8,9 @@
  * Live streams are flushed here too (their batches for players, common/media/media-batch.ts): a
  * stream's flush hands packets to connections, which may schedule themselves in the same pass.
  *
+ * The sockets' direct writes of a pass are made together at its end, in one native call where the
+ * addon is built (common/direct-write.ts).
+ *
  * The timer is armed by the first write held after a flush, so a packet waits at most one interval
  * and a stream that goes quiet costs no wake-ups. Reading is never held back: a publisher's socket
  * is read as data arrives. (Holding reads too, to wake once an interval, stalls a publisher whose
@@ -17,6 +20,7 @@
 
 import { perProcess } from './per-process.ts';
 import { recordTimerLateness } from './metrics/event-loop-lag.ts';
+import { directWritePass } from './direct-write.ts';
 
 export interface Flushable {
   flush(): void;
@@ -62,12 +66,15 @@ export class WriteBatcher {
   #flushAll(): void {
     this.#flushing = true;
     try {
-      // Streams flush into connections: what they schedule meanwhile goes out in this pass too.
-      while (this.#dirty.size > 0) {
-        const targets = [...this.#dirty];
-        this.#dirty.clear();
-        for (const target of targets) target.flush();
-      }
+      // One pass: the sockets' direct writes go out together at its end (common/direct-write.ts).
+      directWritePass.run(() => {
+        // Streams flush into connections: what they schedule meanwhile goes out in this pass too.
+        while (this.#dirty.size > 0) {
+          const targets = [...this.#dirty];
+          this.#dirty.clear();
+          for (const target of targets) target.flush();
+        }
+      });
     } finally {
       this.#flushing = false;
       if (this.#dirty.size > 0) this.#arm();
