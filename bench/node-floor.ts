@@ -4,7 +4,7 @@
  * kind of window, so the origin's figure can be split into what Node costs and what our code adds.
  *
  *   npm run bench:node-floor [-- --players 200 --seconds 20 --flush-ms 68 --reads-per-second 60
- *                                 --read-bytes 2000 --stream-kbps 1000 --readers processes|one]
+ *                                 --read-bytes 2000 --stream-kbps 1000 --readers processes|one --writes socket|native]
  *
  * Two bare Node processes (bench/lib/bare-io.ts: production's node flags, none of our modules), each
  * measured by /proc CPU over the window:
@@ -19,6 +19,9 @@
  * bench:fanout's players are (one rtmpdump each): each write then wakes a process of its own, which the
  * writer's kernel time pays. `--readers one` reads every socket in one Node process instead, which a
  * write wakes at most once per pass and so understates that cost.
+ * `--writes native` makes each pass's writes in one call of the native batch writer, as the origin does
+ * where it is built (common/direct-write.ts), instead of `socket.write` to each: what is left is then
+ * nearly all the kernel's.
  * Their sum is what Node alone costs for the origin's I/O in bench:fanout at that many players; the
  * figures print beside the same window's cost of nginx-rtmp when given (--nginx-cpu S, from bench:fanout).
  */
@@ -40,6 +43,7 @@ const { values } = parseArgs({
     'stream-kbps': { type: 'string', default: '1000' },
     'nginx-cpu': { type: 'string' },
     readers: { type: 'string', default: 'processes' },
+    writes: { type: 'string', default: 'socket' },
   },
   strict: true,
 });
@@ -52,6 +56,7 @@ const readBytes = Math.floor(positiveNumber('read-bytes', values['read-bytes']))
 const writeBytes = Math.round((positiveNumber('stream-kbps', values['stream-kbps']) * 1000 / 8) * (flushMs / 1000));
 if (values.readers !== 'processes' && values.readers !== 'one') throw new Error(`--readers must be processes or one, got ${values.readers}`);
 const readerProcesses = values.readers === 'processes';
+if (values.writes !== 'socket' && values.writes !== 'native') throw new Error(`--writes must be socket or native, got ${values.writes}`);
 const nginxCpu = values['nginx-cpu'] === undefined ? null : positiveNumber('nginx-cpu', values['nginx-cpu']);
 
 const bareIo = join(repoRoot, 'bench/lib/bare-io.ts');
@@ -81,7 +86,7 @@ await runBench('node-floor', async () => {
   await stop(sink);
 
   const fanoutPort = await freePort();
-  const fanout = await role('fanout', ['fanout', fanoutPort, players, flushMs, writeBytes], fanoutPort);
+  const fanout = await role('fanout', ['fanout', fanoutPort, players, flushMs, writeBytes, values.writes], fanoutPort);
   const readers = readerProcesses
     ? Array.from({ length: players }, (_, i) => start(`reader ${i}`, 'bash', ['-c', `exec cat < /dev/tcp/127.0.0.1/${fanoutPort} > /dev/null`]))
     : [await role('players', ['players', fanoutPort, players], null)];
@@ -94,7 +99,7 @@ await runBench('node-floor', async () => {
   console.log(`\nNode ${process.versions.node} alone, ${seconds} s window after ${warmup} s warm-up:`);
   console.log(`  ingest:  ${readsPerSecond} writes/s of ${readBytes} B, each read as it comes:`
     + ` user ${ingest.user.toFixed(2)} + system ${ingest.system.toFixed(2)} CPU-s`);
-  console.log(`  fan-out: ${players} players (${readerProcesses ? 'a reader process each' : 'read by one process'}), ${writeBytes} B each every ${flushMs} ms: user ${writes.user.toFixed(2)} + system ${writes.system.toFixed(2)} CPU-s`
+  console.log(`  fan-out: ${players} players (${readerProcesses ? 'a reader process each' : 'read by one process'}), ${writeBytes} B each every ${flushMs} ms by ${values.writes === 'native' ? 'one native call a pass' : 'socket.write each'}: user ${writes.user.toFixed(2)} + system ${writes.system.toFixed(2)} CPU-s`
     + ` (${perWriteUs(writes.user)} + ${perWriteUs(writes.system)} µs a write)`);
   console.log(`  together: ${total.toFixed(2)} CPU-s: Node's floor for the origin's I/O in bench:fanout with ${players} players`
     + (nginxCpu === null ? '' : `; against nginx-rtmp's ${nginxCpu.toFixed(2)} CPU-s of the same window: ${(total / nginxCpu).toFixed(2)}x (issue 14's goal for the whole origin: 0.3x)`));

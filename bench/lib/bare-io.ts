@@ -5,17 +5,30 @@
  *
  *   node bench/lib/bare-io.ts sink PORT                     accepts connections, discards what they send
  *   node bench/lib/bare-io.ts source PORT PER_SECOND BYTES   one connection writing BYTES, PER_SECOND times a second
- *   node bench/lib/bare-io.ts fanout PORT PLAYERS EVERY_MS BYTES
- *                                                           once PLAYERS connected: one shared buffer of BYTES to each, every EVERY_MS
+ *   node bench/lib/bare-io.ts fanout PORT PLAYERS EVERY_MS BYTES [socket|native]
+ *                                                           once PLAYERS connected: one shared buffer of BYTES to each, every EVERY_MS,
+ *                                                           by socket.write each (default) or by one call of the native batch
+ *                                                           writer (common/native/write-many.c, loaded as the origin loads it)
  *   node bench/lib/bare-io.ts players PORT PLAYERS          PLAYERS connections, reading and discarding
  *
  * Each runs until it is stopped.
  */
 import { connect, createServer, type Socket } from 'node:net';
+import { createRequire } from 'node:module';
 
 const [role, portText, ...rest] = process.argv.slice(2);
 const port = Number(portText);
 const numbers = rest.map(Number);
+
+type WriteMany = (fds: Int32Array, buffers: Buffer[], results: Int32Array, count: number) => void;
+/** What the origin does in a write pass with the native writer, and nothing else: one call for every socket's buffer. */
+function nativeWriter(sockets: Socket[], payload: Buffer): () => void {
+  const { writeMany } = createRequire(import.meta.url)('../../build/native/write-many.node') as { writeMany: WriteMany };
+  const fds = Int32Array.from(sockets, (socket) => (socket as unknown as { _handle: { fd: number } })._handle.fd);
+  const buffers = sockets.map(() => payload);
+  const results = new Int32Array(sockets.length);
+  return () => writeMany(fds, buffers, results, sockets.length);
+}
 
 function discard(socket: Socket): void {
   socket.on('data', () => {});
@@ -47,8 +60,12 @@ switch (role) {
     const payload = Buffer.alloc(bytes, 0x5a);
     const sockets: Socket[] = [];
     listen((socket) => {
+      // The bench's check that the port listens connects and leaves: only connections still open count.
       sockets.push(socket);
-      if (sockets.length === players) setInterval(() => { for (const s of sockets) s.write(payload); }, everyMs);
+      socket.on('close', () => sockets.splice(sockets.indexOf(socket), 1));
+      if (sockets.length < players) return;
+      const writeAll = rest[3] === 'native' ? nativeWriter(sockets, payload) : () => { for (const s of sockets) s.write(payload); };
+      setInterval(writeAll, everyMs);
     });
     break;
   }
