@@ -26,7 +26,11 @@ import { socketHandle, type SocketHandle } from './socket-handle.ts';
 import { writeMany, type WriteMany } from './native/write-many.ts';
 
 export interface DirectWriter {
-  /** Writes `data` (to the descriptor if nothing is queued, else through the socket), in order with the socket's own writes. */
+  /**
+   * Writes `data` (to the descriptor if nothing is queued, else through the socket), in order with the
+   * socket's own writes; while a pass is open, the socket must be written only through its writer
+   * (RtmpConnection writes everything through it), since the pass holds what the writer is given.
+   */
   write(data: Buffer): void;
   /** Bytes that went to the descriptor directly (the socket's `bytesWritten` counts only its own). */
   readonly bytesDirect: number;
@@ -74,22 +78,21 @@ export class DirectWritePass {
       this.#fds = new Int32Array(writers.length * 2);
       this.#results = new Int32Array(writers.length * 2);
     }
-    // A socket destroyed since its write was held is left out: its descriptor number may be another's now.
     let count = 0;
-    for (const writer of writers) {
-      const data = writer.takeHeld();
-      if (data === null) continue;
-      writers[count] = writer;
-      this.#fds[count] = writer.fd;
-      this.#buffers[count++] = data;
+    try {
+      for (const writer of writers) {
+        const data = writer.takeHeld();
+        if (data === null) continue;
+        writers[count] = writer;
+        this.#fds[count] = writer.fd;
+        this.#buffers[count++] = data;
+      }
+      this.#writeMany!(this.#fds, this.#buffers, this.#results, count);
+      for (let i = 0; i < count; i++) writers[i]!.settle(this.#buffers[i]!, Math.max(0, this.#results[i]!));
+    } finally {
+      writers.length = 0;
+      this.#buffers.fill(EMPTY, 0, count);
     }
-    this.#writeMany!(this.#fds, this.#buffers, this.#results, count);
-    for (let i = 0; i < count; i++) {
-      const data = this.#buffers[i]!;
-      this.#buffers[i] = EMPTY;
-      writers[i]!.settle(data, Math.max(0, this.#results[i]!));
-    }
-    writers.length = 0;
   }
 }
 
@@ -139,7 +142,7 @@ class SocketDirectWriter implements DirectWriter {
     stream.write(data);
   }
 
-  /** The pass ends: what it held, joined (settle() follows); null if the socket is gone meanwhile. */
+  /** The pass ends: what it held, joined (settle() follows); null if the socket is gone meanwhile (its descriptor number may be another's now). */
   takeHeld(): Buffer | null {
     const held = this.#held!;
     this.#held = null;
