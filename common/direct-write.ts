@@ -8,7 +8,7 @@
  * Within a write pass (the batcher's flush: every stream and connection due at once), direct writes
  * are held to the pass's end and made in one call of the native batch writer
  * (common/native/write-many.ts), which takes the per-write crossing into Node out of each: another
- * ~9 % of the origin's CPU at 200 players. Without the addon they go one `fs.writeSync` at a time.
+ * tenth of the origin's CPU at 200 players. Without the addon they go one `fs.writeSync` at a time.
  *
  * Order is kept: the descriptor is written only while the socket's own queue is empty (everything
  * written through the socket before has reached the kernel), a connection written twice in a pass

@@ -1,33 +1,33 @@
 /**
  * The processes of bench:node-floor: Node doing the fan-out benchmark's I/O and nothing else (no
- * RTMP, none of our modules), so that what Node itself costs for that I/O can be measured apart
- * from what the origin's code adds.
+ * RTMP, none of our modules but, for `native`, the native batch writer's loader), so that what Node
+ * itself costs for that I/O can be measured apart from what the origin's code adds.
  *
  *   node bench/lib/bare-io.ts sink PORT                     accepts connections, discards what they send
  *   node bench/lib/bare-io.ts source PORT PER_SECOND BYTES   one connection writing BYTES, PER_SECOND times a second
  *   node bench/lib/bare-io.ts fanout PORT PLAYERS EVERY_MS BYTES [socket|native]
  *                                                           once PLAYERS connected: one shared buffer of BYTES to each, every EVERY_MS,
  *                                                           by socket.write each (default) or by one call of the native batch
- *                                                           writer (common/native/write-many.c, loaded as the origin loads it)
+ *                                                           writer (common/native/write-many.c, through the origin's own loader)
  *   node bench/lib/bare-io.ts players PORT PLAYERS          PLAYERS connections, reading and discarding
  *
  * Each runs until it is stopped.
  */
 import { connect, createServer, type Socket } from 'node:net';
-import { createRequire } from 'node:module';
+import { nativeWritesStatus, writeMany } from '../../common/native/write-many.ts';
 
 const [role, portText, ...rest] = process.argv.slice(2);
 const port = Number(portText);
 const numbers = rest.map(Number);
 
-type WriteMany = (fds: Int32Array, buffers: Buffer[], results: Int32Array, count: number) => void;
 /** What the origin does in a write pass with the native writer, and nothing else: one call for every socket's buffer. */
 function nativeWriter(sockets: Socket[], payload: Buffer): () => void {
-  const { writeMany } = createRequire(import.meta.url)('../../build/native/write-many.node') as { writeMany: WriteMany };
+  const write = writeMany;
+  if (!write) throw new Error(nativeWritesStatus);
   const fds = Int32Array.from(sockets, (socket) => (socket as unknown as { _handle: { fd: number } })._handle.fd);
   const buffers = sockets.map(() => payload);
   const results = new Int32Array(sockets.length);
-  return () => writeMany(fds, buffers, results, sockets.length);
+  return () => write(fds, buffers, results, sockets.length);
 }
 
 function discard(socket: Socket): void {
