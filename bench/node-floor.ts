@@ -4,7 +4,8 @@
  * kind of window, so the origin's figure can be split into what Node costs and what our code adds.
  *
  *   npm run bench:node-floor [-- --players 200 --seconds 20 --flush-ms 68 --reads-per-second 60
- *                                 --read-bytes 2000 --stream-kbps 1000 --readers processes|one --writes socket|native]
+ *                                 --read-bytes 2000 --stream-kbps 1000 --write-bytes B --readers processes|one
+                                 --writes socket|native]
  *
  * Two bare Node processes (bench/lib/bare-io.ts: production's node flags, none of our modules but the
  * native writer's loader), each measured by /proc CPU over the window:
@@ -22,6 +23,9 @@
  * `--writes native` makes each pass's writes in one call of the native batch writer, as the origin does
  * where it is built (common/direct-write.ts), instead of `socket.write` to each: what is left is then
  * nearly all the kernel's.
+ * `--write-bytes` sets each write's size apart from the stream's rate (default: --flush-ms worth of
+ * --stream-kbps): the same number of writes, of 100 bytes or of 32 KB, show how much of a write's
+ * kernel time is the write itself (waking its reader among it) and how much its bytes.
  * Their sum is what Node alone costs for the origin's I/O in bench:fanout at that many players; the
  * figures print beside the same window's cost of nginx-rtmp when given (--nginx-cpu S, from bench:fanout).
  */
@@ -41,6 +45,7 @@ const { values } = parseArgs({
     'reads-per-second': { type: 'string', default: '60' },
     'read-bytes': { type: 'string', default: '2000' },
     'stream-kbps': { type: 'string', default: '1000' },
+    'write-bytes': { type: 'string' },
     'nginx-cpu': { type: 'string' },
     readers: { type: 'string', default: 'processes' },
     writes: { type: 'string', default: 'socket' },
@@ -53,7 +58,9 @@ const warmup = positiveNumber('warmup', values.warmup);
 const flushMs = positiveNumber('flush-ms', values['flush-ms']);
 const readsPerSecond = positiveNumber('reads-per-second', values['reads-per-second']);
 const readBytes = Math.floor(positiveNumber('read-bytes', values['read-bytes']));
-const writeBytes = Math.round((positiveNumber('stream-kbps', values['stream-kbps']) * 1000 / 8) * (flushMs / 1000));
+const writeBytes = values['write-bytes'] === undefined
+  ? Math.round((positiveNumber('stream-kbps', values['stream-kbps']) * 1000 / 8) * (flushMs / 1000))
+  : Math.floor(positiveNumber('write-bytes', values['write-bytes']));
 if (values.readers !== 'processes' && values.readers !== 'one') throw new Error(`--readers must be processes or one, got ${values.readers}`);
 const readerProcesses = values.readers === 'processes';
 if (values.writes !== 'socket' && values.writes !== 'native') throw new Error(`--writes must be socket or native, got ${values.writes}`);
