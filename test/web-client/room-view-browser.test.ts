@@ -103,6 +103,10 @@ const sessionState = (page: Page) => page.evaluate(() => {
 const tilesShown = (page: Page) => page.evaluate(() => [...document.querySelectorAll('.tile[data-stream]')]
   .map((tile) => `${tile.getAttribute('data-stream')}:${tile.getAttribute('data-transport') ?? 'none'}`).sort());
 
+/** The paths the mpegts.js stand-in's players were given, sorted; none before the page has loaded it. */
+const flvPathsRequested = (page: Page) => page.evaluate(() => ((globalThis as unknown as { flvUrls?: string[] }).flvUrls ?? [])
+  .map((url) => new URL(url).pathname).sort());
+
 test('a stream announced while the page enters the room gets its tile and is played over WS-FLV', async () => {
   const page = await openPage();
   const edge = await scriptEdge(page);
@@ -128,7 +132,9 @@ test('a stream announced while the page enters the room gets its tile and is pla
   let shown: string[] = [];
   await eventually(async () => (shown = await tilesShown(page)).includes('lecture:ws-flv'), 5000, () => `the lecture tile over WS-FLV (tiles ${JSON.stringify(shown)})`);
   assert.deepEqual(shown, ['Ms-Li-cam:ws-flv', 'lecture:ws-flv']);
-  const requested = await page.evaluate(() => (globalThis as unknown as { flvUrls: string[] }).flvUrls.map((url) => new URL(url).pathname));
-  assert.deepEqual(requested.sort(), [`/live/classroom/${ROOM}/Ms-Li-cam.flv`, `/live/classroom/${ROOM}/lecture.flv`]);
+  // The tiles' players load mpegts.js (the stand-in) the first time one plays, after the tiles show: wait for both to be given their address.
+  let requested: string[] = [];
+  await eventually(async () => (requested = await flvPathsRequested(page)).length >= 2, 10_000, () => `both tiles' players to be given an address (given ${JSON.stringify(requested)})`);
+  assert.deepEqual(requested, [`/live/classroom/${ROOM}/Ms-Li-cam.flv`, `/live/classroom/${ROOM}/lecture.flv`]);
   await page.close();
 });
