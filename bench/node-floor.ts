@@ -4,7 +4,7 @@
  * kind of window, so the origin's figure can be split into what Node costs and what our code adds.
  *
  *   npm run bench:node-floor [-- --players 200 --seconds 20 --flush-ms 68 --reads-per-second 60
- *                                 --read-bytes 2000 --stream-kbps 1000 --write-bytes B --readers processes|one
+ *                                 --read-bytes 2000 --stream-kbps 1000 --write-bytes B --rounds 1 --readers processes|one
                                  --writes socket|native]
  *
  * Two bare Node processes (bench/lib/bare-io.ts: production's node flags, none of our modules but the
@@ -26,6 +26,9 @@
  * `--write-bytes` sets each write's size apart from the stream's rate (default: --flush-ms worth of
  * --stream-kbps): the same number of writes, of 100 bytes or of 32 KB, show how much of a write's
  * kernel time is the write itself (waking its reader among it) and how much its bytes.
+ * `--rounds N` writes every player N times in a row each interval (N rounds over all of them), as a
+ * server writing each message as it comes does (nginx-rtmp): a write that closely follows another
+ * to the same player often finds its reader still awake, and costs the kernel less.
  * Their sum is what Node alone costs for the origin's I/O in bench:fanout at that many players; the
  * figures print beside the same window's cost of nginx-rtmp when given (--nginx-cpu S, from bench:fanout).
  */
@@ -46,6 +49,7 @@ const { values } = parseArgs({
     'read-bytes': { type: 'string', default: '2000' },
     'stream-kbps': { type: 'string', default: '1000' },
     'write-bytes': { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     'nginx-cpu': { type: 'string' },
     readers: { type: 'string', default: 'processes' },
     writes: { type: 'string', default: 'socket' },
@@ -61,6 +65,7 @@ const readBytes = Math.floor(positiveNumber('read-bytes', values['read-bytes']))
 const writeBytes = values['write-bytes'] === undefined
   ? Math.round((positiveNumber('stream-kbps', values['stream-kbps']) * 1000 / 8) * (flushMs / 1000))
   : Math.floor(positiveNumber('write-bytes', values['write-bytes']));
+const rounds = Math.floor(positiveNumber('rounds', values.rounds));
 if (values.readers !== 'processes' && values.readers !== 'one') throw new Error(`--readers must be processes or one, got ${values.readers}`);
 const readerProcesses = values.readers === 'processes';
 if (values.writes !== 'socket' && values.writes !== 'native') throw new Error(`--writes must be socket or native, got ${values.writes}`);
@@ -93,7 +98,7 @@ await runBench('node-floor', async () => {
   await stop(sink);
 
   const fanoutPort = await freePort();
-  const fanout = await role('fanout', ['fanout', fanoutPort, players, flushMs, writeBytes, values.writes], fanoutPort);
+  const fanout = await role('fanout', ['fanout', fanoutPort, players, flushMs, writeBytes, values.writes, rounds], fanoutPort);
   const readers = readerProcesses
     ? Array.from({ length: players }, (_, i) => start(`reader ${i}`, 'bash', ['-c', `exec cat < /dev/tcp/127.0.0.1/${fanoutPort} > /dev/null`]))
     : [await role('players', ['players', fanoutPort, players], null)];
@@ -102,11 +107,11 @@ await runBench('node-floor', async () => {
   await stop(fanout);
 
   const total = ingest.user + ingest.system + writes.user + writes.system;
-  const perWriteUs = (s: number): string => ((s / ((players * seconds * 1000) / flushMs)) * 1e6).toFixed(1);
+  const perWriteUs = (s: number): string => ((s / ((players * rounds * seconds * 1000) / flushMs)) * 1e6).toFixed(1);
   console.log(`\nNode ${process.versions.node} alone, ${seconds} s window after ${warmup} s warm-up:`);
   console.log(`  ingest:  ${readsPerSecond} writes/s of ${readBytes} B, each read as it comes:`
     + ` user ${ingest.user.toFixed(2)} + system ${ingest.system.toFixed(2)} CPU-s`);
-  console.log(`  fan-out: ${players} players (${readerProcesses ? 'a reader process each' : 'read by one process'}), ${writeBytes} B each every ${flushMs} ms by ${values.writes === 'native' ? 'one native call a pass' : 'socket.write each'}: user ${writes.user.toFixed(2)} + system ${writes.system.toFixed(2)} CPU-s`
+  console.log(`  fan-out: ${players} players (${readerProcesses ? 'a reader process each' : 'read by one process'}), ${writeBytes} B each${rounds > 1 ? `, ${rounds} rounds in a row,` : ''} every ${flushMs} ms by ${values.writes === 'native' ? 'one native call a pass' : 'socket.write each'}: user ${writes.user.toFixed(2)} + system ${writes.system.toFixed(2)} CPU-s`
     + ` (${perWriteUs(writes.user)} + ${perWriteUs(writes.system)} µs a write)`);
   console.log(`  together: ${total.toFixed(2)} CPU-s: Node's floor for the origin's I/O in bench:fanout with ${players} players`
     + (nginxCpu === null ? '' : `; against nginx-rtmp's ${nginxCpu.toFixed(2)} CPU-s of the same window: ${(total / nginxCpu).toFixed(2)}x (issue 14's goal for the whole origin: 0.3x)`));

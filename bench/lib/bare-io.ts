@@ -5,10 +5,11 @@
  *
  *   node bench/lib/bare-io.ts sink PORT                     accepts connections, discards what they send
  *   node bench/lib/bare-io.ts source PORT PER_SECOND BYTES   one connection writing BYTES, PER_SECOND times a second
- *   node bench/lib/bare-io.ts fanout PORT PLAYERS EVERY_MS BYTES [socket|native]
+ *   node bench/lib/bare-io.ts fanout PORT PLAYERS EVERY_MS BYTES [socket|native] [ROUNDS]
  *                                                           once PLAYERS connected: one shared buffer of BYTES to each, every EVERY_MS,
  *                                                           by socket.write each (default) or by one call of the native batch
- *                                                           writer (common/native/write-many.c, through the origin's own loader)
+ *                                                           writer (common/native/write-many.c, through the origin's own loader);
+ *                                                           ROUNDS (default 1) times over all of them in a row
  *   node bench/lib/bare-io.ts players PORT PLAYERS          PLAYERS connections, reading and discarding
  *
  * Each runs until it is stopped.
@@ -57,6 +58,7 @@ switch (role) {
   }
   case 'fanout': {
     const [players, everyMs, bytes] = numbers as [number, number, number];
+    const rounds = rest[4] === undefined ? 1 : Number(rest[4]);
     const payload = Buffer.alloc(bytes, 0x5a);
     const sockets: Socket[] = [];
     listen((socket) => {
@@ -65,7 +67,7 @@ switch (role) {
       socket.on('close', () => sockets.splice(sockets.indexOf(socket), 1));
       if (sockets.length < players) return;
       const writeAll = rest[3] === 'native' ? nativeWriter(sockets, payload) : () => { for (const s of sockets) s.write(payload); };
-      setInterval(writeAll, everyMs);
+      setInterval(() => { for (let round = 0; round < rounds; round++) writeAll(); }, everyMs);
     });
     break;
   }
