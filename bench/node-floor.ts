@@ -5,10 +5,10 @@
  *
  *   npm run bench:node-floor [-- --players 200 --seconds 20 --flush-ms 68 --reads-per-second 60
  *                                 --read-bytes 2000 --stream-kbps 1000 --write-bytes B --rounds 1 --readers processes|one
-                                 --writes socket|native]
+ *                                 --writes socket|native]
  *
  * Two bare Node processes (bench/lib/bare-io.ts: production's node flags, none of our modules but the
- * native writer's loader), each measured by /proc CPU over the window:
+ * native writer's loader and the socket handle), each measured by /proc CPU over the window:
  * - ingest: one connection receiving --reads-per-second writes of --read-bytes and discarding them,
  *   each read as it comes, as the origin reads a publisher. ffmpeg publishing bench:fanout's ~1 Mbit/s
  *   stream arrives in about 60 reads a second (strace of the origin): each burst's 8-byte chunk header

@@ -123,8 +123,7 @@ class SocketDirectWriter implements DirectWriter {
       this.#held.push(data);
       return;
     }
-    const stream = this.#stream;
-    if (stream.writableLength === 0 && stream.writable && this.#handle.live()) {
+    if (this.#stream.writableLength === 0 && this.#descriptorLive()) {
       if (this.#pass.open) {
         this.#held = [data];
         this.#pass.hold(this);
@@ -139,14 +138,19 @@ class SocketDirectWriter implements DirectWriter {
       this.settle(data, written);
       return;
     }
-    stream.write(data);
+    this.#stream.write(data);
+  }
+
+  /** The socket is open and its descriptor number still its own. */
+  #descriptorLive(): boolean {
+    return this.#stream.writable && this.#handle.live();
   }
 
   /** The pass ends: what it held, joined (settle() follows); null if the socket is gone meanwhile (its descriptor number may be another's now). */
   takeHeld(): Buffer | null {
     const held = this.#held!;
     this.#held = null;
-    if (!this.#stream.writable || !this.#handle.live()) return null;
+    if (!this.#descriptorLive()) return null;
     return held.length === 1 ? held[0]! : Buffer.concat(held);
   }
 

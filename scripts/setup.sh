@@ -27,7 +27,6 @@ if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.pack
   echo "setup: npm ci"
   npm ci --no-audit --no-fund
 fi
-bash scripts/build-native.sh
-echo "setup: building the web client"
-node_modules/.bin/node web-client/build.ts
+echo "setup: building the native batch writer and the web client (npm run build)"
+npm run -s build
 echo "setup: ready (runtime $(node_modules/.bin/node --version))"

@@ -1,7 +1,8 @@
 /**
  * The processes of bench:node-floor: Node doing the fan-out benchmark's I/O and nothing else (no
- * RTMP, none of our modules but, for `native`, the native batch writer's loader), so that what Node
- * itself costs for that I/O can be measured apart from what the origin's code adds.
+ * RTMP, none of our modules but, for `native`, the native batch writer's loader and the socket
+ * handle the origin writes through), so that what Node itself costs for that I/O can be measured
+ * apart from what the origin's code adds.
  *
  *   node bench/lib/bare-io.ts sink PORT                     accepts connections, discards what they send
  *   node bench/lib/bare-io.ts source PORT PER_SECOND BYTES   one connection writing BYTES, PER_SECOND times a second
@@ -16,6 +17,7 @@
  */
 import { connect, createServer, type Socket } from 'node:net';
 import { nativeWritesStatus, writeMany } from '../../common/native/write-many.ts';
+import { socketHandle } from '../../common/socket-handle.ts';
 
 const [role, portText, ...rest] = process.argv.slice(2);
 const port = Number(portText);
@@ -25,7 +27,11 @@ const numbers = rest.map(Number);
 function nativeWriter(sockets: Socket[], payload: Buffer): () => void {
   const write = writeMany;
   if (!write) throw new Error(nativeWritesStatus);
-  const fds = Int32Array.from(sockets, (socket) => (socket as unknown as { _handle: { fd: number } })._handle.fd);
+  const fds = Int32Array.from(sockets, (socket) => {
+    const handle = socketHandle(socket);
+    if (!handle) throw new Error('a player socket has no descriptor to write to');
+    return handle.fd;
+  });
   const buffers = sockets.map(() => payload);
   const results = new Int32Array(sockets.length);
   return () => write(fds, buffers, results, sockets.length);
@@ -58,7 +64,7 @@ switch (role) {
   }
   case 'fanout': {
     const [players, everyMs, bytes] = numbers as [number, number, number];
-    const rounds = rest[4] === undefined ? 1 : Number(rest[4]);
+    const rounds = numbers[4] ?? 1;
     const payload = Buffer.alloc(bytes, 0x5a);
     const sockets: Socket[] = [];
     listen((socket) => {

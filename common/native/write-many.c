@@ -6,8 +6,9 @@
  * players: README, "How the origin works"). It only writes: what to write where, and what to do
  * with a partial write or an error, stays in JavaScript.
  *
- * Built by scripts/setup.sh with the C compiler against the headers of the Node.js the project runs
- * (the `node` package); common/native/write-many.ts loads it and falls back without it.
+ * Built by scripts/build-native.sh (from scripts/setup.sh and `npm run build`) with gcc against the
+ * headers of the Node.js the project runs (the `node` package); common/native/write-many.ts loads it
+ * and falls back without it.
  */
 #define NAPI_VERSION 8
 #include <node_api.h>
