@@ -3,7 +3,8 @@
  * drive browsers and peer programs (Chromium, WebRTC in network namespaces, the interop matrix) in one,
  * everything else in the other. On 2 cores this halves the wall time while no two browser-heavy files
  * ever run together, which is what made a plain `--test-concurrency=2` slow them past their timeouts.
- * Each lane's report is printed whole when it ends; the exit status fails if either lane fails.
+ * Each lane's report is printed whole once both have ended, a failed lane's last; the exit status fails
+ * if either lane fails.
  *
  *   node scripts/run-tests.ts                      # both lanes
  *   node scripts/run-tests.ts test/origin/x.test.ts  # just these files, one lane
@@ -43,12 +44,16 @@ const lanes = explicit.length > 0
       { name: 'servers and codecs', files: all.filter((file) => !browserFiles.has(file)) },
     ];
 
-const results = await Promise.all(lanes.filter((lane) => lane.files.length > 0).map(async (lane) => {
-  const result = await runLane(lane.name, lane.files);
-  process.stdout.write(`\n=== lane "${result.name}": ${lane.files.length} files, ${result.seconds.toFixed(0)} s, ${result.code === 0 ? 'passed' : 'FAILED'} ===\n`);
+const ran = lanes.filter((lane) => lane.files.length > 0);
+const results = await Promise.all(ran.map((lane) => runLane(lane.name, lane.files)));
+
+// Passed lanes first, failed ones last: a CI log is often read from its tail, and a lane's failures
+// (node's "failing tests" list, with each one's error) are at the end of its own report.
+const order = results.map((result, index) => ({ result, files: ran[index]!.files.length })).sort((a, b) => Number(a.result.code !== 0) - Number(b.result.code !== 0));
+for (const { result, files } of order) {
+  process.stdout.write(`\n=== lane "${result.name}": ${files} files, ${result.seconds.toFixed(0)} s, ${result.code === 0 ? 'passed' : 'FAILED'} ===\n`);
   process.stdout.write(result.output);
-  return result;
-}));
+}
 
 process.stdout.write('\n');
 for (const result of results) {
