@@ -58,6 +58,16 @@ export async function waitForPublished(origin: Pick<OriginProcess, 'httpPort' | 
   return found!;
 }
 
+/**
+ * Waits until the origin has `key`'s video (its sequence header). ffmpeg playing a stream whose
+ * video has not begun yet takes the audio and the data messages a play begins with (|RtmpSampleAccess,
+ * onStatus) for every stream there is, and finds no video: a test that plays a publisher slow to its
+ * first keyframe (a transcoder starting, an encoder that cannot answer keyframe requests) waits for it.
+ */
+export async function waitForVideo(origin: Pick<OriginProcess, 'httpPort' | 'dataDir'>, key: string, timeoutMs = 20_000): Promise<void> {
+  await eventually(async () => (await apiStreams(origin)).some((s) => s.key === key && s.video !== null), timeoutMs, `${key}'s video at the origin`);
+}
+
 /** Waits until the origin has no room `path` (`app/room`) any more: its last client left. */
 export async function waitForRoomGone(origin: Pick<OriginProcess, 'httpPort' | 'dataDir'>, path: string, timeoutMs = 10_000): Promise<void> {
   await eventually(async () => !(await apiRooms(origin)).some((room) => room.path === path), timeoutMs, `room ${path} gone`);

@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { browserClusterPerFile } from '../support/chromium.ts';
 import { openWhepPlayer, whepCounters } from '../support/webrtc-page.ts';
-import { apiStreams, originApi, waitForPublished } from '../support/observe.ts';
+import { apiStreams, originApi, waitForPublished, waitForVideo } from '../support/observe.ts';
 import { decodeFrames, eventually } from '../support/processes.ts';
 import { mintToken } from '../support/tokens.ts';
 import { WeriftWhipPublisher, WhipRefusedError } from '../peers/werift-whip-publisher.ts';
@@ -35,11 +35,8 @@ test('a student token publishes into the room as that student and another plays 
   const { clients } = await originApi<{ clients: Array<{ protocol: string; app: string; room: string; name: string | null; role: string | null; auth: string | null }> }>(cluster.origin, '/api/clients');
   const whipClient = clients.find((c) => c.protocol === 'whip');
   assert.deepEqual(whipClient && [whipClient.app, whipClient.room, whipClient.name, whipClient.role, whipClient.auth], ['classroom', 'physics', 'Sam', 'student', 'token'], JSON.stringify(clients));
-  // werift's ffmpeg makes a keyframe a second and cannot answer the edge's requests for one. Played
-  // before the first one reached the origin, ffmpeg sees audio and the data messages a play begins
-  // with (|RtmpSampleAccess, onStatus), takes those three streams for all there is, and has no video.
-  // So the play waits until the origin has the stream's video.
-  await eventually(async () => (await apiStreams(cluster.origin)).some((s) => s.key === 'classroom/physics/sam-cam' && s.video !== null), 10_000, 'the first keyframe at the origin');
+  // werift's ffmpeg makes a keyframe a second and cannot answer the edge's requests for one.
+  await waitForVideo(cluster.origin, 'classroom/physics/sam-cam');
   const viewer = await mintToken(cluster.origin.dataDir, { room: 'classroom/physics', role: 'student', name: 'Vic' });
   const frames = await decodeFrames(`${cluster.edges[0]!.base}/classroom/physics?token=${viewer}/sam-cam`, 2);
   assert.ok(frames.video >= 20, `ffmpeg played the WHIP stream in the room: ${frames.stderr}`);

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { browserClusterPerFile } from '../support/chromium.ts';
 import { reportedClients } from '../support/cluster.ts';
-import { apiStreams } from '../support/observe.ts';
+import { waitForVideo } from '../support/observe.ts';
 import { decodeFrames, eventually, largestGap, mediaTimeline, playToFile, run, stop, tempDir } from '../support/processes.ts';
 import { parseSdp } from '#protocol/sdp/sdp.ts';
 import { openWhipPublisher } from '../support/webrtc-page.ts';
@@ -57,9 +57,8 @@ test('Chromium sends VP8 only with WHIP to edge A; ffmpeg through edge B decodes
   assert.deepEqual(videoCodecs(answer), ['VP8'], "the edge's answer takes VP8");
   await eventually(async () => (await page.evaluate(sentVideoCodec)) === 'video/VP8', 10_000, 'the browser to send VP8');
 
-  // The edge's VP8 to H.264 transcoder takes a moment to start: a player that probes before its first
-  // frame reaches the origin sees an audio-only stream. Wait for the origin to know the video codec.
-  await eventually(async () => (await apiStreams(fixture.cluster.origin)).some((s) => s.key === 'live/vp8cam' && s.video !== null), 20_000, 'the transcoded video at the origin');
+  // The edge's VP8 to H.264 transcoder takes a moment to start.
+  await waitForVideo(fixture.cluster.origin, 'live/vp8cam');
   const frames = await decodeFrames(`${edgeB().base}/live/vp8cam`, 3);
   assert.ok(frames.video >= 30, `ffmpeg decoded ${frames.video} video frames (VP8 transcoded to H.264) through edge B: ${frames.stderr}`);
   assert.ok(frames.audio >= 100, `ffmpeg decoded ${frames.audio} AAC frames (Opus transcoded) through edge B: ${frames.stderr}`);
