@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { browserClusterPerFile } from '../support/chromium.ts';
 import { reportedClients } from '../support/cluster.ts';
+import { waitForVideo } from '../support/observe.ts';
 import { decodeFrames, eventually, probeStreams, tempDir } from '../support/processes.ts';
 import { assertInSync, formatAvSync, recordAvSync } from '../support/av-sync.ts';
 import { openWhepPlayer, whepCounters } from '../support/webrtc-page.ts';
@@ -61,6 +62,8 @@ test('werift publishes H.264 + Opus with WHIP to edge A; Chromium plays it with 
 test('werift publishing flashes and beeps that start together: ffmpeg through edge B gets them in sync (offsets measured)', async (t) => {
   const publisher = await WeriftWhipPublisher.publish(`http://127.0.0.1:${edgeA().httpPort}/whip/live/weriftsync`, { seconds: 40, source: 'flash-beep' });
   t.after(() => publisher.close());
+  // werift's ffmpeg makes a keyframe a second and cannot answer the edge's requests for one.
+  await waitForVideo(fixture.cluster.origin, 'live/weriftsync');
   const { report } = await recordAvSync(`${edgeB().base}/live/weriftsync`, RECORD_SECONDS, tempDir('cg-werift-sync-'));
   console.log(`lip sync, werift (ffmpeg RTP) -> WHIP edge A -> origin -> edge B -> ffmpeg (RTMP): ${formatAvSync(report)} (goal: within 50 ms)`);
   assertInSync(report, RECORD_SECONDS, LIMIT_MS);
