@@ -19,7 +19,7 @@ const BROWSER_LANE = [
   'test/**/*browser*.test.ts',
 ];
 
-interface LaneResult { name: string; code: number; output: string; seconds: number }
+interface LaneResult { name: string; files: number; code: number; output: string; seconds: number }
 
 function runLane(name: string, files: string[]): Promise<LaneResult> {
   const started = performance.now();
@@ -29,7 +29,7 @@ function runLane(name: string, files: string[]): Promise<LaneResult> {
     child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => chunks.push(chunk));
     child.on('close', (code, signal) => resolve({
-      name, code: code ?? (signal ? 1 : 0), output: Buffer.concat(chunks).toString(), seconds: (performance.now() - started) / 1000,
+      name, files: files.length, code: code ?? (signal ? 1 : 0), output: Buffer.concat(chunks).toString(), seconds: (performance.now() - started) / 1000,
     }));
   });
 }
@@ -44,14 +44,12 @@ const lanes = explicit.length > 0
       { name: 'servers and codecs', files: all.filter((file) => !browserFiles.has(file)) },
     ];
 
-const ran = lanes.filter((lane) => lane.files.length > 0);
-const results = await Promise.all(ran.map((lane) => runLane(lane.name, lane.files)));
+const results = await Promise.all(lanes.filter((lane) => lane.files.length > 0).map((lane) => runLane(lane.name, lane.files)));
 
 // Passed lanes first, failed ones last: a CI log is often read from its tail, and a lane's failures
 // (node's "failing tests" list, with each one's error) are at the end of its own report.
-const order = results.map((result, index) => ({ result, files: ran[index]!.files.length })).sort((a, b) => Number(a.result.code !== 0) - Number(b.result.code !== 0));
-for (const { result, files } of order) {
-  process.stdout.write(`\n=== lane "${result.name}": ${files} files, ${result.seconds.toFixed(0)} s, ${result.code === 0 ? 'passed' : 'FAILED'} ===\n`);
+for (const result of results.toSorted((a, b) => Number(a.code !== 0) - Number(b.code !== 0))) {
+  process.stdout.write(`\n=== lane "${result.name}": ${result.files} files, ${result.seconds.toFixed(0)} s, ${result.code === 0 ? 'passed' : 'FAILED'} ===\n`);
   process.stdout.write(result.output);
 }
 

@@ -51,11 +51,16 @@ export async function apiClients(origin: Pick<OriginProcess, 'httpPort' | 'dataD
   return (await originApi<{ clients: ApiClient[] }>(origin, '/api/clients')).clients;
 }
 
-/** Waits until the origin reports `key` (`app/room/name`, `app/name`) as published. */
-export async function waitForPublished(origin: Pick<OriginProcess, 'httpPort' | 'dataDir'>, key: string, timeoutMs = 10_000): Promise<ApiStream> {
+/** Waits until the origin reports `key` (`app/room/name`, `app/name`) in a state `reached` accepts; `what` names that state in the timeout's message. */
+async function waitForStream(origin: Pick<OriginProcess, 'httpPort' | 'dataDir'>, key: string, reached: (stream: ApiStream) => boolean, what: string, timeoutMs: number): Promise<ApiStream> {
   let found: ApiStream | undefined;
-  await eventually(async () => (found = (await apiStreams(origin)).find((s) => s.key === key && s.published)) !== undefined, timeoutMs, `${key} published`);
+  await eventually(async () => (found = (await apiStreams(origin)).find((s) => s.key === key && reached(s))) !== undefined, timeoutMs, `${key} ${what}`);
   return found!;
+}
+
+/** Waits until the origin reports `key` (`app/room/name`, `app/name`) as published. */
+export function waitForPublished(origin: Pick<OriginProcess, 'httpPort' | 'dataDir'>, key: string, timeoutMs = 10_000): Promise<ApiStream> {
+  return waitForStream(origin, key, (s) => s.published, 'published', timeoutMs);
 }
 
 /**
@@ -64,8 +69,8 @@ export async function waitForPublished(origin: Pick<OriginProcess, 'httpPort' | 
  * onStatus) for every stream there is, and finds no video: a test that plays a publisher slow to its
  * first keyframe (a transcoder starting, an encoder that cannot answer keyframe requests) waits for it.
  */
-export async function waitForVideo(origin: Pick<OriginProcess, 'httpPort' | 'dataDir'>, key: string, timeoutMs = 20_000): Promise<void> {
-  await eventually(async () => (await apiStreams(origin)).some((s) => s.key === key && s.video !== null), timeoutMs, `${key}'s video at the origin`);
+export function waitForVideo(origin: Pick<OriginProcess, 'httpPort' | 'dataDir'>, key: string, timeoutMs = 20_000): Promise<ApiStream> {
+  return waitForStream(origin, key, (s) => s.video !== null, 'with its video at the origin', timeoutMs);
 }
 
 /** Waits until the origin has no room `path` (`app/room`) any more: its last client left. */
