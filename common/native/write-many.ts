@@ -1,9 +1,10 @@
 /**
  * Loads the native batch writer (common/native/write-many.c, built into build/native/ by
  * scripts/build-native.sh, from scripts/setup.sh and `npm run build`): one call writes a buffer each
- * to many descriptors. Where it was not built (no C compiler when setup ran, or setup not run) or does not load, `writeMany` is null and direct writes
- * go one `fs.writeSync` at a time (common/direct-write.ts); `nativeWritesStatus` says which, for the
- * log line each process writes at start.
+ * to many descriptors. Where it was not built (no C compiler when setup ran, or setup not run) or
+ * does not load, `writeMany` is null and direct writes go one `fs.writeSync` at a time
+ * (common/direct-write.ts); `nativeWritesStatus` says which, for the log line each process writes
+ * at start.
  */
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
